@@ -1,0 +1,64 @@
+# Tally: every entry point a developer or CI uses. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+NODE_TS := node --import tsx
+STACK := $(NODE_TS) test/env/stack.ts
+
+.PHONY: setup stack-up stack-down stack-status lint typecheck unit integration test demo bench e2e e2e-kind format
+
+## setup: install everything this project needs on a fresh machine (idempotent, cached)
+setup:
+	@bash test/env/setup.sh
+
+## stack-up / stack-down / stack-status: the local stack (Kafka, ClickHouse engine, Redis, Prometheus, Alertmanager)
+stack-up: setup
+	@$(STACK) up
+
+stack-down:
+	@if [ -d node_modules/tsx ]; then $(STACK) down; else echo "[stack] nothing to stop (dependencies not installed)"; fi
+
+stack-status:
+	@$(STACK) status
+
+lint:
+	@echo "[test] lint and format check (biome)"
+	@npx --no-install biome ci .
+
+format:
+	@npx --no-install biome check --write .
+
+typecheck:
+	@echo "[test] type-check (tsc --noEmit)"
+	@npx --no-install tsc --noEmit -p tsconfig.json
+
+unit:
+	@echo "[test] unit tests"
+	@npx --no-install vitest run --project unit
+
+integration: stack-up
+	@echo "[test] integration tests against the local stack"
+	@npx --no-install vitest run --project integration
+
+## test: lint, type-check, unit and integration tests (starts the stack if it is not up)
+test: setup lint typecheck unit integration
+
+## e2e: the end-to-end suite against the local stack
+e2e: stack-up
+	@npx --no-install vitest run --project e2e --passWithNoTests
+
+## e2e-kind: the same suite on a kind cluster (needs a container engine)
+e2e-kind:
+	@if ! docker info >/dev/null 2>&1; then \
+	  echo "make e2e-kind needs a running container engine for kind; this machine has none. Use 'make e2e' (local control plane)." >&2; \
+	  exit 1; \
+	fi
+	@command -v kind >/dev/null || { echo "make e2e-kind needs 'kind' on PATH (go install sigs.k8s.io/kind@latest)" >&2; exit 1; }
+	@TALLY_E2E_TARGET=kind npx --no-install vitest run --project e2e
+
+## demo: set up, start the stack and run the main job
+demo: stack-up
+	@$(NODE_TS) test/env/demo.ts
+
+## bench: every benchmark; prints `BENCH <name>=<value> <unit>` lines
+bench: stack-up
+	@$(NODE_TS) test/bench/run.ts
