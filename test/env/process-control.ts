@@ -115,6 +115,8 @@ export async function describePortOwner(host: string, port: number): Promise<str
   });
   if (free) return undefined;
   const ss = await runCommand("ss", ["-Hltnp", `sport = :${port}`]).catch(() => undefined);
-  const owner = ss?.stdout.trim();
-  return owner ? owner : "another process (ss shows no owner; it may belong to another user)";
+  const owner = ss?.stdout.match(/users:\(\("([^"]+)",pid=(\d+)/);
+  return owner
+    ? `${owner[1]} (pid ${owner[2]})`
+    : "another process (ss shows no owner; it may belong to another user)";
 }
