@@ -1,0 +1,175 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { FilterList } from "./aggregation.js";
+import {
+  Conditions,
+  celRules,
+  Duration,
+  Identifier,
+  ObjectName,
+  ObservedGeneration,
+  SecretKeyRef,
+} from "./schema-kit.js";
+
+const Comparison = Type.Union(
+  [
+    Type.Literal("gt"),
+    Type.Literal("gte"),
+    Type.Literal("lt"),
+    Type.Literal("lte"),
+    Type.Literal("eq"),
+    Type.Literal("ne"),
+  ],
+  { description: "Comparison: gt, gte, lt, lte, eq, ne." },
+);
+
+const AlertCondition = Type.Union(
+  [
+    Type.Object(
+      {
+        type: Type.Literal("threshold", { description: "Compare the value with a threshold." }),
+        operator: Comparison,
+        value: Type.Number({ description: "The threshold." }),
+      },
+      { description: "Breaching while value <operator> threshold." },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal("change", { description: "Compare the change over a period with a threshold." }),
+        operator: Comparison,
+        value: Type.Number({ description: "The threshold for the change." }),
+        over: Duration("The period the change is measured over."),
+        relative: Type.Optional(
+          Type.Boolean({ description: "Measure the change in percent instead of absolute (default false)." }),
+        ),
+      },
+      { description: "Breaching while the change over `over` <operator> threshold." },
+    ),
+  ],
+  { description: "When a series is breaching; `type` selects which fields apply." },
+);
+
+const Channel = Type.Union(
+  [
+    Type.Object(
+      {
+        type: Type.Literal("webhook", { description: "POST a JSON notification." }),
+        name: Identifier("Channel name."),
+        urlSecretRef: SecretKeyRef("Secret key holding the webhook URL (it often embeds a token)."),
+      },
+      { description: "A webhook." },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal("alertmanager", { description: "Send to Alertmanager's v2 API." }),
+        name: Identifier("Channel name."),
+        url: Type.String({
+          description: "Alertmanager base URL.",
+          format: "uri",
+          pattern: "^https?://",
+          maxLength: 2048,
+        }),
+      },
+      { description: "An Alertmanager." },
+    ),
+  ],
+  { description: "A notification channel; `type` selects which fields apply." },
+);
+
+export const AlertRuleSpec = Type.Object(
+  {
+    query: Type.Object(
+      {
+        source: Type.Object(
+          {
+            kind: Type.Union([Type.Literal("Rollup"), Type.Literal("Window")], {
+              description: "Rollup: a Rollup's metric. Window: a pipeline's live window.",
+            }),
+            name: ObjectName("The Rollup, or the Pipeline owning the window."),
+            window: Type.Optional(Identifier("With kind Window: the window's name in the pipeline.")),
+          },
+          {
+            description: "Where the metric comes from.",
+            ...celRules({
+              rule: "(self.kind == 'Window') == has(self.window)",
+              message: "window is required with kind Window and not allowed with kind Rollup",
+              fieldPath: ".window",
+            }),
+          },
+        ),
+        metric: Identifier("The metric (rollup metric or window aggregation) watched."),
+        filters: FilterList("Only rows matching every condition count."),
+        groupBy: Type.Array(Identifier("A dimension of the source."), {
+          description: "Each distinct value combination is its own alert series.",
+          maxItems: 8,
+          default: [],
+        }),
+        range: Duration("The value is the metric aggregated over this trailing range.", { default: "5m" }),
+      },
+      { description: "The metric query evaluated each interval." },
+    ),
+    condition: AlertCondition,
+    interval: Duration("How often the rule is evaluated.", { default: "30s" }),
+    for: Duration("How long a series must breach before it fires (Pending until then).", { default: "0s" }),
+    keepFiringFor: Duration("How long a series keeps firing after it stops breaching.", { default: "0s" }),
+    severity: Type.Union([Type.Literal("critical"), Type.Literal("warning"), Type.Literal("info")], {
+      description: "critical, warning or info.",
+      default: "warning",
+    }),
+    labels: Type.Optional(
+      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), {
+        description: "Labels added to notifications.",
+      }),
+    ),
+    annotations: Type.Optional(
+      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 4096 }), {
+        description: "Annotations (summary, runbook_url, …) added to notifications.",
+      }),
+    ),
+    notify: Type.Array(Channel, {
+      description: "Where notifications go.",
+      minItems: 1,
+      maxItems: 8,
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": ["name"],
+    }),
+  },
+  { description: "An alert on a rollup metric or a live window." },
+);
+export type AlertRuleSpec = Static<typeof AlertRuleSpec>;
+
+const AlertState = Type.Union([Type.Literal("Ok"), Type.Literal("Pending"), Type.Literal("Firing")], {
+  description: "Ok, Pending or Firing.",
+});
+
+export const AlertRuleStatus = Type.Object(
+  {
+    observedGeneration: ObservedGeneration(),
+    conditions: Conditions(),
+    state: Type.Optional(AlertState),
+    since: Type.Optional(
+      Type.String({ description: "When the rule entered its state.", format: "date-time" }),
+    ),
+    lastValue: Type.Optional(Type.Number({ description: "Worst value at the last evaluation." })),
+    lastEvaluation: Type.Optional(
+      Type.String({ description: "When the rule was last evaluated.", format: "date-time" }),
+    ),
+    series: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            labels: Type.Record(Type.String(), Type.String(), {
+              description: "The series' group-by values.",
+            }),
+            state: AlertState,
+            since: Type.String({ description: "When the series entered its state.", format: "date-time" }),
+            value: Type.Number({ description: "Value at the last evaluation." }),
+          },
+          { description: "One series." },
+        ),
+        { description: "State per series (the worst first; at most 100).", maxItems: 100 },
+      ),
+    ),
+  },
+  { description: "Observed state of the alert rule." },
+);
+export type AlertRuleStatus = Static<typeof AlertRuleStatus>;

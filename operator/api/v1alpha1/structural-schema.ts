@@ -1,0 +1,309 @@
+/**
+ * Turns the TypeBox schemas into the two forms they are consumed in:
+ * - `renderStructuralSchema`: a Kubernetes structural schema for the CRD. Kubernetes allows no
+ *   `anyOf` that declares types, so a discriminated union becomes one object holding every
+ *   variant's fields, an enum discriminator, and generated CEL rules that require and forbid
+ *   fields per variant — the apiserver then enforces exactly what the TypeScript union says.
+ * - `renderValidationSchema`: a JSON Schema for ajv (operator and runtime), with the unions as
+ *   `oneOf` + `discriminator` (so errors name the variant's field), unknown fields refused, and
+ *   defaults applied as the apiserver applies them.
+ */
+import type { CelRule } from "./schema-kit.js";
+
+export type JsonSchema = { [key: string]: unknown };
+
+/** Thrown when a schema uses a construct Kubernetes cannot express; names the path. */
+export class SchemaShapeError extends Error {
+  override readonly name = "SchemaShapeError";
+}
+
+const passThroughKeys = [
+  "description",
+  "default",
+  "pattern",
+  "minLength",
+  "maxLength",
+  "format",
+  "minItems",
+  "maxItems",
+  "minimum",
+  "maximum",
+  "minProperties",
+  "maxProperties",
+  "x-kubernetes-preserve-unknown-fields",
+  "x-kubernetes-list-type",
+  "x-kubernetes-list-map-keys",
+  "x-kubernetes-map-type",
+] as const;
+
+function isRecord(value: unknown): value is JsonSchema {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function asSchemas(value: unknown, path: string): JsonSchema[] {
+  if (!Array.isArray(value) || !value.every(isRecord))
+    throw new SchemaShapeError(`${path}: expected a list of schemas`);
+  return value;
+}
+
+/** The literal values a schema admits when it is a const or a union of consts, else undefined. */
+function literalValues(schema: JsonSchema): (string | number | boolean)[] | undefined {
+  if ("const" in schema) return [schema.const as string | number | boolean];
+  if (Array.isArray(schema.anyOf) && schema.anyOf.every((s) => isRecord(s) && "const" in s)) {
+    return schema.anyOf.map((s) => (s as JsonSchema).const as string | number | boolean);
+  }
+  return undefined;
+}
+
+function celList(values: readonly (string | number | boolean)[]): string {
+  return `[${values.map((v) => (typeof v === "string" ? `'${v}'` : String(v))).join(", ")}]`;
+}
+
+interface Union {
+  readonly discriminator: string;
+  readonly variants: readonly {
+    readonly values: (string | number | boolean)[];
+    readonly schema: JsonSchema;
+  }[];
+}
+
+/** Recognises a union of objects sharing one property whose values tell the variants apart. */
+function asDiscriminatedUnion(variants: readonly JsonSchema[], path: string): Union | undefined {
+  if (!variants.every((v) => v.type === "object" && isRecord(v.properties))) return undefined;
+  const first = variants[0];
+  if (first === undefined) return undefined;
+  const candidates = Object.keys(first.properties as JsonSchema);
+  for (const name of candidates) {
+    const per = variants.map((v) => {
+      const property = (v.properties as JsonSchema)[name];
+      return isRecord(property) ? literalValues(property) : undefined;
+    });
+    if (per.every((values) => values !== undefined)) {
+      const all = per.flat();
+      if (new Set(all).size !== all.length) {
+        throw new SchemaShapeError(`${path}: discriminator "${name}" repeats a value across variants`);
+      }
+      return {
+        discriminator: name,
+        variants: variants.map((schema, i) => ({ values: per[i] ?? [], schema })),
+      };
+    }
+  }
+  throw new SchemaShapeError(
+    `${path}: a union of objects needs a discriminator property with literal values`,
+  );
+}
+
+function withoutDescriptions(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutDescriptions);
+  if (!isRecord(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => key !== "description")
+      .map(([key, child]) => [key, withoutDescriptions(child)]),
+  );
+}
+
+function copyKeys(from: JsonSchema, to: JsonSchema): void {
+  for (const key of passThroughKeys) if (key in from) to[key] = from[key];
+}
+
+// ---- Kubernetes structural schema -------------------------------------------------------------
+
+export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonSchema {
+  if (Array.isArray(schema.anyOf)) return structuralUnion(schema, path);
+  const out: JsonSchema = {};
+  if ("const" in schema) {
+    out.type = typeof schema.const === "number" ? "number" : typeof schema.const;
+    out.enum = [schema.const];
+  } else if (schema.type !== undefined) {
+    out.type = schema.type;
+  }
+  copyKeys(schema, out);
+  // OpenAPI v3.0 (what CRDs speak) has boolean exclusive bounds; JSON Schema 2019+ has numeric ones.
+  if (typeof schema.exclusiveMinimum === "number") {
+    out.minimum = schema.exclusiveMinimum;
+    out.exclusiveMinimum = true;
+  }
+  if (typeof schema.exclusiveMaximum === "number") {
+    out.maximum = schema.exclusiveMaximum;
+    out.exclusiveMaximum = true;
+  }
+  if (schema.type === "object" && isRecord(schema.properties)) {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([name, child]) => {
+        if (!isRecord(child)) throw new SchemaShapeError(`${path}.${name}: not a schema`);
+        return [name, renderStructuralSchema(child, `${path}.${name}`)];
+      }),
+    );
+    if (Array.isArray(schema.required) && schema.required.length > 0) out.required = schema.required;
+  }
+  if (schema.type === "object" && isRecord(schema.patternProperties)) {
+    // TypeBox's Record: one pattern covering every key becomes additionalProperties.
+    const [value] = Object.values(schema.patternProperties);
+    if (!isRecord(value)) throw new SchemaShapeError(`${path}: record without a value schema`);
+    out.additionalProperties = renderStructuralSchema(value, `${path}[*]`);
+  }
+  if (schema.type === "array") {
+    if (!isRecord(schema.items)) throw new SchemaShapeError(`${path}: array without items`);
+    out.items = renderStructuralSchema(schema.items, `${path}[*]`);
+  }
+  const rules = schema["x-kubernetes-validations"];
+  if (Array.isArray(rules) && rules.length > 0) out["x-kubernetes-validations"] = rules;
+  return out;
+}
+
+function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
+  const variants = asSchemas(schema.anyOf, path);
+  const literals = literalValues(schema);
+  if (literals !== undefined) {
+    const out: JsonSchema = {
+      type: typeof literals[0] === "number" ? "number" : typeof literals[0],
+      enum: literals,
+    };
+    copyKeys(schema, out);
+    return out;
+  }
+  const union = asDiscriminatedUnion(variants, path);
+  if (union === undefined)
+    throw new SchemaShapeError(`${path}: only enums and discriminated unions are supported`);
+  const d = union.discriminator;
+  const properties: JsonSchema = {};
+  const presentIn = new Map<string, (string | number | boolean)[]>();
+  const requiredIn = new Map<string, (string | number | boolean)[]>();
+  const rules: CelRule[] = [];
+  for (const { values, schema: variant } of union.variants) {
+    const variantProperties = variant.properties as JsonSchema;
+    const required = new Set(Array.isArray(variant.required) ? (variant.required as string[]) : []);
+    for (const [name, child] of Object.entries(variantProperties)) {
+      if (name === d || !isRecord(child)) continue;
+      const rendered = renderStructuralSchema(child, `${path}.${name}`);
+      const existing = properties[name];
+      if (existing !== undefined) {
+        // Descriptions may differ per variant (the first one is documented); shapes must match.
+        if (JSON.stringify(withoutDescriptions(existing)) !== JSON.stringify(withoutDescriptions(rendered))) {
+          throw new SchemaShapeError(`${path}.${name}: variants give the field different shapes`);
+        }
+      } else {
+        properties[name] = rendered;
+      }
+      presentIn.set(name, [...(presentIn.get(name) ?? []), ...values]);
+      if (required.has(name)) requiredIn.set(name, [...(requiredIn.get(name) ?? []), ...values]);
+    }
+    const guard =
+      values.length === 1
+        ? `self.${d} == ${celList(values).slice(1, -1)}`
+        : `self.${d} in ${celList(values)}`;
+    const variantRules = variant["x-kubernetes-validations"];
+    if (Array.isArray(variantRules)) {
+      for (const rule of variantRules as CelRule[])
+        rules.push({ ...rule, rule: `!(${guard}) || (${rule.rule})` });
+    }
+  }
+  const allValues = union.variants.flatMap((v) => v.values);
+  const discriminatorDescriptions = union.variants
+    .map((v) => (v.schema.properties as JsonSchema)[d])
+    .map((p) => (isRecord(p) && typeof p.description === "string" ? p.description : undefined));
+  properties[d] = {
+    type: typeof allValues[0] === "number" ? "number" : "string",
+    enum: allValues,
+    description:
+      `One of ${allValues.join(", ")}. ${discriminatorDescriptions.filter(Boolean).join(" ")}`.trim(),
+  };
+  const everywhere = new Set(allValues);
+  for (const [name, values] of presentIn) {
+    if (values.length < everywhere.size) {
+      // The apiserver defaults a field whatever the variant, which would then break the rule below.
+      if ((properties[name] as JsonSchema).default !== undefined) {
+        throw new SchemaShapeError(`${path}.${name}: a field of only some variants cannot have a default`);
+      }
+      rules.push({
+        rule: `!has(self.${name}) || self.${d} in ${celList(values)}`,
+        message: `${name} is only allowed when ${d} is ${values.join(" or ")}`,
+        fieldPath: `.${name}`,
+        reason: "FieldValueForbidden",
+      });
+    }
+  }
+  const required: string[] = [d];
+  for (const [name, values] of requiredIn) {
+    if (values.length === everywhere.size) {
+      required.push(name);
+    } else {
+      rules.push({
+        rule: `!(self.${d} in ${celList(values)}) || has(self.${name})`,
+        message: `${name} is required when ${d} is ${values.join(" or ")}`,
+        fieldPath: `.${name}`,
+        reason: "FieldValueRequired",
+      });
+    }
+  }
+  const out: JsonSchema = { type: "object" };
+  copyKeys(schema, out);
+  out.properties = properties;
+  out.required = required;
+  if (rules.length > 0) out["x-kubernetes-validations"] = rules;
+  return out;
+}
+
+// ---- ajv validation schema --------------------------------------------------------------------
+
+export function renderValidationSchema(schema: JsonSchema, path = "spec"): JsonSchema {
+  if (Array.isArray(schema.anyOf)) {
+    const variants = asSchemas(schema.anyOf, path);
+    const literals = literalValues(schema);
+    if (literals !== undefined) {
+      const out: JsonSchema = { enum: literals };
+      copyKeys(schema, out);
+      return out;
+    }
+    const union = asDiscriminatedUnion(variants, path);
+    if (union === undefined)
+      throw new SchemaShapeError(`${path}: only enums and discriminated unions are supported`);
+    const out: JsonSchema = {
+      type: "object",
+      discriminator: { propertyName: union.discriminator },
+      required: [union.discriminator],
+      oneOf: union.variants.map(({ schema: v }) => renderValidationSchema(v, path)),
+    };
+    copyKeys(schema, out);
+    return out;
+  }
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (
+      key === "x-kubernetes-validations" ||
+      key.startsWith("x-kubernetes-list") ||
+      key === "x-kubernetes-map-type"
+    ) {
+      continue;
+    }
+    out[key] = value;
+  }
+  if (literalValues(schema) !== undefined && "const" in schema) {
+    out.enum = [schema.const];
+    delete out.const;
+  }
+  if (schema.type === "object" && isRecord(schema.properties)) {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([name, child]) => [
+        name,
+        isRecord(child) ? renderValidationSchema(child, `${path}.${name}`) : child,
+      ]),
+    );
+    if (schema["x-kubernetes-preserve-unknown-fields"] !== true && !("patternProperties" in schema)) {
+      out.additionalProperties = false;
+    }
+  }
+  if (schema.type === "object" && isRecord(schema.patternProperties)) {
+    out.patternProperties = Object.fromEntries(
+      Object.entries(schema.patternProperties).map(([k, v]) => [
+        k,
+        isRecord(v) ? renderValidationSchema(v, `${path}[*]`) : v,
+      ]),
+    );
+  }
+  if (schema.type === "array" && isRecord(schema.items))
+    out.items = renderValidationSchema(schema.items, `${path}[*]`);
+  return out;
+}

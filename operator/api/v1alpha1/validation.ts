@@ -1,0 +1,73 @@
+/**
+ * ajv validators compiled once from the same TypeBox source as the CRDs. The operator re-validates
+ * every object with them (the apiserver may run an older CRD, or a user may bypass it), and the
+ * runtime validates a pipeline file it is started with. Defaults are applied as the apiserver
+ * applies them.
+ */
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Ajv, type ErrorObject } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { AlertRuleSpec } from "./alert-rule.js";
+import { PipelineSpec } from "./pipeline.js";
+import { RollupSpec } from "./rollup.js";
+import { type JsonSchema, renderValidationSchema } from "./structural-schema.js";
+
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, strict: false }));
+
+/** One reason a spec was refused: where, and what was expected there. */
+export interface SpecProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type SpecValidation<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly SpecProblem[] };
+
+function describe(error: ErrorObject, root: string): SpecProblem {
+  const path = root + error.instancePath.replace(/\/(\d+)/g, "[$1]").replace(/\//g, ".");
+  switch (error.keyword) {
+    case "additionalProperties":
+      return { path: `${path}.${String(error.params.additionalProperty)}`, message: "unknown field" };
+    case "required":
+      return {
+        path: `${path}.${String(error.params.missingProperty)}`,
+        message: "required field is missing",
+      };
+    case "enum":
+      return {
+        path,
+        message: `must be one of ${(error.params.allowedValues as unknown[]).map(String).join(", ")}`,
+      };
+    default:
+      return { path, message: error.message ?? error.keyword };
+  }
+}
+
+function compile<S extends TSchema>(schema: S, root: string): (input: unknown) => SpecValidation<Static<S>> {
+  const validate = ajv.compile(renderValidationSchema(schema as unknown as JsonSchema, root));
+  return (input) => {
+    // Validation applies defaults in place; work on a copy so the caller's object is untouched.
+    const value: unknown = structuredClone(input);
+    if (validate(value)) return { ok: true, value: value as Static<S> };
+    const seen = new Set<string>();
+    const problems = (validate.errors ?? [])
+      .map((e) => describe(e, root))
+      .filter((p) => {
+        const key = `${p.path}: ${p.message}`;
+        return seen.has(key) ? false : (seen.add(key), true);
+      });
+    return { ok: false, problems };
+  };
+}
+
+export const validatePipelineSpec = compile(PipelineSpec, "spec");
+export const validateRollupSpec = compile(RollupSpec, "spec");
+export const validateAlertRuleSpec = compile(AlertRuleSpec, "spec");
+
+export function formatProblems(problems: readonly SpecProblem[]): string {
+  return problems.map((p) => `${p.path}: ${p.message}`).join("; ");
+}
