@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { examplePipelineSpec } from "../clickhouse/test-fixtures.js";
+import { configHashAnnotation } from "../labels.js";
+import { renderPipelineObjects, runtimeConfigKey } from "./render-pipeline-objects.js";
+
+const ref = {
+  namespace: "shop",
+  name: "clickstream",
+  uid: "0b3c6d8e-1111-2222-3333-444455556666",
+  generation: 3,
+};
+const settings = { image: "tally-runtime:0.1.0", version: "0.1.0", metricsPort: 9464 };
+
+function render(spec = examplePipelineSpec(), replicas = 2) {
+  return renderPipelineObjects(ref, spec, replicas, settings);
+}
+
+describe("renderPipelineObjects", () => {
+  it("renders the example pipeline's objects (golden file)", async () => {
+    const o = render();
+    await expect(
+      [o.configMap, o.deployment, o.service, o.podDisruptionBudget].map((x) => stringify(x)).join("---\n"),
+    ).toMatchFileSnapshot("testdata/clickstream-objects.yaml");
+  });
+
+  it("runs pods under the restricted pod security standard", () => {
+    const pod = render().deployment.spec?.template.spec;
+    const container = pod?.containers[0];
+    expect(pod?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(container?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(pod?.automountServiceAccountToken).toBe(false);
+  });
+
+  it("passes credentials only as Secret references, never in the ConfigMap", () => {
+    const o = render();
+    const env = o.deployment.spec?.template.spec?.containers[0]?.env ?? [];
+    const secretVars = env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
+    expect(secretVars).toEqual([
+      "TALLY_CLICKHOUSE_URL",
+      "TALLY_CLICKHOUSE_USERNAME",
+      "TALLY_CLICKHOUSE_PASSWORD",
+      "TALLY_REDIS_URL",
+    ]);
+    expect(env.every((e) => e.value === undefined || !/password|secret/i.test(e.name))).toBe(true);
+    expect(o.configMap.data?.[runtimeConfigKey]).not.toMatch(/password/i);
+  });
+
+  it("adds SASL and broker Secrets when the source uses them", () => {
+    const spec = examplePipelineSpec();
+    spec.source.kafka = {
+      ...spec.source.kafka,
+      brokers: undefined,
+      brokersSecretRef: { name: "kafka", key: "brokers" },
+      sasl: { mechanism: "scram-sha-512", credentialsSecretRef: { name: "kafka-user" } },
+    };
+    const env = render(spec).deployment.spec?.template.spec?.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === "TALLY_KAFKA_BROKERS")?.valueFrom?.secretKeyRef).toEqual({
+      name: "kafka",
+      key: "brokers",
+    });
+    expect(env.find((e) => e.name === "TALLY_KAFKA_SASL_PASSWORD")?.valueFrom?.secretKeyRef).toEqual({
+      name: "kafka-user",
+      key: "password",
+    });
+  });
+
+  it("renders identical objects for an identical spec, so a restarted operator writes nothing", () => {
+    expect(stringify(render())).toBe(stringify(render()));
+  });
+
+  it("changes the config hash, and so rolls the pods, when the spec changes", () => {
+    const before = render().deployment.spec?.template.metadata?.annotations?.[configHashAnnotation];
+    const spec = examplePipelineSpec();
+    spec.eventTime = { ...spec.eventTime, allowedLateness: "5m" };
+    const after = render(spec).deployment.spec?.template.metadata?.annotations?.[configHashAnnotation];
+    expect(after).toMatch(/^[0-9a-f]{16}$/);
+    expect(after).not.toBe(before);
+  });
+
+  it("keeps the hash when only the replica count changes (scaling does not roll pods)", () => {
+    const a = render(examplePipelineSpec(), 1).configHash;
+    const b = render(examplePipelineSpec(), 4).configHash;
+    expect(a).toBe(b);
+  });
+
+  it("applies template overrides without letting them replace the selector labels", () => {
+    const spec = examplePipelineSpec();
+    spec.template = {
+      resources: { requests: { cpu: "1" }, limits: { memory: "1Gi" } },
+      podLabels: { team: "growth", "tally.dev/pipeline": "hijack" },
+      nodeSelector: { pool: "stream" },
+    };
+    const pod = render(spec).deployment.spec?.template;
+    expect(pod?.metadata?.labels?.team).toBe("growth");
+    expect(pod?.metadata?.labels?.["tally.dev/pipeline"]).toBe("clickstream");
+    expect(pod?.spec?.nodeSelector).toEqual({ pool: "stream" });
+    expect(pod?.spec?.containers[0]?.resources).toEqual({
+      requests: { cpu: "1", memory: "256Mi" },
+      limits: { memory: "1Gi" },
+    });
+  });
+
+  it("owns every object through a controller owner reference, for garbage collection", () => {
+    const o = render();
+    for (const object of [o.configMap, o.deployment, o.service, o.podDisruptionBudget]) {
+      expect(object.metadata?.ownerReferences).toEqual([
+        {
+          apiVersion: "tally.dev/v1alpha1",
+          kind: "Pipeline",
+          name: "clickstream",
+          uid: ref.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    }
+  });
+});

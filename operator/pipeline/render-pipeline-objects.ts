@@ -1,0 +1,230 @@
+/**
+ * A Pipeline's Kubernetes objects (pure): the runtime configuration ConfigMap, the Deployment of
+ * runtime pods, the metrics Service and the PodDisruptionBudget. The pod template carries a hash of
+ * everything the pods read at start, so any change rolls them and an unchanged spec renders
+ * byte-identical objects (a restarted operator then writes nothing).
+ */
+import { createHash } from "node:crypto";
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1EnvVar,
+  V1OwnerReference,
+  V1PodDisruptionBudget,
+  V1ResourceRequirements,
+  V1Service,
+} from "@kubernetes/client-node";
+import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
+import { apiVersion } from "../api/v1alpha1/resources.js";
+import { configHashAnnotation, pipelineLabels, pipelineSelectorLabels } from "../labels.js";
+
+/** What the operator is configured with (from its own Deployment), injected for purity. */
+export interface RuntimeSettings {
+  readonly image: string;
+  readonly version: string;
+  readonly metricsPort: number;
+}
+
+export interface PipelineRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly generation: number;
+}
+
+/** The runtime's configuration file, as the ConfigMap carries it and `tally-runtime --config` reads it. */
+export interface RuntimeConfig {
+  readonly apiVersion: typeof apiVersion;
+  readonly kind: "Pipeline";
+  readonly metadata: { readonly namespace: string; readonly name: string; readonly generation: number };
+  readonly spec: PipelineSpec;
+  readonly consumerGroup: string;
+}
+
+export const runtimeConfigKey = "pipeline.json";
+
+export function defaultConsumerGroup(namespace: string, name: string): string {
+  return `tally.${namespace}.${name}`;
+}
+
+export function objectNameFor(pipeline: string): string {
+  return `tally-${pipeline}`;
+}
+
+function ownerReference(ref: PipelineRef): V1OwnerReference {
+  return {
+    apiVersion,
+    kind: "Pipeline",
+    name: ref.name,
+    uid: ref.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function renderRuntimeConfig(ref: PipelineRef, spec: PipelineSpec): RuntimeConfig {
+  return {
+    apiVersion,
+    kind: "Pipeline",
+    metadata: { namespace: ref.namespace, name: ref.name, generation: ref.generation },
+    spec,
+    consumerGroup: spec.source.kafka.consumerGroup ?? defaultConsumerGroup(ref.namespace, ref.name),
+  };
+}
+
+function secretEnv(name: string, secret: string, key: string, optional = false): V1EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional } : {}) } } };
+}
+
+/** Credentials reach the pods only as Secret references; the ConfigMap never holds one. */
+function renderEnv(ref: PipelineRef, spec: PipelineSpec, settings: RuntimeSettings): V1EnvVar[] {
+  const kafka = spec.source.kafka;
+  const env: V1EnvVar[] = [
+    {
+      name: "TALLY_PIPELINE_CONFIG",
+      valueFrom: { configMapKeyRef: { name: objectNameFor(ref.name), key: runtimeConfigKey } },
+    },
+    { name: "TALLY_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "TALLY_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    { name: "TALLY_METRICS_PORT", value: String(settings.metricsPort) },
+  ];
+  if (kafka.brokersSecretRef)
+    env.push(secretEnv("TALLY_KAFKA_BROKERS", kafka.brokersSecretRef.name, kafka.brokersSecretRef.key));
+  if (kafka.sasl) {
+    env.push(secretEnv("TALLY_KAFKA_SASL_USERNAME", kafka.sasl.credentialsSecretRef.name, "username"));
+    env.push(secretEnv("TALLY_KAFKA_SASL_PASSWORD", kafka.sasl.credentialsSecretRef.name, "password"));
+  }
+  if (kafka.tls?.caSecretRef)
+    env.push(secretEnv("TALLY_KAFKA_CA", kafka.tls.caSecretRef.name, kafka.tls.caSecretRef.key));
+  const clickhouse = spec.sink.clickhouse.connectionSecretRef.name;
+  env.push(secretEnv("TALLY_CLICKHOUSE_URL", clickhouse, "url"));
+  env.push(secretEnv("TALLY_CLICKHOUSE_USERNAME", clickhouse, "username"));
+  env.push(secretEnv("TALLY_CLICKHOUSE_PASSWORD", clickhouse, "password"));
+  if (spec.sink.redis)
+    env.push(secretEnv("TALLY_REDIS_URL", spec.sink.redis.connectionSecretRef.name, "url"));
+  return env;
+}
+
+function renderResources(spec: PipelineSpec): V1ResourceRequirements {
+  const requested = spec.template?.resources;
+  return {
+    requests: { cpu: "250m", memory: "256Mi", ...requested?.requests },
+    limits: { memory: "512Mi", ...requested?.limits },
+  };
+}
+
+export interface PipelineObjects {
+  readonly configMap: V1ConfigMap;
+  readonly deployment: V1Deployment;
+  readonly service: V1Service;
+  readonly podDisruptionBudget: V1PodDisruptionBudget;
+  readonly configHash: string;
+}
+
+export function renderPipelineObjects(
+  ref: PipelineRef,
+  spec: PipelineSpec,
+  replicas: number,
+  settings: RuntimeSettings,
+): PipelineObjects {
+  const name = objectNameFor(ref.name);
+  const labels = pipelineLabels(ref.name, settings.version);
+  const selector = pipelineSelectorLabels(ref.name);
+  const owner = [ownerReference(ref)];
+  const configJson = `${JSON.stringify(renderRuntimeConfig(ref, spec), null, 2)}\n`;
+  const env = renderEnv(ref, spec, settings);
+  const configHash = createHash("sha256")
+    .update(JSON.stringify({ configJson, env, image: settings.image, template: spec.template ?? null }))
+    .digest("hex")
+    .slice(0, 16);
+  const port = settings.metricsPort;
+
+  const configMap: V1ConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: ref.namespace, labels, ownerReferences: owner },
+    data: { [runtimeConfigKey]: configJson },
+  };
+
+  const deployment: V1Deployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: ref.namespace, labels, ownerReferences: owner },
+    spec: {
+      replicas,
+      selector: { matchLabels: selector },
+      // A new pod must be ready before an old one leaves, so a rollout never drops consumers to zero.
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: { ...labels, ...spec.template?.podLabels, ...selector },
+          annotations: {
+            ...spec.template?.podAnnotations,
+            [configHashAnnotation]: configHash,
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": String(port),
+          },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          ...(spec.template?.nodeSelector ? { nodeSelector: spec.template.nodeSelector } : {}),
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          containers: [
+            {
+              name: "runtime",
+              image: settings.image,
+              imagePullPolicy: "IfNotPresent",
+              args: ["pipeline-worker"],
+              env,
+              ports: [{ name: "metrics", containerPort: port, protocol: "TCP" }],
+              resources: renderResources(spec),
+              livenessProbe: {
+                httpGet: { path: "/healthz", port: "metrics" },
+                periodSeconds: 10,
+                failureThreshold: 3,
+              },
+              readinessProbe: {
+                httpGet: { path: "/readyz", port: "metrics" },
+                periodSeconds: 5,
+                failureThreshold: 2,
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            },
+          ],
+          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+        },
+      },
+    },
+  };
+
+  const service: V1Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: ref.namespace, labels, ownerReferences: owner },
+    spec: { selector, ports: [{ name: "metrics", port, targetPort: "metrics", protocol: "TCP" }] },
+  };
+
+  const podDisruptionBudget: V1PodDisruptionBudget = {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name, namespace: ref.namespace, labels, ownerReferences: owner },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+  };
+
+  return { configMap, deployment, service, podDisruptionBudget, configHash };
+}
