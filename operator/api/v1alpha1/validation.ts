@@ -53,14 +53,11 @@ function compile<S extends TSchema>(schema: S, root: string): (input: unknown) =
     // Validation applies defaults in place; work on a copy so the caller's object is untouched.
     const value: unknown = structuredClone(input);
     if (validate(value)) return { ok: true, value: value as Static<S> };
-    const seen = new Set<string>();
-    const problems = (validate.errors ?? [])
-      .map((e) => describe(e, root))
-      .filter((p) => {
-        const key = `${p.path}: ${p.message}`;
-        return seen.has(key) ? false : (seen.add(key), true);
-      });
-    return { ok: false, problems };
+    const unique = new Map<string, SpecProblem>();
+    for (const problem of (validate.errors ?? []).map((e) => describe(e, root))) {
+      unique.set(`${problem.path}: ${problem.message}`, problem);
+    }
+    return { ok: false, problems: [...unique.values()] };
   };
 }
 
