@@ -22,7 +22,7 @@ stack-status:
 
 lint:
 	@echo "[test] lint and format check (biome)"
-	@npx --no-install biome ci .
+	@npx --no-install biome ci --colors=off .
 
 format:
 	@npx --no-install biome check --write .
