@@ -21,7 +21,10 @@ export const systemClock: Clock = {
 };
 
 /** What a reconcile asks for next. A thrown error means "retry with backoff". */
-export type ReconcileOutcome = { readonly kind: "done" } | { readonly kind: "requeueAfter"; readonly ms: number } | { readonly kind: "terminal"; readonly error: Error };
+export type ReconcileOutcome =
+  | { readonly kind: "done" }
+  | { readonly kind: "requeueAfter"; readonly ms: number }
+  | { readonly kind: "terminal"; readonly error: Error };
 
 export interface WorkQueueOptions {
   readonly concurrency: number;
@@ -165,7 +168,12 @@ export class WorkQueue {
       event = { outcome: "error", error, retryInMs, failures };
     }
     this.running.delete(key);
-    this.options.onResult?.({ key, durationMs: this.clock.now() - started, queuedMs: started - queuedAt, ...event });
+    this.options.onResult?.({
+      key,
+      durationMs: this.clock.now() - started,
+      queuedMs: started - queuedAt,
+      ...event,
+    });
     if (this.dirty.delete(key)) this.add(key);
     this.pump();
   }
@@ -173,7 +181,10 @@ export class WorkQueue {
   private withTimeout(key: string): Promise<ReconcileOutcome> {
     return new Promise((resolve, reject) => {
       const timer = this.clock.setTimeout(
-        () => reject(new ReconcileTimeoutError(`reconcile of ${key} took longer than ${this.options.timeoutMs} ms`)),
+        () =>
+          reject(
+            new ReconcileTimeoutError(`reconcile of ${key} took longer than ${this.options.timeoutMs} ms`),
+          ),
         this.options.timeoutMs,
       );
       this.reconcile(key).then(
