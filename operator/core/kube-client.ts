@@ -315,9 +315,7 @@ export class KubeClient {
     return (text === "" ? {} : JSON.parse(text)) as T;
   }
 
-  private async send(
-    spec: RequestSpec,
-  ): Promise<{
+  private async send(spec: RequestSpec): Promise<{
     statusCode: number;
     stream: NodeJS.ReadableStream & { setEncoding(e: BufferEncoding): void };
   }> {
