@@ -37,7 +37,7 @@ export class Informer<T extends KubeObject> {
   constructor(
     private readonly client: KubeClient,
     private readonly type: ResourceType,
-    private readonly onKey: (key: string, object: T | undefined) => void,
+    private readonly onKey: (key: string, object: T | undefined, deleted?: T) => void,
     private readonly options: InformerOptions,
   ) {}
 
@@ -136,8 +136,9 @@ export class Informer<T extends KubeObject> {
     // Objects deleted while we were not watching.
     for (const key of [...this.cache.keys()]) {
       if (!seen.has(key)) {
+        const gone = this.cache.get(key);
         this.cache.delete(key);
-        this.onKey(key, undefined);
+        this.onKey(key, undefined, gone);
       }
     }
     this.synced = true;
@@ -166,7 +167,7 @@ export class Informer<T extends KubeObject> {
         const key = keyOf(event.object);
         if (event.type === "DELETED") {
           this.cache.delete(key);
-          this.onKey(key, undefined);
+          this.onKey(key, undefined, event.object);
         } else {
           this.cache.set(key, event.object);
           this.onKey(key, event.object);

@@ -29,6 +29,13 @@ export interface KubeObject {
   metadata?: ObjectMeta;
 }
 
+/** Any object with the identifying metadata, including client-node's generated V1 types. */
+export interface Applicable {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; annotations?: { [key: string]: string } };
+}
+
 export interface KubeList<T> {
   metadata: { resourceVersion?: string; continue?: string };
   items: T[];
@@ -164,7 +171,7 @@ export class KubeClient {
     return new KubeClient(config);
   }
 
-  get<T extends KubeObject>(
+  get<T extends Applicable>(
     type: ResourceType,
     namespace: string | undefined,
     name: string,
@@ -174,7 +181,7 @@ export class KubeClient {
   }
 
   /** GET that answers undefined for 404. */
-  async find<T extends KubeObject>(
+  async find<T extends Applicable>(
     type: ResourceType,
     namespace: string | undefined,
     name: string,
@@ -196,7 +203,7 @@ export class KubeClient {
   }
 
   /** Server-side apply: the object as this field manager wants it. */
-  apply<T extends KubeObject>(
+  apply<T extends Applicable>(
     type: ResourceType,
     object: T,
     fieldManager: string,
@@ -214,7 +221,7 @@ export class KubeClient {
   }
 
   /** JSON merge patch, for small edits such as finalizers (with resourceVersion for optimistic locking). */
-  mergePatch<T extends KubeObject>(
+  mergePatch<T extends Applicable>(
     type: ResourceType,
     namespace: string | undefined,
     name: string,
@@ -229,7 +236,7 @@ export class KubeClient {
     });
   }
 
-  create<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
+  create<T extends Applicable>(type: ResourceType, object: T): Promise<T> {
     return this.json<T>({
       method: "POST",
       path: resourcePath(type, object.metadata?.namespace),
@@ -237,7 +244,7 @@ export class KubeClient {
     });
   }
 
-  replace<T extends KubeObject>(type: ResourceType, object: T, subresource?: string): Promise<T> {
+  replace<T extends Applicable>(type: ResourceType, object: T, subresource?: string): Promise<T> {
     const name = object.metadata?.name;
     if (name === undefined) throw new Error(`replace ${type.kind}: object has no metadata.name`);
     return this.json<T>({

@@ -50,4 +50,8 @@ else
   touch "$libs/.stamp-$pom_hash"
 fi
 
+# 4. The local Kubernetes control plane, built from Go modules (first build ~13 min, then cached).
+need go "Go builds the Kubernetes control plane, etcd, helm and kwok from the Go module proxy"
+bash "$root/test/env/k8s/build.sh"
+
 step "done in $(( $(date +%s) - started )) s"

@@ -1,0 +1,228 @@
+/**
+ * Pipeline controller: read → validate → gather (Secret, ClickHouse) → render → apply → status.
+ * A spec that cannot succeed is refused in a condition and an Event and not retried until it
+ * changes; a missing Secret or an unreachable ClickHouse is retried with backoff.
+ */
+import type { V1Deployment } from "@kubernetes/client-node";
+import type { PipelineSpec, PipelineStatus } from "../api/v1alpha1/pipeline.js";
+import { apiVersion } from "../api/v1alpha1/resources.js";
+import { formatProblems, validatePipelineSpec } from "../api/v1alpha1/validation.js";
+import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
+import { renderRawTableDdl, renderRawTableMigration } from "../clickhouse/raw-table-ddl.js";
+import { applyIfChanged } from "../core/apply-objects.js";
+import { findCondition, reasons } from "../core/conditions.js";
+import type { ControllerDefinition } from "../core/controller.js";
+import { ownerKeys } from "../core/controller.js";
+import type { EventRecorder } from "../core/events.js";
+import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
+import { objectLogger } from "../core/logger.js";
+import { apiWrites, clickhouseStatements } from "../core/metrics.js";
+import { readSecretKeys, SecretNotFoundError } from "../core/secrets.js";
+import { sameJson } from "../core/stable-json.js";
+import type { ReconcileOutcome } from "../core/work-queue.js";
+import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
+import { SpecError } from "../spec-error.js";
+import { computePipelineStatus, type PipelineObservation } from "./pipeline-status.js";
+import { objectNameFor, type RuntimeSettings, renderPipelineObjects } from "./render-pipeline-objects.js";
+import { validatePipelineSemantics } from "./validate-pipeline.js";
+
+export interface PipelineObject extends KubeObject {
+  spec?: unknown;
+  status?: PipelineStatus;
+}
+
+export interface PipelineControllerDeps {
+  readonly client: KubeClient;
+  readonly recorder: EventRecorder;
+  readonly settings: RuntimeSettings;
+  readonly now: () => Date;
+  readonly openClickhouse?: (credentials: ClickhouseCredentials) => ClickhouseSession;
+}
+
+export const pipelineControllerName = "pipeline";
+
+export function pipelineControllerDefinition(
+  deps: PipelineControllerDeps,
+): ControllerDefinition<PipelineObject> {
+  return {
+    name: pipelineControllerName,
+    primary: resourceTypes.pipeline,
+    secondaries: [
+      {
+        type: resourceTypes.deployment,
+        labelSelector: "app.kubernetes.io/managed-by=tally-operator",
+        keysFor: ownerKeys("Pipeline"),
+      },
+    ],
+    concurrency: 4,
+    baseBackoffMs: 500,
+    maxBackoffMs: 60_000,
+    timeoutMs: 120_000,
+    resyncMs: 5 * 60_000,
+    reconcile: (key) => reconcilePipeline(deps, key),
+  };
+}
+
+/** Reads a Secret's ClickHouse credentials; the spec names only the Secret. */
+export async function clickhouseCredentials(
+  client: KubeClient,
+  namespace: string,
+  secret: string,
+  field: string,
+): Promise<ClickhouseCredentials> {
+  return readSecretKeys(client, namespace, secret, ["url", "username", "password"], field);
+}
+
+export async function reconcilePipeline(
+  deps: PipelineControllerDeps,
+  key: string,
+): Promise<ReconcileOutcome> {
+  const [namespace, name] = key.split("/", 2) as [string, string];
+  const log = objectLogger(pipelineControllerName, key);
+  // Always read the live object: the cache may lag our own status writes.
+  const pipeline = await deps.client.find<PipelineObject>(resourceTypes.pipeline, namespace, name);
+  if (pipeline === undefined || pipeline.metadata?.deletionTimestamp) return { kind: "done" }; // owned objects go by garbage collection
+  const generation = pipeline.metadata?.generation ?? 0;
+
+  const validated = validatePipelineSpec(pipeline.spec);
+  const problems = validated.ok ? validatePipelineSemantics(validated.value) : validated.problems;
+  if (!validated.ok || problems.length > 0) {
+    const message = formatProblems(problems);
+    await writeStatus(deps, pipeline, { kind: "refused", reason: reasons.InvalidSpec, message });
+    return { kind: "terminal", error: new SpecError("spec", message) };
+  }
+  const spec = validated.value;
+
+  let retainedColumns: readonly string[];
+  let table: { database: string; table: string };
+  try {
+    ({ retainedColumns, table } = await ensureRawTable(deps, namespace, spec));
+  } catch (error) {
+    if (error instanceof SpecError) {
+      await writeStatus(deps, pipeline, {
+        kind: "refused",
+        reason: error.reason as typeof reasons.InvalidSpec,
+        message: error.message,
+      });
+      return { kind: "terminal", error };
+    }
+    const reason =
+      error instanceof SecretNotFoundError ? reasons.SecretNotFound : reasons.ClickHouseUnavailable;
+    const refused = error instanceof UnsupportedServerError;
+    await writeStatus(deps, pipeline, {
+      kind: refused ? "refused" : "blocked",
+      reason: refused ? reasons.ClickHouseVersionUnsupported : reason,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    // An unsupported server or a missing Secret changes outside the spec: look again later.
+    return { kind: "requeueAfter", ms: refused ? 5 * 60_000 : 15_000 };
+  }
+
+  const replicas = spec.replicas ?? Math.max(1, spec.scaling.minReplicas);
+  const ref = { namespace, name, uid: pipeline.metadata?.uid ?? "", generation };
+  const objects = renderPipelineObjects(ref, spec, replicas, deps.settings);
+  const results = [
+    await applyIfChanged(deps.client, resourceTypes.configMap, objects.configMap, fieldManager),
+    await applyIfChanged(deps.client, resourceTypes.service, objects.service, fieldManager),
+    await applyIfChanged(
+      deps.client,
+      resourceTypes.podDisruptionBudget,
+      objects.podDisruptionBudget,
+      fieldManager,
+    ),
+    await applyIfChanged(deps.client, resourceTypes.deployment, objects.deployment, fieldManager),
+  ];
+  if (results.some((r) => r !== "noop")) log.info({ results }, "applied runtime objects");
+
+  const deployment = await deps.client.find<V1Deployment & KubeObject>(
+    resourceTypes.deployment,
+    namespace,
+    objectNameFor(name),
+  );
+  const observation: PipelineObservation = {
+    kind: "applied",
+    deployment,
+    desiredReplicas: replicas,
+    selector: renderSelector(pipelineSelectorLabels(name)),
+    configHash: objects.configHash,
+    table,
+    retainedColumns,
+  };
+  const status = await writeStatus(deps, pipeline, observation);
+  return findCondition(status.conditions as never, "Ready")?.status === "True"
+    ? { kind: "done" }
+    : { kind: "requeueAfter", ms: 10_000 };
+}
+
+export class UnsupportedServerError extends Error {
+  override readonly name = "UnsupportedServerError";
+}
+
+async function ensureRawTable(
+  deps: PipelineControllerDeps,
+  namespace: string,
+  spec: PipelineSpec,
+): Promise<{ retainedColumns: readonly string[]; table: { database: string; table: string } }> {
+  const credentials = await clickhouseCredentials(
+    deps.client,
+    namespace,
+    spec.sink.clickhouse.connectionSecretRef.name,
+    "spec.sink.clickhouse.connectionSecretRef",
+  );
+  const session = (deps.openClickhouse ?? ClickhouseSession.open)(credentials);
+  try {
+    const version = await session.checkVersion();
+    if (!version.supported) throw new UnsupportedServerError(`${credentials.url}: ${version.message}`);
+    const ddl = renderRawTableDdl(spec);
+    const existing = await session.columns(ddl.database, ddl.table);
+    const statements =
+      existing.length === 0 ? ddl.statements : renderRawTableMigration(spec, existing).statements;
+    for (const statement of statements) {
+      await session.execute(statement);
+      clickhouseStatements.inc({ controller: pipelineControllerName });
+    }
+    const retainedColumns =
+      existing.length === 0 ? [] : renderRawTableMigration(spec, existing).retainedColumns;
+    return { retainedColumns, table: { database: ddl.database, table: ddl.table } };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Writes status once, only if it changed, and emits an Event when the Ready condition changes. */
+async function writeStatus(
+  deps: PipelineControllerDeps,
+  pipeline: PipelineObject,
+  observation: PipelineObservation,
+): Promise<PipelineStatus> {
+  const previous = pipeline.status;
+  const status = computePipelineStatus(previous, pipeline.metadata?.generation ?? 0, observation, deps.now());
+  if (sameJson(previous, status)) return status;
+  await deps.client.apply(
+    resourceTypes.pipeline,
+    {
+      apiVersion,
+      kind: "Pipeline",
+      metadata: { name: pipeline.metadata?.name, namespace: pipeline.metadata?.namespace },
+      status,
+    } as KubeObject,
+    fieldManager,
+    "status",
+  );
+  apiWrites.inc({ kind: "Pipeline", verb: "status" });
+  const before = findCondition(previous?.conditions as never, "Ready");
+  const after = findCondition(status.conditions as never, "Ready");
+  if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
+    const warning = after.status === "False" && observation.kind !== "applied";
+    await deps.recorder
+      .record(
+        { ...pipeline, apiVersion, kind: "Pipeline" },
+        warning ? "Warning" : "Normal",
+        after.reason,
+        "Reconcile",
+        after.message,
+      )
+      .catch(() => undefined);
+  }
+  return status;
+}
