@@ -42,7 +42,8 @@ export const RollupSpec = Type.Object(
     }),
     cacheTtl: Duration("How long the gateway caches query results over this rollup.", { default: "30s" }),
     deletionPolicy: Type.Union([Type.Literal("Retain"), Type.Literal("Delete")], {
-      description: "On delete: Retain keeps the table and view data, Delete drops them.",
+      description:
+        "On delete: Retain keeps the table and its data (the view is dropped, so it stops changing); Delete drops both.",
       default: "Retain",
     }),
   },
@@ -69,6 +70,27 @@ export const RollupStatus = Type.Object(
     ),
     ddlHash: Type.Optional(Type.String({ description: "Hash of the DDL applied for the serving version." })),
     granularity: Type.Optional(Type.String({ description: "Granularity of the serving version." })),
+    migration: Type.Optional(
+      Type.Object(
+        {
+          version: Type.Integer({ description: "The version being built.", minimum: 1 }),
+          definitionHash: Type.String({ description: "Hash of the definition being built." }),
+          cutoff: Type.String({
+            description:
+              "Rows inserted before this instant are backfilled; from it on the new view takes them.",
+            format: "date-time",
+          }),
+          phase: Type.Union([Type.Literal("Created"), Type.Literal("Filled")], {
+            description:
+              "Created: new table and view exist; Filled: backfill staged, partitions being moved in.",
+          }),
+        },
+        {
+          description:
+            "A new version being built beside the serving one; queries switch when it is complete.",
+        },
+      ),
+    ),
   },
   { description: "Observed state of the rollup." },
 );

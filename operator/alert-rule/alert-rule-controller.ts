@@ -1,0 +1,220 @@
+/**
+ * AlertRule controller: validates the rule and resolves the metric it watches (a Rollup's metric,
+ * or an aggregation of a Pipeline's live window, with group-by and filters on fields that source
+ * has). Evaluation is the gateway's; the operator only says whether the rule can be evaluated.
+ */
+import type { AlertRuleSpec, AlertRuleStatus } from "../api/v1alpha1/alert-rule.js";
+import { apiVersion } from "../api/v1alpha1/resources.js";
+import {
+  formatProblems,
+  validateAlertRuleSpec,
+  validatePipelineSpec,
+  validateRollupSpec,
+} from "../api/v1alpha1/validation.js";
+import {
+  type Condition,
+  type DesiredCondition,
+  findCondition,
+  reasons,
+  setConditions,
+} from "../core/conditions.js";
+import type { ControllerDefinition } from "../core/controller.js";
+import type { EventRecorder } from "../core/events.js";
+import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
+import { apiWrites } from "../core/metrics.js";
+import { sameJson } from "../core/stable-json.js";
+import type { ReconcileOutcome } from "../core/work-queue.js";
+import { fieldManager } from "../labels.js";
+import { SpecError } from "../spec-error.js";
+
+export interface AlertRuleObject extends KubeObject {
+  spec?: unknown;
+  status?: AlertRuleStatus;
+}
+
+export interface AlertRuleControllerDeps {
+  readonly client: KubeClient;
+  readonly recorder: EventRecorder;
+  readonly now: () => Date;
+}
+
+export const alertRuleControllerName = "alertrule";
+
+export function alertRuleControllerDefinition(
+  deps: AlertRuleControllerDeps,
+): ControllerDefinition<AlertRuleObject> {
+  return {
+    name: alertRuleControllerName,
+    primary: resourceTypes.alertRule,
+    concurrency: 2,
+    baseBackoffMs: 1000,
+    maxBackoffMs: 60_000,
+    timeoutMs: 30_000,
+    resyncMs: 60_000,
+    reconcile: (key) => reconcileAlertRule(deps, key),
+  };
+}
+
+type Resolution =
+  | { ok: true; message: string }
+  | { ok: false; refused: boolean; reason: DesiredCondition["reason"]; message: string };
+
+/** What the metric's source offers: its metric names and the fields one may group and filter by. */
+async function resolveMetric(
+  client: KubeClient,
+  namespace: string,
+  spec: AlertRuleSpec,
+): Promise<Resolution> {
+  const { source, metric, groupBy, filters } = spec.query;
+  let metrics: string[];
+  let dimensions: string[];
+  let describe: string;
+  if (source.kind === "Rollup") {
+    const rollup = await client.find<KubeObject & { spec?: unknown }>(
+      resourceTypes.rollup,
+      namespace,
+      source.name,
+    );
+    if (rollup === undefined)
+      return {
+        ok: false,
+        refused: false,
+        reason: reasons.SourceNotFound,
+        message: `spec.query.source: Rollup ${namespace}/${source.name} does not exist`,
+      };
+    const r = validateRollupSpec(rollup.spec);
+    if (!r.ok)
+      return {
+        ok: false,
+        refused: false,
+        reason: reasons.SourceNotReady,
+        message: `spec.query.source: Rollup ${source.name} has an invalid spec`,
+      };
+    metrics = r.value.metrics.map((m) => m.name);
+    dimensions = r.value.dimensions;
+    describe = `Rollup ${source.name}`;
+  } else {
+    const pipeline = await client.find<KubeObject & { spec?: unknown }>(
+      resourceTypes.pipeline,
+      namespace,
+      source.name,
+    );
+    if (pipeline === undefined)
+      return {
+        ok: false,
+        refused: false,
+        reason: reasons.SourceNotFound,
+        message: `spec.query.source: Pipeline ${namespace}/${source.name} does not exist`,
+      };
+    const p = validatePipelineSpec(pipeline.spec);
+    if (!p.ok)
+      return {
+        ok: false,
+        refused: false,
+        reason: reasons.SourceNotReady,
+        message: `spec.query.source: Pipeline ${source.name} has an invalid spec`,
+      };
+    const window = p.value.windows?.find((w) => w.name === source.window);
+    if (window === undefined) {
+      return {
+        ok: false,
+        refused: true,
+        reason: reasons.InvalidSpec,
+        message: `spec.query.source.window: Pipeline ${source.name} has no window "${source.window ?? ""}" (has: ${(p.value.windows ?? []).map((w) => w.name).join(", ") || "none"})`,
+      };
+    }
+    metrics = window.aggregations.map((a) => a.name);
+    dimensions = window.groupBy;
+    describe = `window ${window.name} of Pipeline ${source.name}`;
+  }
+  if (!metrics.includes(metric)) {
+    return {
+      ok: false,
+      refused: true,
+      reason: reasons.InvalidSpec,
+      message: `spec.query.metric: ${describe} has no metric "${metric}" (has: ${metrics.join(", ")})`,
+    };
+  }
+  const unknown = [
+    ...groupBy.map((g, i) => [`spec.query.groupBy[${i}]`, g] as const),
+    ...(filters ?? []).map((f, i) => [`spec.query.filters[${i}].field`, f.field] as const),
+  ].find(([, field]) => !dimensions.includes(field));
+  if (unknown !== undefined) {
+    return {
+      ok: false,
+      refused: true,
+      reason: reasons.InvalidSpec,
+      message: `${unknown[0]}: "${unknown[1]}" is not a dimension of ${describe} (has: ${dimensions.join(", ") || "none"})`,
+    };
+  }
+  return {
+    ok: true,
+    message: `watching ${metric} of ${describe}; evaluated by the gateway every ${spec.interval}`,
+  };
+}
+
+export async function reconcileAlertRule(
+  deps: AlertRuleControllerDeps,
+  key: string,
+): Promise<ReconcileOutcome> {
+  const [namespace, name] = key.split("/", 2) as [string, string];
+  const rule = await deps.client.find<AlertRuleObject>(resourceTypes.alertRule, namespace, name);
+  if (rule === undefined || rule.metadata?.deletionTimestamp) return { kind: "done" };
+  const validated = validateAlertRuleSpec(rule.spec);
+  const resolution: Resolution = validated.ok
+    ? await resolveMetric(deps.client, namespace, validated.value)
+    : { ok: false, refused: true, reason: reasons.InvalidSpec, message: formatProblems(validated.problems) };
+
+  const generation = rule.metadata?.generation ?? 0;
+  const desired: DesiredCondition[] = resolution.ok
+    ? [
+        { type: "Ready", status: "True", reason: reasons.Reconciled, message: resolution.message },
+        { type: "Degraded", status: "False", reason: reasons.Reconciled, message: "" },
+      ]
+    : [
+        { type: "Ready", status: "False", reason: resolution.reason, message: resolution.message },
+        {
+          type: "Degraded",
+          status: resolution.refused ? "True" : "False",
+          reason: resolution.reason,
+          message: resolution.refused ? resolution.message : "",
+        },
+      ];
+  const previous = rule.status;
+  const status: AlertRuleStatus = {
+    ...previous,
+    observedGeneration: generation,
+    conditions: setConditions(
+      previous?.conditions as Condition[] | undefined,
+      desired,
+      generation,
+      deps.now(),
+    ),
+  };
+  if (!sameJson(previous, status)) {
+    await deps.client.apply(
+      resourceTypes.alertRule,
+      { apiVersion, kind: "AlertRule", metadata: { name, namespace }, status } as KubeObject,
+      fieldManager,
+      "status",
+    );
+    apiWrites.inc({ kind: "AlertRule", verb: "status" });
+    const before = findCondition(previous?.conditions as never, "Ready");
+    const after = findCondition(status.conditions as never, "Ready");
+    if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
+      await deps.recorder
+        .record(
+          { ...rule, apiVersion, kind: "AlertRule" },
+          resolution.ok ? "Normal" : "Warning",
+          after.reason,
+          "Reconcile",
+          after.message,
+        )
+        .catch(() => undefined);
+    }
+  }
+  if (resolution.ok) return { kind: "done" };
+  return resolution.refused
+    ? { kind: "terminal", error: new SpecError("spec", resolution.message) }
+    : { kind: "requeueAfter", ms: 15_000 };
+}
