@@ -12,6 +12,7 @@ export default defineConfig({
             "operator/**/*.test.ts",
             "runtime/**/*.test.ts",
             "crds/**/*.test.ts",
+            "examples/**/*.test.ts",
             "test/env/**/*.test.ts",
           ],
           exclude: ["**/*.int.test.ts", "**/*.e2e.test.ts", "**/node_modules/**"],

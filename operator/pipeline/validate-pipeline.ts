@@ -48,7 +48,9 @@ export function validatePipelineSemantics(spec: PipelineSpec): SpecProblem[] {
   };
 
   spec.windows?.forEach((w, i) => {
-    w.groupBy.forEach((g, j) => need(g, `spec.windows[${i}].groupBy[${j}]`, () => true, ""));
+    w.groupBy.forEach((g, j) => {
+      need(g, `spec.windows[${i}].groupBy[${j}]`, () => true, "");
+    });
     w.aggregations.forEach((a, j) => {
       const path = `spec.windows[${i}].aggregations[${j}].field`;
       if (a.fn === "sum" || a.fn === "avg" || a.fn === "quantiles") {

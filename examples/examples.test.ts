@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import {
+  validateAlertRuleSpec,
+  validatePipelineSpec,
+  validateRollupSpec,
+} from "../operator/api/v1alpha1/validation.js";
+import { validatePipelineSemantics } from "../operator/pipeline/validate-pipeline.js";
+
+// Every Tally object in examples/ passes the operator's own validation, so users copy working YAML.
+const documents = readdirSync(import.meta.dirname)
+  .filter((f) => f.endsWith(".yaml"))
+  .flatMap((file) =>
+    parseAllDocuments(readFileSync(join(import.meta.dirname, file), "utf8")).map(
+      (d) => [file, d.toJS() as { kind: string; metadata: { name: string }; spec: unknown }] as const,
+    ),
+  );
+
+describe("examples", () => {
+  it.each(
+    documents
+      .filter(([, d]) => d.kind !== "Secret")
+      .map(([file, d]) => [`${file}: ${d.kind} ${d.metadata.name}`, d] as const),
+  )("%s is valid", (_label, doc) => {
+    const validator = {
+      Pipeline: validatePipelineSpec,
+      Rollup: validateRollupSpec,
+      AlertRule: validateAlertRuleSpec,
+    }[doc.kind];
+    expect(validator, `unknown kind ${doc.kind}`).toBeDefined();
+    const result = validator?.(doc.spec);
+    expect(result?.ok ? [] : result?.problems).toEqual([]);
+    if (doc.kind === "Pipeline") {
+      const pipeline = validatePipelineSpec(doc.spec);
+      expect(pipeline.ok && validatePipelineSemantics(pipeline.value)).toEqual([]);
+    }
+  });
+});
