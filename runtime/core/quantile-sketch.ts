@@ -1,0 +1,244 @@
+// DDSketch quantile sketch with relative-error guarantees, using @datadog/sketches-js for the index mapping.
+//
+// The library's logarithmic mapping (value ↔ bucket key, gamma = (1 + α) / (1 - α)) is used as is. Its DDSketch
+// class is not, because partial states must merge exactly across workers and persist:
+// - in 2.1.1 `DDSketch.merge` never merges the negative-value store (negative values of the other sketch are lost);
+// - its dense store's bins array and offset depend on insertion history, so equal sketches do not serialize
+//   equally, and `fromProto` drops min, max and sum.
+// This module keeps the bins sparse (key → count) per sign. Counts are integers, so add and merge are exact,
+// commutative and associative, and the canonical encoding (sorted keys) is identical however the input was split.
+// The store is not collapsed (no bin limit): with α = 0.01 a sketch spanning 1e-9..1e9 has ~2,100 bins; every bin
+// limit known to us makes merge results depend on the merge order.
+
+import { DDSketch } from "@datadog/sketches-js";
+
+export const DEFAULT_RELATIVE_ACCURACY = 0.01;
+
+export class QuantileSketchError extends Error {
+  readonly code:
+    | "INVALID_ACCURACY"
+    | "ACCURACY_MISMATCH"
+    | "INVALID_VALUE"
+    | "INVALID_QUANTILE"
+    | "INVALID_ENCODING";
+
+  constructor(code: QuantileSketchError["code"], message: string) {
+    super(message);
+    this.name = "QuantileSketchError";
+    this.code = code;
+  }
+}
+
+/** JSON-safe encoding; `pos`/`neg` are flattened [key, count, key, count, ...] in ascending key order. */
+export interface QuantileSketchData {
+  readonly alpha: number;
+  readonly count: number;
+  readonly zero: number;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly pos: readonly number[];
+  readonly neg: readonly number[];
+}
+
+interface KeyMapping {
+  readonly minPossible: number;
+  key(value: number): number;
+  value(key: number): number;
+}
+
+// One mapping per accuracy; the library's mapping is stateless once built.
+const mappings = new Map<number, KeyMapping>();
+
+function mappingFor(relativeAccuracy: number): KeyMapping {
+  if (!(Number.isFinite(relativeAccuracy) && relativeAccuracy > 0 && relativeAccuracy < 1)) {
+    throw new QuantileSketchError(
+      "INVALID_ACCURACY",
+      `relative accuracy must be in (0, 1), got ${relativeAccuracy}`,
+    );
+  }
+  let mapping = mappings.get(relativeAccuracy);
+  if (mapping === undefined) {
+    mapping = new DDSketch({ relativeAccuracy }).mapping;
+    mappings.set(relativeAccuracy, mapping);
+  }
+  return mapping;
+}
+
+function sortedEntries(bins: ReadonlyMap<number, number>): [number, number][] {
+  return [...bins.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+export class QuantileSketch {
+  readonly relativeAccuracy: number;
+  private readonly mapping: KeyMapping;
+  private readonly positive = new Map<number, number>();
+  private readonly negative = new Map<number, number>();
+  private zeroCount = 0;
+  private total = 0;
+  private minValue = Number.POSITIVE_INFINITY;
+  private maxValue = Number.NEGATIVE_INFINITY;
+
+  private constructor(relativeAccuracy: number) {
+    this.mapping = mappingFor(relativeAccuracy);
+    this.relativeAccuracy = relativeAccuracy;
+  }
+
+  static create(relativeAccuracy: number = DEFAULT_RELATIVE_ACCURACY): QuantileSketch {
+    return new QuantileSketch(relativeAccuracy);
+  }
+
+  get count(): number {
+    return this.total;
+  }
+
+  get min(): number | null {
+    return this.total === 0 ? null : this.minValue;
+  }
+
+  get max(): number | null {
+    return this.total === 0 ? null : this.maxValue;
+  }
+
+  add(value: number): void {
+    if (!Number.isFinite(value)) {
+      throw new QuantileSketchError("INVALID_VALUE", `quantile sketch value ${value} is not a finite number`);
+    }
+    const { minPossible } = this.mapping;
+    if (value > minPossible) increment(this.positive, this.mapping.key(value), 1);
+    else if (value < -minPossible) increment(this.negative, this.mapping.key(-value), 1);
+    else this.zeroCount++;
+    this.total++;
+    if (value < this.minValue) this.minValue = value;
+    if (value > this.maxValue) this.maxValue = value;
+  }
+
+  mergeFrom(other: QuantileSketch): void {
+    if (other.relativeAccuracy !== this.relativeAccuracy) {
+      throw new QuantileSketchError(
+        "ACCURACY_MISMATCH",
+        `cannot merge a sketch with relative accuracy ${other.relativeAccuracy} into one with ${this.relativeAccuracy}`,
+      );
+    }
+    for (const [key, count] of other.positive) increment(this.positive, key, count);
+    for (const [key, count] of other.negative) increment(this.negative, key, count);
+    this.zeroCount += other.zeroCount;
+    this.total += other.total;
+    this.minValue = Math.min(this.minValue, other.minValue);
+    this.maxValue = Math.max(this.maxValue, other.maxValue);
+  }
+
+  clone(): QuantileSketch {
+    const copy = new QuantileSketch(this.relativeAccuracy);
+    copy.mergeFrom(this);
+    return copy;
+  }
+
+  /**
+   * The value at quantile q ∈ [0, 1] with relative error ≤ α (null when empty). Same rank rule as the library
+   * (rank = q · (count − 1), lower bucket), then clamped to the exact [min, max], which can only reduce the error
+   * because the true quantile lies in that range.
+   */
+  quantile(q: number): number | null {
+    if (!(q >= 0 && q <= 1))
+      throw new QuantileSketchError("INVALID_QUANTILE", `quantile ${q} is not in [0, 1]`);
+    if (this.total === 0) return null;
+    const rank = q * (this.total - 1);
+    const negativeCount = this.total - this.zeroCount - sumCounts(this.positive);
+    let value: number;
+    if (rank < negativeCount) {
+      // Negative values are stored by magnitude: walk from the largest magnitude (most negative value) down.
+      const entries = sortedEntries(this.negative).reverse();
+      value = -this.mapping.value(keyAtRank(entries, rank));
+    } else if (rank < negativeCount + this.zeroCount) {
+      value = 0;
+    } else {
+      value = this.mapping.value(
+        keyAtRank(sortedEntries(this.positive), rank - negativeCount - this.zeroCount),
+      );
+    }
+    return Math.min(this.maxValue, Math.max(this.minValue, value));
+  }
+
+  /** Canonical encoding: depends only on the multiset of bins, so equal sketches encode equally. */
+  toData(): QuantileSketchData {
+    const flatten = (bins: ReadonlyMap<number, number>): number[] => sortedEntries(bins).flat();
+    return {
+      alpha: this.relativeAccuracy,
+      count: this.total,
+      zero: this.zeroCount,
+      min: this.min,
+      max: this.max,
+      pos: flatten(this.positive),
+      neg: flatten(this.negative),
+    };
+  }
+
+  static fromData(data: QuantileSketchData): QuantileSketch {
+    const sketch = new QuantileSketch(data.alpha);
+    const invalid = (reason: string): QuantileSketchError =>
+      new QuantileSketchError("INVALID_ENCODING", `quantile sketch (alpha=${data.alpha}): ${reason}`);
+    const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+    const load = (flat: readonly number[], into: Map<number, number>, sign: string): number => {
+      if (flat.length % 2 !== 0) throw invalid(`${sign} bins have an odd length ${flat.length}`);
+      let total = 0;
+      let previous = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < flat.length; i += 2) {
+        const key = flat[i] ?? Number.NaN;
+        const count = flat[i + 1] ?? Number.NaN;
+        if (!Number.isSafeInteger(key) || key <= previous)
+          throw invalid(`${sign} bin key ${key} is not ascending`);
+        if (!isCount(count) || count === 0) throw invalid(`${sign} bin ${key} has count ${count}`);
+        into.set(key, count);
+        previous = key;
+        total += count;
+      }
+      return total;
+    };
+    if (!isCount(data.count) || !isCount(data.zero))
+      throw invalid("count and zero must be non-negative integers");
+    const binned = load(data.pos, sketch.positive, "positive") + load(data.neg, sketch.negative, "negative");
+    if (binned + data.zero !== data.count) {
+      throw invalid(`count ${data.count} != bins ${binned} + zeros ${data.zero}`);
+    }
+    if (data.count > 0) {
+      if (
+        data.min === null ||
+        data.max === null ||
+        !Number.isFinite(data.min) ||
+        !Number.isFinite(data.max)
+      ) {
+        throw invalid("a non-empty sketch needs finite min and max");
+      }
+      if (data.min > data.max) throw invalid(`min ${data.min} > max ${data.max}`);
+      sketch.minValue = data.min;
+      sketch.maxValue = data.max;
+    } else if (data.min !== null || data.max !== null) {
+      throw invalid("an empty sketch has no min or max");
+    }
+    sketch.zeroCount = data.zero;
+    sketch.total = data.count;
+    return sketch;
+  }
+}
+
+function increment(bins: Map<number, number>, key: number, by: number): void {
+  bins.set(key, (bins.get(key) ?? 0) + by);
+}
+
+function sumCounts(bins: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const count of bins.values()) total += count;
+  return total;
+}
+
+/** The key of the bucket holding the value of the given (0-based, possibly fractional) rank. */
+function keyAtRank(entries: readonly (readonly [number, number])[], rank: number): number {
+  let running = 0;
+  for (const [key, count] of entries) {
+    running += count;
+    if (running > rank) return key;
+  }
+  const last = entries[entries.length - 1];
+  if (last === undefined) throw new RangeError("keyAtRank on an empty store");
+  return last[0];
+}

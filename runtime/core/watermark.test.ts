@@ -1,0 +1,208 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { WatermarkError, type WatermarkOptions, WatermarkTracker } from "./watermark.js";
+
+type Step =
+  | { add: string; now: number }
+  | { remove: string }
+  | { event: string; t: number; now: number }
+  | { check: number; now: number };
+
+const NEG = Number.NEGATIVE_INFINITY;
+const options: WatermarkOptions = { maxOutOfOrdernessMs: 100, idleTimeoutMs: 1000 };
+
+function run(steps: readonly Step[], opts: WatermarkOptions = options): void {
+  const tracker = new WatermarkTracker(opts);
+  steps.forEach((step, i) => {
+    if ("add" in step) tracker.addPartition(step.add, step.now);
+    else if ("remove" in step) tracker.removePartition(step.remove);
+    else if ("event" in step) tracker.observe(step.event, step.t, step.now);
+    else expect(tracker.current(step.now), `step ${i}`).toBe(step.check);
+  });
+}
+
+describe("WatermarkTracker", () => {
+  it.each<{ name: string; steps: Step[]; opts?: WatermarkOptions }>([
+    { name: "no partitions: no watermark", steps: [{ check: NEG, now: 0 }] },
+    {
+      name: "one partition: max event time minus out-of-orderness",
+      steps: [
+        { add: "p0", now: 0 },
+        { check: NEG, now: 0 },
+        { event: "p0", t: 1000, now: 1 },
+        { check: 900, now: 1 },
+        { event: "p0", t: 950, now: 2 },
+        { check: 900, now: 2 },
+        { event: "p0", t: 2000, now: 3 },
+        { check: 1900, now: 3 },
+      ],
+    },
+    {
+      name: "pipeline watermark is the minimum over partitions",
+      steps: [
+        { add: "p0", now: 0 },
+        { add: "p1", now: 0 },
+        { event: "p0", t: 5000, now: 1 },
+        { check: NEG, now: 1 }, // p1 has no events yet and is not idle: it holds the watermark back
+        { event: "p1", t: 3000, now: 2 },
+        { check: 2900, now: 2 },
+        { event: "p1", t: 9000, now: 3 },
+        { check: 4900, now: 3 },
+      ],
+    },
+    {
+      name: "a partition idle for longer than the timeout stops holding the watermark back",
+      steps: [
+        { add: "p0", now: 0 },
+        { add: "p1", now: 0 },
+        { event: "p0", t: 5000, now: 500 },
+        { event: "p1", t: 1000, now: 500 },
+        { check: 900, now: 1000 },
+        { event: "p0", t: 6000, now: 1400 },
+        { check: 900, now: 1500 }, // p1 idle for exactly the timeout: still active
+        { check: 5900, now: 1501 }, // idle for longer: excluded
+      ],
+    },
+    {
+      name: "a never-seen partition is excluded once idle",
+      steps: [
+        { add: "p0", now: 0 },
+        { add: "p1", now: 0 },
+        { event: "p0", t: 5000, now: 100 },
+        { check: NEG, now: 1000 },
+        { check: 4900, now: 1001 },
+      ],
+    },
+    {
+      name: "the watermark never goes backwards when an idle partition resumes behind",
+      steps: [
+        { add: "p0", now: 0 },
+        { add: "p1", now: 0 },
+        { event: "p0", t: 5000, now: 2000 },
+        { check: 4900, now: 2000 },
+        { event: "p1", t: 100, now: 2001 },
+        { check: 4900, now: 2001 },
+        { event: "p1", t: 7000, now: 2002 },
+        { event: "p0", t: 8000, now: 2002 },
+        { check: 6900, now: 2002 },
+      ],
+    },
+    {
+      name: "all partitions idle: the watermark holds",
+      steps: [
+        { add: "p0", now: 0 },
+        { event: "p0", t: 5000, now: 0 },
+        { check: 4900, now: 0 },
+        { check: 4900, now: 10_000 },
+        { event: "p0", t: 6000, now: 10_001 },
+        { check: 5900, now: 10_001 },
+      ],
+    },
+    {
+      name: "a revoked partition no longer counts; the watermark does not drop when a new one joins",
+      steps: [
+        { add: "p0", now: 0 },
+        { add: "p1", now: 0 },
+        { event: "p0", t: 5000, now: 1 },
+        { event: "p1", t: 1000, now: 1 },
+        { check: 900, now: 1 },
+        { remove: "p1" },
+        { check: 4900, now: 2 },
+        { add: "p2", now: 3 },
+        { check: 4900, now: 3 },
+        { event: "p2", t: 10, now: 4 },
+        { check: 4900, now: 4 },
+      ],
+    },
+    {
+      name: "re-adding a tracked partition keeps its state",
+      steps: [
+        { add: "p0", now: 0 },
+        { event: "p0", t: 5000, now: 1 },
+        { add: "p0", now: 2 },
+        { check: 4900, now: 2 },
+      ],
+    },
+    {
+      name: "zero out-of-orderness and infinite idle timeout",
+      opts: { maxOutOfOrdernessMs: 0, idleTimeoutMs: Number.POSITIVE_INFINITY },
+      steps: [
+        { add: "p0", now: 0 },
+        { add: "p1", now: 0 },
+        { event: "p0", t: 10, now: 0 },
+        { check: NEG, now: 1e15 },
+        { event: "p1", t: 20, now: 1e15 },
+        { check: 10, now: 1e15 },
+      ],
+    },
+    {
+      name: "negative event times",
+      steps: [
+        { add: "p0", now: 0 },
+        { event: "p0", t: -5000, now: 0 },
+        { check: -5100, now: 0 },
+      ],
+    },
+  ])("$name", ({ steps, opts }) => {
+    run(steps, opts);
+  });
+
+  it.each<[string, WatermarkOptions]>([
+    ["negative out-of-orderness", { maxOutOfOrdernessMs: -1, idleTimeoutMs: 1 }],
+    ["infinite out-of-orderness", { maxOutOfOrdernessMs: Number.POSITIVE_INFINITY, idleTimeoutMs: 1 }],
+    ["zero idle timeout", { maxOutOfOrdernessMs: 0, idleTimeoutMs: 0 }],
+    ["NaN idle timeout", { maxOutOfOrdernessMs: 0, idleTimeoutMs: Number.NaN }],
+  ])("rejects %s", (_name, opts) => {
+    expect(() => new WatermarkTracker(opts)).toThrow(WatermarkError);
+  });
+
+  it("rejects events on unknown partitions and non-finite event times, naming the partition", () => {
+    const tracker = new WatermarkTracker(options);
+    expect(() => tracker.observe("orders-3", 1, 0)).toThrow(/"orders-3".*never added/);
+    tracker.addPartition("orders-3", 0);
+    expect(() => tracker.observe("orders-3", Number.NaN, 0)).toThrow(/NaN.*"orders-3"/);
+  });
+
+  it("reports per-partition state", () => {
+    const tracker = new WatermarkTracker(options);
+    tracker.addPartition("b", 0);
+    tracker.addPartition("a", 0);
+    tracker.observe("a", 500, 10);
+    expect(tracker.partitions(1005)).toEqual([
+      { partition: "a", maxEventTimeMs: 500, watermarkMs: 400, lastActivityMs: 10, idle: false },
+      { partition: "b", maxEventTimeMs: null, watermarkMs: NEG, lastActivityMs: 0, idle: true },
+    ]);
+  });
+
+  it("property: monotonic, never above any active partition's watermark, and equal to the min when all are active", () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant("event" as const),
+        p: fc.nat(3),
+        t: fc.integer({ min: -1e6, max: 1e6 }),
+        dt: fc.nat(600),
+      }),
+      fc.record({ kind: fc.constant("check" as const), dt: fc.nat(600) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.nat(500), (ops, bound) => {
+        const tracker = new WatermarkTracker({ maxOutOfOrdernessMs: bound, idleTimeoutMs: 1000 });
+        let now = 0;
+        for (let p = 0; p < 4; p++) tracker.addPartition(`p${p}`, now);
+        let previous = NEG;
+        for (const step of ops) {
+          now += step.dt;
+          if (step.kind === "event") tracker.observe(`p${step.p}`, step.t, now);
+          const wm = tracker.current(now);
+          expect(wm).toBeGreaterThanOrEqual(previous);
+          const active = tracker.partitions(now).filter((p) => !p.idle);
+          const minActive = Math.min(...active.map((p) => p.watermarkMs));
+          if (active.length > 0 && minActive >= previous) expect(wm).toBe(minActive);
+          else expect(wm).toBe(previous);
+          previous = wm;
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,630 @@
+// The window state machine of one worker (or one partition) for one window spec.
+//
+// Lifecycle of a window (identity: window name, group key, window start):
+//   open ──(watermark ≥ end)──▶ fired: emits revision 1
+//   fired ──(late event while end + allowedLateness > watermark)──▶ emits revision n + 1 on the next advance
+//   ──(end + allowedLateness ≤ watermark)──▶ purged: state dropped; later events for it go to the late side output
+//
+// Results are upserts: a consumer keeps, per window identity, the result with the highest revision. Session
+// windows can also *retract* a window: when a late event bridges two sessions that already fired, the later one is
+// absorbed into the earlier one (which keeps its identity and gets a new revision) and the absorbed identity gets a
+// retraction with a higher revision, so a "highest revision wins" sink drops it.
+//
+// A result carries both the final numbers and the serialized partial states, so results of several workers for the
+// same window (tumbling/sliding) or overlapping sessions can be merged exactly with `combinePartials`.
+//
+// The operator never reads a clock: it only moves when the caller passes a watermark, and it emits nothing from
+// `ingest` (updates of fired windows are batched until the next `advance`).
+
+import {
+  type AggregationState,
+  addValue,
+  checkValue,
+  createState,
+  deserializeState,
+  mergeStates,
+  resultsFor,
+  serializeState,
+} from "./aggregation.js";
+import { TimerQueue } from "./timer-queue.js";
+import { assignWindows, isValidEventTime, type SessionInterval, SessionSet } from "./window-assignment.js";
+import {
+  aggregationName,
+  assertNever,
+  assertValidWindowSpec,
+  MAX_EVENT_TIME_MS,
+  MIN_EVENT_TIME_MS,
+  type WindowSpec,
+} from "./window-spec.js";
+
+/** A group-by value. Missing fields group as null. */
+export type GroupValue = string | number | boolean | null;
+
+export interface WindowEvent {
+  /** Event time in epoch milliseconds (a safe integer within the `Date` range). */
+  readonly timestampMs: number;
+  /** Decoded event fields; group-by values and aggregation inputs are read from here by field name. */
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export type IngestOutcome =
+  /** The event updated `windows` windows (1 for tumbling and session; up to size/slide for sliding). */
+  | { readonly kind: "accepted"; readonly windows: number }
+  /** Too late for every window it belongs to: route the event to the late side output. */
+  | {
+      readonly kind: "late";
+      readonly windowName: string;
+      readonly timestampMs: number;
+      readonly watermarkMs: number;
+    }
+  /** The event cannot be aggregated (bad timestamp, group-by value or aggregation input); no state changed. */
+  | {
+      readonly kind: "rejected";
+      readonly windowName: string;
+      readonly field: string | undefined;
+      readonly reason: string;
+    };
+
+export interface WindowUpsert {
+  readonly kind: "upsert";
+  readonly windowName: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly groupKey: readonly GroupValue[];
+  /** 1 when the window fires, +1 for every later update (or retraction) of the same identity. */
+  readonly revision: number;
+  /** Serialized partial state per aggregation, keyed by aggregation name (see aggregation.ts). */
+  readonly states: Readonly<Record<string, string>>;
+  /** Final numbers keyed by result name (see `resultNames` in window-spec.ts). */
+  readonly results: Readonly<Record<string, number | null>>;
+}
+
+export interface WindowRetraction {
+  readonly kind: "retract";
+  readonly windowName: string;
+  readonly windowStart: number;
+  /** The end the retracted window had when it was last emitted. */
+  readonly windowEnd: number;
+  readonly groupKey: readonly GroupValue[];
+  readonly revision: number;
+}
+
+export type WindowResult = WindowUpsert | WindowRetraction;
+
+export interface WindowOperatorStats {
+  /** Events applied to at least one window. */
+  readonly accepted: number;
+  /** Events dropped to the late side output. */
+  readonly late: number;
+  /** Events refused because of a bad timestamp or field value. */
+  readonly rejected: number;
+  /** Windows emitted for the first time (revision 1). */
+  readonly fired: number;
+  /** Later revisions of already emitted windows. */
+  readonly updated: number;
+  /** Session windows retracted because they merged into an earlier session. */
+  readonly retracted: number;
+  /** Windows whose state was dropped after end + allowed lateness. */
+  readonly purged: number;
+}
+
+export class WindowResultError extends Error {
+  readonly code = "INVALID_PARTIAL";
+  readonly windowName: string;
+  readonly windowStart: number;
+  readonly groupKey: readonly GroupValue[];
+
+  constructor(
+    partial: Pick<WindowUpsert, "windowName" | "windowStart" | "groupKey">,
+    reason: string,
+    cause?: unknown,
+  ) {
+    super(
+      `window "${partial.windowName}" start ${partial.windowStart} group ${JSON.stringify(partial.groupKey)}: ${reason}`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.name = "WindowResultError";
+    this.windowName = partial.windowName;
+    this.windowStart = partial.windowStart;
+    this.groupKey = partial.groupKey;
+  }
+}
+
+interface WindowRecord extends SessionInterval {
+  key: string;
+  readonly groupKey: readonly GroupValue[];
+  readonly groupKeyId: string;
+  readonly states: AggregationState[];
+  /** Last emitted revision (0 = never emitted). */
+  revision: number;
+  /** Once fired, every change is emitted on the next advance. */
+  fired: boolean;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The compact Map key of an open window inside one operator (the operator handles a single window name). */
+function recordKey(start: number, groupKeyId: string): string {
+  return `${start}|${groupKeyId}`;
+}
+
+/** A string identifying a window across operators and workers: name, start and group key. */
+export function windowIdentity(
+  result: Pick<WindowResult, "windowName" | "windowStart" | "groupKey">,
+): string {
+  return `${result.windowName}|${result.windowStart}|${JSON.stringify(result.groupKey)}`;
+}
+
+export class WindowOperator {
+  readonly spec: WindowSpec;
+  private readonly names: readonly string[];
+  private readonly windows = new Map<string, WindowRecord>();
+  private readonly sessions = new Map<string, SessionSet<WindowRecord>>();
+  private readonly timers = new TimerQueue();
+  private readonly dirty = new Set<string>();
+  private pendingRetractions: WindowRetraction[] = [];
+  private watermark = Number.NEGATIVE_INFINITY;
+  private readonly counters: Mutable<WindowOperatorStats> = {
+    accepted: 0,
+    late: 0,
+    rejected: 0,
+    fired: 0,
+    updated: 0,
+    retracted: 0,
+    purged: 0,
+  };
+
+  constructor(spec: WindowSpec) {
+    this.spec = assertValidWindowSpec(spec);
+    this.names = spec.aggregations.map(aggregationName);
+  }
+
+  /** The highest watermark passed to `ingest` or `advance` so far. */
+  get watermarkMs(): number {
+    return this.watermark;
+  }
+
+  /** Number of windows (tumbling/sliding cells or sessions) currently holding state. */
+  openKeyCount(): number {
+    return this.windows.size;
+  }
+
+  stats(): WindowOperatorStats {
+    return { ...this.counters };
+  }
+
+  private observeWatermark(watermarkMs: number): void {
+    if (Number.isNaN(watermarkMs)) throw new RangeError(`window "${this.spec.name}": watermark is NaN`);
+    // Watermarks only move forward; a smaller value (e.g. from a restarted tracker) is ignored.
+    if (watermarkMs > this.watermark) this.watermark = watermarkMs;
+  }
+
+  /**
+   * Applies one event given the current watermark. Inputs are validated first, so a rejected event changes nothing;
+   * an accepted one updates every window it belongs to that has not expired. Fired windows that change are emitted
+   * by the next `advance`.
+   */
+  ingest(event: WindowEvent, watermarkMs: number): IngestOutcome {
+    this.observeWatermark(watermarkMs);
+    const spec = this.spec;
+    const t = event.timestampMs;
+    if (!isValidEventTime(t)) {
+      return this.reject(
+        undefined,
+        `event time ${t} is not an integer number of milliseconds in [${MIN_EVENT_TIME_MS}, ${MAX_EVENT_TIME_MS}]`,
+      );
+    }
+
+    const groupKey: GroupValue[] = [];
+    for (const field of spec.groupBy) {
+      const value = readField(event.fields, field);
+      if (value === undefined || value === null) groupKey.push(null);
+      else if (typeof value === "string" || typeof value === "boolean") groupKey.push(value);
+      else if (typeof value === "number" && Number.isFinite(value)) groupKey.push(value === 0 ? 0 : value);
+      else return this.reject(field, `group-by value must be a string, finite number, boolean or null`);
+    }
+    // Validate every input before touching state, so an event is applied entirely or not at all.
+    for (const agg of spec.aggregations) {
+      if (agg.fn === "count") continue;
+      const problem = checkValue(agg.fn, readField(event.fields, agg.field));
+      if (problem !== undefined)
+        return this.reject(agg.field, `aggregation "${aggregationName(agg)}": ${problem}`);
+    }
+    const groupKeyId = JSON.stringify(groupKey);
+
+    const applied =
+      spec.type === "session"
+        ? this.ingestSession(event, groupKey, groupKeyId)
+        : this.ingestFixed(event, groupKey, groupKeyId);
+    if (applied === 0) {
+      this.counters.late++;
+      return { kind: "late", windowName: spec.name, timestampMs: t, watermarkMs: this.watermark };
+    }
+    this.counters.accepted++;
+    return { kind: "accepted", windows: applied };
+  }
+
+  private reject(field: string | undefined, reason: string): IngestOutcome {
+    this.counters.rejected++;
+    return { kind: "rejected", windowName: this.spec.name, field, reason };
+  }
+
+  private newRecord(
+    start: number,
+    end: number,
+    groupKey: readonly GroupValue[],
+    groupKeyId: string,
+  ): WindowRecord {
+    return {
+      key: recordKey(start, groupKeyId),
+      start,
+      end,
+      groupKey,
+      groupKeyId,
+      states: this.spec.aggregations.map(createState),
+      revision: 0,
+      fired: false,
+    };
+  }
+
+  private addEvent(record: WindowRecord, event: WindowEvent): void {
+    this.spec.aggregations.forEach((agg, i) => {
+      const state = record.states[i];
+      if (state === undefined) throw new Error(`window "${this.spec.name}": no state for aggregation ${i}`);
+      addValue(state, agg.fn === "count" ? undefined : readField(event.fields, agg.field));
+    });
+    if (record.fired) this.dirty.add(record.key);
+  }
+
+  /** Tumbling and sliding windows: identities are fixed by the spec, so this only finds or creates cells. */
+  private ingestFixed(event: WindowEvent, groupKey: readonly GroupValue[], groupKeyId: string): number {
+    const spec = this.spec;
+    if (spec.type === "session") throw new Error("ingestFixed called for a session window");
+    let applied = 0;
+    for (const window of assignWindows(spec, event.timestampMs)) {
+      // A window whose end + lateness has passed is final (and purged, or about to be): the event is late for it.
+      if (window.end + spec.allowedLatenessMs <= this.watermark) continue;
+      const key = recordKey(window.start, groupKeyId);
+      let record = this.windows.get(key);
+      if (record === undefined) {
+        record = this.newRecord(window.start, window.end, groupKey, groupKeyId);
+        this.windows.set(key, record);
+        this.timers.push(record.end, key);
+      }
+      this.addEvent(record, event);
+      applied++;
+    }
+    return applied;
+  }
+
+  /**
+   * Session windows. An event is late when it is more than allowedLateness behind the watermark *and* does not fall
+   * inside a session that is still kept. The first condition alone would drop late events inside long sessions;
+   * without it an event could start a new session over the span of a session that was already purged.
+   */
+  private ingestSession(event: WindowEvent, groupKey: readonly GroupValue[], groupKeyId: string): number {
+    const spec = this.spec;
+    if (spec.type !== "session") throw new Error("ingestSession called for a fixed window");
+    const t = event.timestampMs;
+    const lateness = spec.allowedLatenessMs;
+    let sessions = this.sessions.get(groupKeyId);
+    const containing = sessions?.findContaining(t);
+    const kept = containing !== undefined && containing.end + lateness > this.watermark;
+    if (!kept && t < this.watermark - lateness) return 0;
+
+    if (sessions === undefined) {
+      sessions = new SessionSet<WindowRecord>((a, b) => this.mergeRecords(a, b));
+      this.sessions.set(groupKeyId, sessions);
+    }
+    const end = t + spec.gapMs;
+    const overlaps = sessions.overlapping(t, end);
+    const only = overlaps.length === 1 ? overlaps[0] : undefined;
+    if (only !== undefined && only.start <= t) {
+      // Hot path (in-order events of an active session): update in place, maybe push the end out. No other
+      // session overlaps [t, end), so extending cannot create an overlap.
+      this.addEvent(only, event);
+      if (end > only.end) sessions.extendEnd(only, end);
+      return 1;
+    }
+
+    const fresh = this.newRecord(t, end, groupKey, groupKeyId);
+    this.addEvent(fresh, event);
+    const { merged, absorbed } = sessions.insert(fresh);
+    if (absorbed.length === 0) {
+      this.windows.set(fresh.key, fresh);
+      this.timers.push(fresh.end, fresh.key);
+      return 1;
+    }
+    // The merged session keeps the identity of the earliest absorbed session if it starts where the merged one
+    // does; every other absorbed session that was emitted is retracted.
+    const survivor = absorbed[0]?.start === merged.start ? absorbed[0] : undefined;
+    for (const old of absorbed) {
+      this.windows.delete(old.key);
+      this.dirty.delete(old.key);
+      if (old !== survivor && old.revision > 0) {
+        this.pendingRetractions.push({
+          kind: "retract",
+          windowName: spec.name,
+          windowStart: old.start,
+          windowEnd: old.end,
+          groupKey: old.groupKey,
+          revision: old.revision + 1,
+        });
+      }
+    }
+    merged.key = recordKey(merged.start, groupKeyId);
+    merged.revision = survivor?.revision ?? 0;
+    merged.fired = absorbed.some((old) => old.fired);
+    this.windows.set(merged.key, merged);
+    // A surviving identity already has a timer, which re-arms itself at the new end when it pops.
+    if (survivor === undefined) this.timers.push(merged.end, merged.key);
+    if (merged.fired) this.dirty.add(merged.key);
+    return 1;
+  }
+
+  private mergeRecords(a: WindowRecord, b: WindowRecord): WindowRecord {
+    const states = a.states.map((state, i) => {
+      const other = b.states[i];
+      if (other === undefined) throw new Error(`window "${this.spec.name}": session states differ in length`);
+      return mergeStates(state, other);
+    });
+    // Identity and revision are decided by the caller, which knows which session survived.
+    return {
+      key: "",
+      start: Math.min(a.start, b.start),
+      end: Math.max(a.end, b.end),
+      groupKey: a.groupKey,
+      groupKeyId: a.groupKeyId,
+      states,
+      revision: 0,
+      fired: false,
+    };
+  }
+
+  /**
+   * Moves the watermark and returns, in a deterministic order: retractions, windows that fire (revision 1) and
+   * updates of fired windows changed since the last call. Then drops the state of windows whose
+   * end + allowedLateness ≤ watermark. `advance(Infinity)` flushes everything (end of a bounded input).
+   */
+  advance(watermarkMs: number): WindowResult[] {
+    this.observeWatermark(watermarkMs);
+    const watermark = this.watermark;
+    const lateness = this.spec.allowedLatenessMs;
+    const expired: WindowRecord[] = [];
+    for (
+      let timer = this.timers.popDue(watermark);
+      timer !== undefined;
+      timer = this.timers.popDue(watermark)
+    ) {
+      const record = this.windows.get(timer.key);
+      if (record === undefined) continue; // purged or absorbed into another session
+      if (record.end > watermark) {
+        this.timers.push(record.end, record.key); // a session grew since the timer was set
+        continue;
+      }
+      if (!record.fired) {
+        record.fired = true;
+        this.dirty.add(record.key);
+      }
+      if (record.end + lateness <= watermark) expired.push(record);
+      else this.timers.push(record.end + lateness, record.key);
+    }
+
+    const out: { sortKey: string; result: WindowResult }[] = this.pendingRetractions.map((result) => ({
+      sortKey: JSON.stringify(result.groupKey),
+      result,
+    }));
+    this.counters.retracted += this.pendingRetractions.length;
+    this.pendingRetractions = [];
+    for (const key of this.dirty) {
+      const record = this.windows.get(key);
+      if (record === undefined || !record.fired) continue;
+      record.revision++;
+      if (record.revision === 1) this.counters.fired++;
+      else this.counters.updated++;
+      out.push({ sortKey: record.groupKeyId, result: this.toUpsert(record) });
+    }
+    this.dirty.clear();
+
+    for (const record of expired) {
+      if (this.windows.get(record.key) !== record) continue; // already handled via a duplicate timer
+      this.windows.delete(record.key);
+      const sessions = this.sessions.get(record.groupKeyId);
+      if (sessions !== undefined) {
+        sessions.remove(record);
+        if (sessions.size === 0) this.sessions.delete(record.groupKeyId);
+      }
+      this.counters.purged++;
+    }
+
+    return out
+      .sort(
+        (a, b) =>
+          a.result.windowStart - b.result.windowStart ||
+          a.result.windowEnd - b.result.windowEnd ||
+          compareStrings(a.sortKey, b.sortKey) ||
+          compareStrings(a.result.kind, b.result.kind),
+      )
+      .map(({ result }) => result);
+  }
+
+  private toUpsert(record: WindowRecord): WindowUpsert {
+    const states: Record<string, string> = {};
+    const results: Record<string, number | null> = {};
+    this.spec.aggregations.forEach((agg, i) => {
+      const state = record.states[i];
+      const name = this.names[i];
+      if (state === undefined || name === undefined)
+        throw new Error(`window "${this.spec.name}": state ${i} missing`);
+      states[name] = serializeState(state);
+      Object.assign(results, resultsFor(agg, state));
+    });
+    return {
+      kind: "upsert",
+      windowName: this.spec.name,
+      windowStart: record.start,
+      windowEnd: record.end,
+      groupKey: [...record.groupKey],
+      revision: record.revision,
+      states,
+      results,
+    };
+  }
+}
+
+/** Own properties only: a field named "constructor" or "__proto__" must not resolve to Object.prototype members. */
+function readField(fields: Readonly<Record<string, unknown>>, name: string): unknown {
+  return Object.hasOwn(fields, name) ? fields[name] : undefined;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Consuming results
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Applies results to a view keyed by `windowIdentity`, as an idempotent sink does: a result replaces the stored
+ * one only if its revision is higher, and a retraction stays as a tombstone so that a stale upsert replayed later
+ * cannot resurrect the window. Replaying the same results is a no-op.
+ */
+export function foldResults(
+  results: Iterable<WindowResult>,
+  view: Map<string, WindowResult> = new Map(),
+): Map<string, WindowResult> {
+  for (const result of results) {
+    const id = windowIdentity(result);
+    const current = view.get(id);
+    if (current === undefined || result.revision > current.revision) view.set(id, result);
+  }
+  return view;
+}
+
+/** The live (non-retracted) windows of a folded view, in a stable order. */
+export function liveWindows(view: ReadonlyMap<string, WindowResult>): WindowUpsert[] {
+  return [...view.entries()]
+    .sort(([a], [b]) => compareStrings(a, b))
+    .flatMap(([, result]) => (result.kind === "upsert" ? [result] : []));
+}
+
+/** A window combined from the partial results of several workers (no revision: it is a query-time view). */
+export interface CombinedWindow {
+  readonly windowName: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly groupKey: readonly GroupValue[];
+  readonly states: Readonly<Record<string, string>>;
+  readonly results: Readonly<Record<string, number | null>>;
+}
+
+interface PartialCell extends SessionInterval {
+  readonly groupKey: readonly GroupValue[];
+  readonly states: AggregationState[];
+}
+
+/**
+ * Merges the latest partial results of several workers (each worker's own latest revision per window, e.g. from
+ * `liveWindows(foldResults(...))`) into whole-input windows. Tumbling and sliding partials merge by identity;
+ * session partials of a group key merge where their intervals overlap, which reproduces exactly the sessions a
+ * single worker would have built from all events.
+ */
+export function combinePartials(spec: WindowSpec, partials: Iterable<WindowUpsert>): CombinedWindow[] {
+  const names = spec.aggregations.map(aggregationName);
+  const mergeCells = (a: PartialCell, b: PartialCell): PartialCell => ({
+    start: Math.min(a.start, b.start),
+    end: Math.max(a.end, b.end),
+    groupKey: a.groupKey,
+    states: a.states.map((state, i) => {
+      const other = b.states[i];
+      if (other === undefined) throw new Error(`window "${spec.name}": partial states differ in length`);
+      return mergeStates(state, other);
+    }),
+  });
+  const fixed = new Map<string, PartialCell>();
+  const sessions = new Map<string, SessionSet<PartialCell>>();
+
+  for (const partial of partials) {
+    if (partial.windowName !== spec.name) {
+      throw new WindowResultError(
+        partial,
+        `partial belongs to window "${partial.windowName}", not "${spec.name}"`,
+      );
+    }
+    const states = spec.aggregations.map((agg, i) => {
+      const name = names[i] ?? "";
+      const text = partial.states[name];
+      if (text === undefined) throw new WindowResultError(partial, `no state for aggregation "${name}"`);
+      try {
+        return deserializeState(text, agg.fn);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new WindowResultError(partial, `aggregation "${name}": ${reason}`, error);
+      }
+    });
+    const cell: PartialCell = {
+      start: partial.windowStart,
+      end: partial.windowEnd,
+      groupKey: partial.groupKey,
+      states,
+    };
+    const groupKeyId = JSON.stringify(partial.groupKey);
+    switch (spec.type) {
+      case "tumbling":
+      case "sliding": {
+        const key = recordKey(cell.start, groupKeyId);
+        const existing = fixed.get(key);
+        if (existing === undefined) fixed.set(key, cell);
+        else if (existing.end !== cell.end) {
+          throw new WindowResultError(
+            partial,
+            `window end ${cell.end} disagrees with another partial's ${existing.end}`,
+          );
+        } else fixed.set(key, mergeCells(existing, cell));
+        break;
+      }
+      case "session": {
+        let set = sessions.get(groupKeyId);
+        if (set === undefined) {
+          set = new SessionSet(mergeCells);
+          sessions.set(groupKeyId, set);
+        }
+        set.insert(cell);
+        break;
+      }
+      default:
+        assertNever(spec);
+    }
+  }
+
+  const cells =
+    spec.type === "session" ? [...sessions.values()].flatMap((set) => [...set.list()]) : [...fixed.values()];
+  return cells
+    .map((cell) => {
+      const states: Record<string, string> = {};
+      const results: Record<string, number | null> = {};
+      spec.aggregations.forEach((agg, i) => {
+        const state = cell.states[i];
+        const name = names[i];
+        if (state === undefined || name === undefined)
+          throw new Error(`window "${spec.name}": state ${i} missing`);
+        states[name] = serializeState(state);
+        Object.assign(results, resultsFor(agg, state));
+      });
+      return {
+        windowName: spec.name,
+        windowStart: cell.start,
+        windowEnd: cell.end,
+        groupKey: cell.groupKey,
+        states,
+        results,
+      };
+    })
+    .sort(
+      (a, b) =>
+        a.windowStart - b.windowStart ||
+        a.windowEnd - b.windowEnd ||
+        compareStrings(JSON.stringify(a.groupKey), JSON.stringify(b.groupKey)),
+    );
+}
