@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { hostname } from "node:os";
 import { alertRuleControllerDefinition } from "./alert-rule/alert-rule-controller.js";
-import { ControllerRunner } from "./core/controller.js";
+import { type ControllerDefinition, ControllerRunner } from "./core/controller.js";
 import { kubeEventRecorder } from "./core/events.js";
 import { KubeClient, type KubeObject } from "./core/kube-client.js";
 import { LeaderElector } from "./core/leader-election.js";
@@ -24,6 +24,8 @@ interface OperatorSettings {
   readonly runtimeImage: string;
   readonly version: string;
   readonly leaseDurationMs: number;
+  /** Overrides each controller's resync period (tests shorten it). */
+  readonly resyncMs: number | undefined;
 }
 
 function settingsFromEnv(env: NodeJS.ProcessEnv): OperatorSettings {
@@ -38,6 +40,7 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): OperatorSettings {
     runtimeImage: env.TALLY_RUNTIME_IMAGE ?? "tally-runtime:0.1.0",
     version: env.TALLY_VERSION ?? "0.1.0",
     leaseDurationMs: Number(env.TALLY_LEASE_DURATION_MS ?? "15000"),
+    resyncMs: env.TALLY_RESYNC_MS ? Number(env.TALLY_RESYNC_MS) : undefined,
   };
 }
 
@@ -46,28 +49,24 @@ async function main(): Promise<void> {
   const client = KubeClient.fromEnvironment(process.env.KUBECONFIG);
   const recorder = kubeEventRecorder(client, "operator", settings.identity);
   const now = () => new Date();
-  const runners: ControllerRunner<KubeObject>[] = [
-    new ControllerRunner(
+  const definitions: ControllerDefinition<KubeObject>[] = [
+    pipelineControllerDefinition({
       client,
-      pipelineControllerDefinition({
-        client,
-        recorder,
-        now,
-        settings: { image: settings.runtimeImage, version: settings.version, metricsPort: 9464 },
-      }),
-      settings.watchNamespace,
-    ),
-    new ControllerRunner(
-      client,
-      rollupControllerDefinition({ client, recorder, now }),
-      settings.watchNamespace,
-    ),
-    new ControllerRunner(
-      client,
-      alertRuleControllerDefinition({ client, recorder, now }),
-      settings.watchNamespace,
-    ),
+      recorder,
+      now,
+      settings: { image: settings.runtimeImage, version: settings.version, metricsPort: 9464 },
+    }),
+    rollupControllerDefinition({ client, recorder, now }),
+    alertRuleControllerDefinition({ client, recorder, now }),
   ];
+  const runners = definitions.map(
+    (definition) =>
+      new ControllerRunner(
+        client,
+        { ...definition, resyncMs: settings.resyncMs ?? definition.resyncMs },
+        settings.watchNamespace,
+      ),
+  );
   let controllersReady = false;
   let shuttingDown = false;
 

@@ -4,27 +4,18 @@
  * has). Evaluation is the gateway's; the operator only says whether the rule can be evaluated.
  */
 import type { AlertRuleSpec, AlertRuleStatus } from "../api/v1alpha1/alert-rule.js";
-import { apiVersion } from "../api/v1alpha1/resources.js";
 import {
   formatProblems,
   validateAlertRuleSpec,
   validatePipelineSpec,
   validateRollupSpec,
 } from "../api/v1alpha1/validation.js";
-import {
-  type Condition,
-  type DesiredCondition,
-  findCondition,
-  reasons,
-  setConditions,
-} from "../core/conditions.js";
+import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
-import { apiWrites } from "../core/metrics.js";
-import { sameJson } from "../core/stable-json.js";
+import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-import { fieldManager } from "../labels.js";
 import { SpecError } from "../spec-error.js";
 
 export interface AlertRuleObject extends KubeObject {
@@ -191,28 +182,15 @@ export async function reconcileAlertRule(
       deps.now(),
     ),
   };
-  if (!sameJson(previous, status)) {
-    await deps.client.apply(
-      resourceTypes.alertRule,
-      { apiVersion, kind: "AlertRule", metadata: { name, namespace }, status } as KubeObject,
-      fieldManager,
-      "status",
-    );
-    apiWrites.inc({ kind: "AlertRule", verb: "status" });
-    const before = findCondition(previous?.conditions as never, "Ready");
-    const after = findCondition(status.conditions as never, "Ready");
-    if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
-      await deps.recorder
-        .record(
-          { ...rule, apiVersion, kind: "AlertRule" },
-          resolution.ok ? "Normal" : "Warning",
-          after.reason,
-          "Reconcile",
-          after.message,
-        )
-        .catch(() => undefined);
-    }
-  }
+  await writeStatusIfChanged({
+    client: deps.client,
+    recorder: deps.recorder,
+    type: resourceTypes.alertRule,
+    object: rule,
+    previous,
+    status,
+    warning: !resolution.ok,
+  });
   if (resolution.ok) return { kind: "done" };
   return resolution.refused
     ? { kind: "terminal", error: new SpecError("spec", resolution.message) }

@@ -5,7 +5,6 @@
  */
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { PipelineSpec, PipelineStatus } from "../api/v1alpha1/pipeline.js";
-import { apiVersion } from "../api/v1alpha1/resources.js";
 import { formatProblems, validatePipelineSpec } from "../api/v1alpha1/validation.js";
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { renderRawTableDdl, renderRawTableMigration } from "../clickhouse/raw-table-ddl.js";
@@ -16,9 +15,9 @@ import { ownerKeys } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
-import { apiWrites, clickhouseStatements } from "../core/metrics.js";
+import { clickhouseStatements } from "../core/metrics.js";
 import { readSecretKeys, SecretNotFoundError } from "../core/secrets.js";
-import { sameJson } from "../core/stable-json.js";
+import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
 import { SpecError } from "../spec-error.js";
@@ -189,40 +188,26 @@ async function ensureRawTable(
   }
 }
 
-/** Writes status once, only if it changed, and emits an Event when the Ready condition changes. */
+/** Computes the status from the observation and writes it if it changed. */
 async function writeStatus(
   deps: PipelineControllerDeps,
   pipeline: PipelineObject,
   observation: PipelineObservation,
 ): Promise<PipelineStatus> {
-  const previous = pipeline.status;
-  const status = computePipelineStatus(previous, pipeline.metadata?.generation ?? 0, observation, deps.now());
-  if (sameJson(previous, status)) return status;
-  await deps.client.apply(
-    resourceTypes.pipeline,
-    {
-      apiVersion,
-      kind: "Pipeline",
-      metadata: { name: pipeline.metadata?.name, namespace: pipeline.metadata?.namespace },
-      status,
-    } as KubeObject,
-    fieldManager,
-    "status",
+  const status = computePipelineStatus(
+    pipeline.status,
+    pipeline.metadata?.generation ?? 0,
+    observation,
+    deps.now(),
   );
-  apiWrites.inc({ kind: "Pipeline", verb: "status" });
-  const before = findCondition(previous?.conditions as never, "Ready");
-  const after = findCondition(status.conditions as never, "Ready");
-  if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
-    const warning = after.status === "False" && observation.kind !== "applied";
-    await deps.recorder
-      .record(
-        { ...pipeline, apiVersion, kind: "Pipeline" },
-        warning ? "Warning" : "Normal",
-        after.reason,
-        "Reconcile",
-        after.message,
-      )
-      .catch(() => undefined);
-  }
+  await writeStatusIfChanged({
+    client: deps.client,
+    recorder: deps.recorder,
+    type: resourceTypes.pipeline,
+    object: pipeline,
+    previous: pipeline.status,
+    status,
+    warning: observation.kind !== "applied",
+  });
   return status;
 }

@@ -18,22 +18,15 @@ import {
   renderRollupDdl,
   rollupTableName,
 } from "../clickhouse/rollup-ddl.js";
-import {
-  type Condition,
-  type DesiredCondition,
-  findCondition,
-  reasons,
-  setConditions,
-} from "../core/conditions.js";
+import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
-import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
+import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
 import { apiWrites, clickhouseStatements } from "../core/metrics.js";
 import { SecretNotFoundError } from "../core/secrets.js";
-import { sameJson } from "../core/stable-json.js";
+import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-import { fieldManager } from "../labels.js";
 import { clickhouseCredentials, UnsupportedServerError } from "../pipeline/pipeline-controller.js";
 import { SpecError } from "../spec-error.js";
 import {
@@ -354,31 +347,14 @@ async function writeStatus(
     ),
   };
   if ("migration" in changes && changes.migration === undefined) delete status.migration;
-  if (sameJson(previous, status)) return status;
-  await deps.client.apply(
-    resourceTypes.rollup,
-    {
-      apiVersion,
-      kind: "Rollup",
-      metadata: { name: rollup.metadata?.name, namespace: rollup.metadata?.namespace },
-      status,
-    } as KubeObject,
-    fieldManager,
-    "status",
-  );
-  apiWrites.inc({ kind: "Rollup", verb: "status" });
-  const before = findCondition(previous?.conditions as never, "Ready");
-  const after = findCondition(status.conditions as never, "Ready");
-  if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
-    await deps.recorder
-      .record(
-        { ...rollup, apiVersion, kind: "Rollup" },
-        observation.kind === "refused" || observation.kind === "blocked" ? "Warning" : "Normal",
-        after.reason,
-        "Reconcile",
-        after.message,
-      )
-      .catch(() => undefined);
-  }
+  await writeStatusIfChanged({
+    client: deps.client,
+    recorder: deps.recorder,
+    type: resourceTypes.rollup,
+    object: rollup,
+    previous,
+    status,
+    warning: observation.kind === "refused" || observation.kind === "blocked",
+  });
   return status;
 }

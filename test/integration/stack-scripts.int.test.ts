@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stackConfig } from "../env/config.js";
 import { isAlive, readPid } from "../env/process-control.js";
+import { freePort } from "../support/free-port.js";
 
 // The stack scripts as a user meets them: run as a separate process with overridden ports and
 // folders, so these tests never touch the stack the other integration tests use.
@@ -28,15 +29,6 @@ function stack(args: string[], env: Record<string, string>): Promise<Run> {
       },
     );
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 const servers: Server[] = [];

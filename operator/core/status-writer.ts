@@ -1,0 +1,53 @@
+/**
+ * The one place a controller writes status: server-side apply on the status subresource, only when
+ * the computed status differs from the stored one, and an Event when the Ready condition changes.
+ * An idle reconcile therefore writes nothing at all.
+ */
+import { apiVersion } from "../api/v1alpha1/resources.js";
+import { fieldManager } from "../labels.js";
+import { type Condition, findCondition } from "./conditions.js";
+import type { EventRecorder } from "./events.js";
+import type { KubeClient, KubeObject, ResourceType } from "./kube-client.js";
+import { apiWrites } from "./metrics.js";
+import { sameJson } from "./stable-json.js";
+
+export interface StatusWrite<S extends { conditions?: unknown }> {
+  readonly client: KubeClient;
+  readonly recorder: EventRecorder;
+  readonly type: ResourceType;
+  readonly object: KubeObject;
+  readonly previous: S | undefined;
+  readonly status: S;
+  /** Whether a Ready change is worth a Warning (a refusal or a blocker) rather than a Normal Event. */
+  readonly warning: boolean;
+}
+
+export async function writeStatusIfChanged<S extends { conditions?: unknown }>(
+  write: StatusWrite<S>,
+): Promise<boolean> {
+  const { client, type, object, previous, status } = write;
+  if (sameJson(previous, status)) return false;
+  const meta = { name: object.metadata?.name, namespace: object.metadata?.namespace };
+  await client.apply(
+    type,
+    { apiVersion, kind: type.kind, metadata: meta, status } as KubeObject,
+    fieldManager,
+    "status",
+  );
+  apiWrites.inc({ kind: type.kind, verb: "status" });
+  const before = findCondition(previous?.conditions as Condition[] | undefined, "Ready");
+  const after = findCondition(status.conditions as Condition[] | undefined, "Ready");
+  if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
+    // An Event that cannot be written must not fail the reconcile that decided it.
+    await write.recorder
+      .record(
+        { ...object, apiVersion, kind: type.kind },
+        write.warning ? "Warning" : "Normal",
+        after.reason,
+        "Reconcile",
+        after.message,
+      )
+      .catch(() => undefined);
+  }
+  return true;
+}

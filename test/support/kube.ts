@@ -1,0 +1,173 @@
+/**
+ * Test access to the local control plane: kubectl with the stack's admin kubeconfig, a typed
+ * client, unique namespaces, and operator processes started and killed like pods would be.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { KubeClient } from "../../operator/core/kube-client.js";
+import { stackConfig, stackPaths } from "../env/config.js";
+import { eventually } from "./eventually.js";
+import { freePort } from "./free-port.js";
+
+export const kubeconfig = join(stackConfig.stateDir, "kubeconfig");
+export const kubectlPath = join(stackPaths.bin, "kubectl");
+export const helmPath = join(stackPaths.bin, "helm");
+
+export interface CommandRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function run(
+  file: string,
+  args: readonly string[],
+  input?: string,
+  env: Record<string, string> = {},
+): Promise<CommandRun> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      [...args],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig, ...env },
+        maxBuffer: 32 * 1024 * 1024,
+        timeout: 120_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export function kubectl(args: readonly string[], input?: string): Promise<CommandRun> {
+  return run(kubectlPath, args, input);
+}
+
+/** kubectl that must succeed; the error carries its stderr. */
+export async function kubectlOk(args: readonly string[], input?: string): Promise<string> {
+  const result = await kubectl(args, input);
+  if (result.code !== 0)
+    throw new Error(`kubectl ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
+}
+
+export function kubeClient(): KubeClient {
+  return KubeClient.fromEnvironment(kubeconfig);
+}
+
+export async function createNamespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${randomUUID().slice(0, 6)}`;
+  await kubectlOk(["create", "namespace", name]);
+  return name;
+}
+
+export async function deleteNamespace(name: string): Promise<void> {
+  await kubectl(["delete", "namespace", name, "--wait=false", "--ignore-not-found"]);
+}
+
+export interface OperatorProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly logFile: string;
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs operator/main.ts as its own process, watching one namespace, like one replica of the Deployment. */
+export async function startOperator(options: {
+  namespace: string;
+  leaseNamespace?: string;
+  env?: Record<string, string>;
+}): Promise<OperatorProcess> {
+  const port = await freePort();
+  const logDir = join(stackPaths.logs, "operator-tests");
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${options.namespace}-${port}.log`);
+  const out = openSync(logFile, "a");
+  const child = spawn(process.execPath, ["--import", "tsx", join(stackConfig.repoRoot, "operator/main.ts")], {
+    cwd: stackConfig.repoRoot,
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      TALLY_WATCH_NAMESPACE: options.namespace,
+      TALLY_OPERATOR_NAMESPACE: options.leaseNamespace ?? options.namespace,
+      TALLY_METRICS_PORT: String(port),
+      TALLY_POD_NAME: `operator-${port}`,
+      TALLY_LEASE_DURATION_MS: "6000",
+      TALLY_RESYNC_MS: "5000",
+      ...options.env,
+    },
+    stdio: ["ignore", out, out],
+  });
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let total = 0;
+    for (const line of text.split("\n")) {
+      if (!line.startsWith(name) || line.startsWith("#")) continue;
+      const match = /^([a-z_:]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const lineLabels = match[2] ?? "";
+      if (Object.entries(labels).every(([k, v]) => lineLabels.includes(`${k}="${v}"`)))
+        total += Number(match[3]);
+    }
+    return total;
+  };
+  await eventually(async () => {
+    if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}; see ${logFile}`);
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+    if (!response.ok) throw new Error(`healthz ${response.status}`);
+  }, 30_000);
+  return {
+    child,
+    port,
+    logFile,
+    metric,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** Waits until the object's condition has the status (and reason, if given); returns it. */
+export async function waitForCondition(
+  resource: string,
+  namespace: string,
+  name: string,
+  type: string,
+  status: "True" | "False",
+  options: { reason?: string; timeoutMs?: number } = {},
+): Promise<Condition> {
+  return eventually(
+    async () => {
+      const object = JSON.parse(await kubectlOk(["get", resource, name, "-n", namespace, "-o", "json"])) as {
+        status?: { conditions?: Condition[] };
+      };
+      const condition = object.status?.conditions?.find((c) => c.type === type);
+      if (
+        condition?.status !== status ||
+        (options.reason !== undefined && condition.reason !== options.reason)
+      ) {
+        throw new Error(
+          `${resource}/${name} ${type}=${condition?.status ?? "absent"} (${condition?.reason ?? ""}: ${condition?.message ?? ""})`,
+        );
+      }
+      return condition;
+    },
+    options.timeoutMs ?? 90_000,
+    500,
+  );
+}
