@@ -18,7 +18,11 @@ import { type OldClickhouse, startOldClickhouse } from "../support/old-clickhous
 // Ready, changes roll and migrate without losing rows, deletes honour policy, bad specs are
 // refused with the field named, a restart writes nothing, and a killed leader hands over.
 
-const clickhouse = createClient({ url: clickhouseUrl, username: stackConfig.clickhouseUser, password: stackConfig.clickhousePassword });
+const clickhouse = createClient({
+  url: clickhouseUrl,
+  username: stackConfig.clickhouseUser,
+  password: stackConfig.clickhousePassword,
+});
 let namespace: string;
 let database: string;
 let operator: OperatorProcess;
@@ -29,7 +33,12 @@ async function query<T>(sql: string, params: Record<string, unknown> = {}): Prom
 }
 
 async function tables(): Promise<string[]> {
-  return (await query<{ name: string }>("SELECT name FROM system.tables WHERE database = {d:String} ORDER BY name", { d: database })).map((r) => r.name);
+  return (
+    await query<{ name: string }>(
+      "SELECT name FROM system.tables WHERE database = {d:String} ORDER BY name",
+      { d: database },
+    )
+  ).map((r) => r.name);
 }
 
 async function get<T>(resource: string, name: string): Promise<T> {
@@ -38,7 +47,13 @@ async function get<T>(resource: string, name: string): Promise<T> {
 
 beforeAll(async () => {
   await kubectlOk(["apply", "--server-side", "-f", `${stackConfig.repoRoot}/crds`]);
-  await kubectlOk(["wait", "--for=condition=Established", "crd/pipelines.tally.dev", "crd/rollups.tally.dev", "crd/alertrules.tally.dev"]);
+  await kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "crd/pipelines.tally.dev",
+    "crd/rollups.tally.dev",
+    "crd/alertrules.tally.dev",
+  ]);
   namespace = await createNamespace("tally-op");
   database = databaseFor(namespace);
   operator = await startOperator({ namespace });
@@ -46,7 +61,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  await kubectl(["delete", "pipelines,rollups,alertrules", "--all", "-n", namespace, "--wait=true", "--timeout=60s"]);
+  await kubectl([
+    "delete",
+    "pipelines,rollups,alertrules",
+    "--all",
+    "-n",
+    namespace,
+    "--wait=true",
+    "--timeout=60s",
+  ]);
   await deleteNamespace(namespace);
   await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   await clickhouse.close();
@@ -65,17 +88,37 @@ describe("operator on the local control plane", () => {
     const ready = await waitForCondition("pipeline", namespace, "clickstream", "Ready", "True");
     expect(ready.message).toContain(`raw table ${database}.clickstream_events`);
     for (const rollup of ["clicks-per-minute", "clicks-per-hour", "clicks-per-day"]) {
-      await waitForCondition("rollup", namespace, rollup, "Ready", "True", { reason: "Reconciled", timeoutMs: 120_000 });
+      await waitForCondition("rollup", namespace, rollup, "Ready", "True", {
+        reason: "Reconciled",
+        timeoutMs: 120_000,
+      });
     }
     for (const rule of ["purchases-dropped", "traffic-spike", "revenue-low"]) {
       await waitForCondition("alertrule", namespace, rule, "Ready", "True");
     }
 
-    const owned = JSON.parse(await kubectlOk(["get", "deployment,configmap,service,pdb", "-n", namespace, "-l", "tally.dev/pipeline=clickstream", "-o", "json"])) as {
+    const owned = JSON.parse(
+      await kubectlOk([
+        "get",
+        "deployment,configmap,service,pdb",
+        "-n",
+        namespace,
+        "-l",
+        "tally.dev/pipeline=clickstream",
+        "-o",
+        "json",
+      ]),
+    ) as {
       items: { kind: string; metadata: { ownerReferences?: { kind: string; name: string }[] } }[];
     };
-    expect(owned.items.map((i) => i.kind).sort()).toEqual(["ConfigMap", "Deployment", "PodDisruptionBudget", "Service"]);
-    for (const item of owned.items) expect(item.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Pipeline", name: "clickstream" });
+    expect(owned.items.map((i) => i.kind).sort()).toEqual([
+      "ConfigMap",
+      "Deployment",
+      "PodDisruptionBudget",
+      "Service",
+    ]);
+    for (const item of owned.items)
+      expect(item.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Pipeline", name: "clickstream" });
 
     const names = await tables();
     expect(names).toContain("clickstream_events");
@@ -83,7 +126,10 @@ describe("operator on the local control plane", () => {
       expect(names).toContain(`rollup_${database}__${rollup}_v1`);
       expect(names).toContain(`rollup_${database}__${rollup}_v1_mv`);
     }
-    const deployment = await get<{ status?: { availableReplicas?: number } }>("deployment", "tally-clickstream");
+    const deployment = await get<{ status?: { availableReplicas?: number } }>(
+      "deployment",
+      "tally-clickstream",
+    );
     await eventually(async () => {
       const d = await get<{ status?: { availableReplicas?: number } }>("deployment", "tally-clickstream");
       if ((d.status?.availableReplicas ?? 0) < 1) throw new Error("runtime pod not available yet");
