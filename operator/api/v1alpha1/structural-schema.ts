@@ -104,6 +104,20 @@ function withoutDescriptions(value: unknown): unknown {
   );
 }
 
+/**
+ * An object default with its fields' own defaults filled in. Kubernetes checks a default against
+ * the CEL rules as written, before nested defaulting, so `default: {}` must be spelled out.
+ */
+function materializeDefault(schema: JsonSchema): unknown {
+  if (schema.type !== "object" || !isRecord(schema.properties)) return schema.default;
+  const filled: JsonSchema = {};
+  for (const [name, child] of Object.entries(schema.properties)) {
+    if (!isRecord(child) || child.default === undefined) continue;
+    filled[name] = child.type === "object" ? materializeDefault(child) : child.default;
+  }
+  return { ...filled, ...(isRecord(schema.default) ? schema.default : {}) };
+}
+
 function copyKeys(from: JsonSchema, to: JsonSchema): void {
   for (const key of passThroughKeys) if (key in from) to[key] = from[key];
 }
@@ -120,6 +134,7 @@ export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonS
     out.type = schema.type;
   }
   copyKeys(schema, out);
+  if (schema.type === "object" && isRecord(schema.default)) out.default = materializeDefault(schema);
   // OpenAPI v3.0 (what CRDs speak) has boolean exclusive bounds; JSON Schema 2019+ has numeric ones.
   if (typeof schema.exclusiveMinimum === "number") {
     out.minimum = schema.exclusiveMinimum;
@@ -136,7 +151,13 @@ export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonS
         return [name, renderStructuralSchema(child, `${path}.${name}`)];
       }),
     );
-    if (Array.isArray(schema.required) && schema.required.length > 0) out.required = schema.required;
+    // A defaulted field is never missing once the apiserver has defaulted it, and Kubernetes
+    // validates a default object against `required` before filling the defaults nested in it.
+    const required = (Array.isArray(schema.required) ? (schema.required as string[]) : []).filter((name) => {
+      const child = (schema.properties as JsonSchema)[name];
+      return !(isRecord(child) && child.default !== undefined);
+    });
+    if (required.length > 0) out.required = required;
   }
   if (schema.type === "object" && isRecord(schema.patternProperties)) {
     // TypeBox's Record: one pattern covering every key becomes additionalProperties.
