@@ -4,6 +4,7 @@ import { asList, databaseFor, exampleManifests, type Manifest } from "../support
 import {
   createNamespace,
   deleteNamespace,
+  deleteTallyObjects,
   kubectl,
   kubectlOk,
   type OperatorProcess,
@@ -24,16 +25,9 @@ beforeAll(async () => {
   operator = await startOperator({ namespace });
 });
 afterAll(async () => {
+  // While the operator still runs: it removes the rollups' finalizers.
+  await deleteTallyObjects(namespace);
   await operator?.stop();
-  await kubectl([
-    "delete",
-    "pipelines,rollups,alertrules",
-    "--all",
-    "-n",
-    namespace,
-    "--wait=true",
-    "--timeout=60s",
-  ]);
   await deleteNamespace(namespace);
 });
 

@@ -6,13 +6,12 @@ import { asList, databaseFor, exampleManifests, type Manifest } from "../support
 import {
   createNamespace,
   deleteNamespace,
-  kubectl,
+  deleteTallyObjects,
   kubectlOk,
   type OperatorProcess,
   startOperator,
   waitForCondition,
 } from "../support/kube.js";
-import { type OldClickhouse, startOldClickhouse } from "../support/old-clickhouse-server.js";
 
 // The operator against the local control plane and the real ClickHouse engine: examples reach
 // Ready, changes roll and migrate without losing rows, deletes honour policy, bad specs are
@@ -60,16 +59,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // While the operator still runs: it removes the rollups' finalizers.
+  await deleteTallyObjects(namespace);
   await operator?.stop();
-  await kubectl([
-    "delete",
-    "pipelines,rollups,alertrules",
-    "--all",
-    "-n",
-    namespace,
-    "--wait=true",
-    "--timeout=60s",
-  ]);
   await deleteNamespace(namespace);
   await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   await clickhouse.close();

@@ -171,3 +171,16 @@ export async function waitForCondition(
     500,
   );
 }
+
+/** Deletes a namespace's Tally objects and waits; call it while an operator still runs (finalizers). */
+export async function deleteTallyObjects(namespace: string): Promise<void> {
+  await kubectl([
+    "delete",
+    "pipelines,rollups,alertrules",
+    "--all",
+    "-n",
+    namespace,
+    "--wait=true",
+    "--timeout=60s",
+  ]);
+}
