@@ -3,7 +3,7 @@
  * `password`), the version check, and DDL execution. Values never enter SQL text here: lookups
  * bind `{name:Type}` parameters, and DDL arrives rendered by the pure renderers.
  */
-import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { checkServerVersion, type VersionCheck } from "./server-version.js";
 
 export interface ClickhouseCredentials {
@@ -25,6 +25,9 @@ export class ClickhouseSession {
       password: credentials.password,
       request_timeout: 60_000,
       clickhouse_settings: { wait_end_of_query: 1 },
+      // Failures surface as thrown errors the controller reports in conditions; the client's own
+      // logger would print each one again with its request dump.
+      log: { level: ClickHouseLogLevel.OFF },
     });
     return new ClickhouseSession(client, credentials.url);
   }

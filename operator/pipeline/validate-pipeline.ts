@@ -3,8 +3,8 @@
  * types that must suit their use, CEL that must compile, a JSON Schema that must compile. Each
  * problem names the field; the controller reports them all in one condition.
  */
-import { Ajv } from "ajv";
 import { compileCel } from "../api/v1alpha1/compile-cel.js";
+import { compileEventSchema } from "../api/v1alpha1/event-schema.js";
 import type { ColumnType, PipelineSpec } from "../api/v1alpha1/pipeline.js";
 import type { SpecProblem } from "../api/v1alpha1/validation.js";
 import { columnTypeTraits } from "../clickhouse/column-types.js";
@@ -89,7 +89,7 @@ export function validatePipelineSemantics(spec: PipelineSpec): SpecProblem[] {
 
   if (spec.format.type === "json" && spec.format.jsonSchema !== undefined) {
     try {
-      new Ajv({ strict: false }).compile(spec.format.jsonSchema);
+      compileEventSchema(spec.format.jsonSchema);
     } catch (error) {
       problem(
         "spec.format.jsonSchema",
