@@ -13,7 +13,7 @@ export interface SecondaryWatch {
   readonly type: ResourceType;
   readonly labelSelector?: string;
   /** The primary keys an object of this type concerns (e.g. its owner). */
-  keysFor(object: KubeObject | undefined, key: string): string[];
+  keysFor(object: KubeObject | undefined, key: string, primaries: readonly KubeObject[]): string[];
 }
 
 export interface ControllerDefinition<T extends KubeObject> {
@@ -26,6 +26,8 @@ export interface ControllerDefinition<T extends KubeObject> {
   readonly timeoutMs: number;
   readonly resyncMs: number;
   reconcile(key: string, cached: T | undefined): Promise<ReconcileOutcome>;
+  /** Other primary objects to reconcile when one changes (e.g. rollups cascading from it). */
+  dependents?(object: T | undefined, key: string, primaries: readonly T[]): string[];
 }
 
 export class ControllerRunner<T extends KubeObject> {
@@ -76,18 +78,28 @@ export class ControllerRunner<T extends KubeObject> {
         }
       },
     });
-    this.primary = new Informer<T>(client, definition.primary, (key) => this.enqueue(key), {
-      namespace,
-      resyncMs: definition.resyncMs,
-      onError,
-    });
+    this.primary = new Informer<T>(
+      client,
+      definition.primary,
+      (key, object, deleted) => {
+        this.enqueue(key);
+        for (const dependent of definition.dependents?.(object ?? deleted, key, this.primary.list()) ?? [])
+          this.enqueue(dependent);
+      },
+      {
+        namespace,
+        resyncMs: definition.resyncMs,
+        onError,
+      },
+    );
     this.secondaries = (definition.secondaries ?? []).map(
       (watch) =>
         new Informer<KubeObject>(
           client,
           watch.type,
           (key, object, deleted) => {
-            for (const primaryKey of watch.keysFor(object ?? deleted, key)) this.enqueue(primaryKey);
+            for (const primaryKey of watch.keysFor(object ?? deleted, key, this.primary.list()))
+              this.enqueue(primaryKey);
           },
           { namespace, labelSelector: watch.labelSelector, resyncMs: definition.resyncMs, onError },
         ),

@@ -52,6 +52,14 @@ export function rollupControllerDefinition(deps: RollupControllerDeps): Controll
   return {
     name: rollupControllerName,
     primary: resourceTypes.rollup,
+    // A source's change (its raw fields, or a parent's serving table) changes a rollup's definition.
+    secondaries: [
+      {
+        type: resourceTypes.pipeline,
+        keysFor: (_object, key, rollups) => rollupsFedBy("Pipeline", key, rollups),
+      },
+    ],
+    dependents: (_object, key, rollups) => rollupsFedBy("Rollup", key, rollups),
     concurrency: 2,
     baseBackoffMs: 1000,
     maxBackoffMs: 120_000,
@@ -59,6 +67,21 @@ export function rollupControllerDefinition(deps: RollupControllerDeps): Controll
     resyncMs: 60_000,
     reconcile: (key) => reconcileRollup(deps, key),
   };
+}
+
+/** Keys of the rollups (among `rollups`) whose source is the object at `key`. */
+export function rollupsFedBy(
+  kind: "Pipeline" | "Rollup",
+  key: string,
+  rollups: readonly RollupObject[],
+): string[] {
+  const [namespace, name] = key.split("/", 2);
+  return rollups
+    .filter((r) => {
+      const source = (r.spec as { source?: { kind?: string; name?: string } } | undefined)?.source;
+      return r.metadata?.namespace === namespace && source?.kind === kind && source.name === name;
+    })
+    .map((r) => `${namespace}/${r.metadata?.name ?? ""}`);
 }
 
 type Observation =

@@ -244,16 +244,23 @@ describe("operator on the local control plane", () => {
 
   it("makes no API writes and runs no DDL after a restart when nothing changed", async () => {
     // Settle first: the hour rollup's new version re-points the day cascade, which migrates too.
-    await eventually(async () => {
-      for (const name of ["clicks-per-minute", "clicks-per-hour", "clicks-per-day"]) {
-        const r = await get<{
-          status: { migration?: unknown; conditions?: { type: string; reason: string }[] };
-        }>("rollup", name);
-        const ready = r.status.conditions?.find((c) => c.type === "Ready");
-        if (r.status.migration !== undefined || ready?.reason !== "Reconciled")
-          throw new Error(`${name} still migrating`);
-      }
-    }, 120_000);
+    // Settled means every rollup serves version 2 with no migration, three polls in a row.
+    let settledPolls = 0;
+    await eventually(
+      async () => {
+        for (const name of ["clicks-per-minute", "clicks-per-hour", "clicks-per-day"]) {
+          const r = await get<{ status: { migration?: unknown; servingVersion?: number } }>("rollup", name);
+          if (r.status.migration !== undefined || r.status.servingVersion !== 2) {
+            settledPolls = 0;
+            throw new Error(`${name} still migrating`);
+          }
+        }
+        settledPolls += 1;
+        if (settledPolls < 3) throw new Error("settling");
+      },
+      120_000,
+      1000,
+    );
     await waitForCondition("pipeline", namespace, "clickstream", "Ready", "True");
     await operator.stop();
     operator = await startOperator({ namespace });

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { stackConfig } from "../env/config.js";
+import { createNamespace, deleteNamespace, helmPath, kubectl, kubectlOk, run } from "../support/kube.js";
+
+// The chart as a platform team installs it, on the local control plane: it renders, installs,
+// and its RBAC grants the operator what it needs and nothing more.
+
+const chart = `${stackConfig.repoRoot}/charts/tally`;
+let namespace: string;
+const release = "tally";
+
+beforeAll(async () => {
+  namespace = await createNamespace("tally-chart");
+});
+afterAll(async () => {
+  await run(helmPath, ["uninstall", release, "-n", namespace, "--wait"]);
+  await deleteNamespace(namespace);
+});
+
+function can(verb: string, resource: string, ns = namespace): Promise<boolean> {
+  return kubectl([
+    "auth",
+    "can-i",
+    verb,
+    resource,
+    "-n",
+    ns,
+    `--as=system:serviceaccount:${namespace}:${release}-operator`,
+  ]).then((r) => r.stdout.trim() === "yes");
+}
+
+describe("Helm chart", () => {
+  it("renders restricted pods and lints clean", async () => {
+    const lint = await run(helmPath, ["lint", chart]);
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    const rendered = await run(helmPath, ["template", release, chart, "-n", namespace]);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const docs = parseAllDocuments(rendered.stdout).map(
+      (d) => d.toJS() as { kind: string; spec?: { template?: { spec?: Record<string, unknown> } } },
+    );
+    const deployment = docs.find((d) => d.kind === "Deployment");
+    const pod = deployment?.spec?.template?.spec as {
+      securityContext: Record<string, unknown>;
+      containers: { securityContext: Record<string, unknown> }[];
+    };
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(pod.containers[0]?.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+  });
+
+  it("installs, and the operator's service account can do exactly its job", async () => {
+    const install = await run(helmPath, [
+      "install",
+      release,
+      chart,
+      "-n",
+      namespace,
+      "--set",
+      `operator.watchNamespace=${namespace}`,
+      "--wait",
+      "--timeout",
+      "120s",
+    ]);
+    expect(install.code, install.stderr).toBe(0);
+    expect(await kubectlOk(["get", "crd", "pipelines.tally.dev", "-o", "name"])).toContain(
+      "pipelines.tally.dev",
+    );
+    const allowed: [string, string][] = [
+      ["watch", "pipelines.tally.dev"],
+      ["patch", "pipelines.tally.dev/status"],
+      ["patch", "rollups.tally.dev/status"],
+      ["update", "pipelines.tally.dev/scale"],
+      ["create", "deployments.apps"],
+      ["patch", "configmaps"],
+      ["get", "secrets"],
+      ["create", "events.events.k8s.io"],
+      ["update", "leases.coordination.k8s.io"],
+    ];
+    const denied: [string, string][] = [
+      ["list", "secrets"],
+      ["watch", "secrets"],
+      ["create", "secrets"],
+      ["delete", "pipelines.tally.dev"],
+      ["create", "pods"],
+      ["delete", "namespaces"],
+      ["create", "clusterrolebindings.rbac.authorization.k8s.io"],
+    ];
+    for (const [verb, resource] of allowed)
+      expect(await can(verb, resource), `${verb} ${resource}`).toBe(true);
+    for (const [verb, resource] of denied)
+      expect(await can(verb, resource), `${verb} ${resource}`).toBe(false);
+    // The lease Role is confined to the release namespace.
+    expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
+  });
+});
