@@ -43,6 +43,16 @@ export const stackConfig = {
   alertmanagerClusterPort: envPort("TALLY_ALERTMANAGER_CLUSTER_PORT", 9095),
   /** Receives Alertmanager's webhook deliveries and lets tests read them back. */
   webhookSinkPort: envPort("TALLY_WEBHOOK_SINK_PORT", 9096),
+  // The local Kubernetes control plane (test/env/services/kubernetes.ts). The component ports stay
+  // clear of the data services above and of the kubelet's 10250.
+  etcdPort: envPort("TALLY_ETCD_PORT", 2379),
+  etcdPeerPort: envPort("TALLY_ETCD_PEER_PORT", 2380),
+  kubeApiserverPort: envPort("TALLY_KUBE_APISERVER_PORT", 6443),
+  kubeControllerManagerPort: envPort("TALLY_KUBE_CONTROLLER_MANAGER_PORT", 10257),
+  kubeSchedulerPort: envPort("TALLY_KUBE_SCHEDULER_PORT", 10259),
+  kwokPort: envPort("TALLY_KWOK_PORT", 10247),
+  /** The pod-runner's own health and state endpoint (test/env/pod-runner/main.ts). */
+  podRunnerPort: envPort("TALLY_POD_RUNNER_PORT", 10271),
 } as const;
 
 export type StackConfig = typeof stackConfig;
@@ -61,3 +71,19 @@ export const redisUrl = `redis://${stackConfig.host}:${stackConfig.redisPort}`;
 export const prometheusUrl = `http://${stackConfig.host}:${stackConfig.prometheusPort}`;
 export const alertmanagerUrl = `http://${stackConfig.host}:${stackConfig.alertmanagerPort}`;
 export const webhookSinkUrl = `http://${stackConfig.host}:${stackConfig.webhookSinkPort}`;
+
+export const kubeApiserverUrl = `https://${stackConfig.host}:${stackConfig.kubeApiserverPort}`;
+/** Admin kubeconfig of the local control plane, for kubectl, helm and @kubernetes/client-node. */
+export const kubeconfigPath = join(stackConfig.stateDir, "kubeconfig");
+/** Where the pod-runner keeps what tests read and write. */
+export const podRunnerPaths = {
+  dir: join(stackConfig.stateDir, "pod-runner"),
+  /** `{"<namespace>/<pod>": port}`: the TALLY_METRICS_PORT each pod's process was given. */
+  ports: join(stackConfig.stateDir, "pod-runner", "ports.json"),
+  /** Optional `{"<component>": ["argv", ...]}` overriding the entry point table; re-read on every start. */
+  entrypoints: join(stackConfig.stateDir, "pod-runner", "entrypoints.json"),
+  /** The processes the pod-runner supervises (pid, pod uid, restarts), rewritten on every change. */
+  processes: join(stackConfig.stateDir, "pod-runner", "processes.json"),
+  /** One log per pod: `<namespace>_<pod>.log`. */
+  podLogs: join(stackConfig.stateDir, "logs", "pods"),
+} as const;

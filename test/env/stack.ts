@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stackConfig, stackPaths } from "./config.js";
+import { podRunnerService } from "./pod-runner/service.js";
 import {
   describePortOwner,
   isAlive,
@@ -20,6 +21,13 @@ import type { ServiceSpec } from "./service.js";
 import { alertmanagerService } from "./services/alertmanager.js";
 import { clickhouseService } from "./services/clickhouse.js";
 import { kafkaService } from "./services/kafka.js";
+import {
+  etcdService,
+  kubeApiserverService,
+  kubeControllerManagerService,
+  kubeSchedulerService,
+  kwokService,
+} from "./services/kubernetes.js";
 import { prometheusService } from "./services/prometheus.js";
 import { redisService } from "./services/redis.js";
 import { webhookSinkService } from "./services/webhook-sink.js";
@@ -32,6 +40,14 @@ export const stackServices: readonly ServiceSpec[] = [
   webhookSinkService,
   alertmanagerService,
   prometheusService,
+  // The Kubernetes control plane; each waits in prepare() for the one before it.
+  etcdService,
+  kubeApiserverService,
+  kubeControllerManagerService,
+  kubeSchedulerService,
+  kwokService,
+  // Real local processes for the pods of Tally's components (after kwok makes them Running).
+  podRunnerService,
 ];
 
 /** A failure the user can act on: printed as a message, never as a stack trace. */

@@ -1,0 +1,57 @@
+/**
+ * Deduplication by event id over an event-time horizon, per source partition (pure).
+ *
+ * Rule: an event is a duplicate when an event with the same id was *emitted* earlier on the partition
+ * and that event's time is at or after (newest emitted event time − horizon). Only emitted events (those
+ * that reached the raw table) are remembered, and the horizon is measured in event time, not wall time,
+ * so the state at any offset is a function of the raw table's rows of that partition below the offset:
+ * a restarted or newly assigned worker rebuilds exactly the same state from ClickHouse (see rebuild).
+ *
+ * Duplicates are only found within a partition: producers must key events so that retries of an event
+ * land in the same partition (any stable key does; Kafka's idempotent producer retries in place).
+ */
+import type { RowValue } from "../decode/row.js";
+
+export class DedupState {
+  /** id → event time of its emitted event; insertion order ≈ event-time order, which eviction relies on. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(readonly horizonMs: number) {}
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** Whether `id` is a duplicate, given the newest emitted event time so far (before this event). */
+  isDuplicate(id: RowValue, maxEventTimeMs: number): boolean {
+    if (id === null) return false;
+    const time = this.seen.get(String(id));
+    return time !== undefined && time >= maxEventTimeMs - this.horizonMs;
+  }
+
+  /** Remembers an emitted event; `maxEventTimeMs` is the newest emitted time including this one. */
+  record(id: RowValue, eventTimeMs: number, maxEventTimeMs: number): void {
+    if (id === null) return;
+    const key = String(id);
+    const previous = this.seen.get(key);
+    if (previous === undefined || eventTimeMs > previous) {
+      // Re-insert so the entry moves to the end of the eviction order.
+      this.seen.delete(key);
+      this.seen.set(key, eventTimeMs);
+    }
+    this.evict(maxEventTimeMs);
+  }
+
+  /**
+   * Drops ids that can no longer match. Stops at the first entry still inside the horizon, so an
+   * out-of-order old entry may linger a little; `isDuplicate` checks the horizon itself, so lingering
+   * entries never change a decision.
+   */
+  private evict(maxEventTimeMs: number): void {
+    const cutoff = maxEventTimeMs - this.horizonMs;
+    for (const [key, time] of this.seen) {
+      if (time >= cutoff) break;
+      this.seen.delete(key);
+    }
+  }
+}
