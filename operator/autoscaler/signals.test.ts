@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import { computeSignals, type OffsetSample, type PartitionOffsets, type SignalInput } from "./signals.js";
+
+const t0 = 1_700_000_000_000;
+
+function partition(
+  partitionNumber: number,
+  endOffset: number | undefined,
+  committed: number | "none" | "unknown",
+): PartitionOffsets {
+  return {
+    topic: "orders",
+    partition: partitionNumber,
+    endOffset,
+    committed:
+      committed === "unknown"
+        ? { kind: "unknown" }
+        : committed === "none"
+          ? { kind: "none", startsAt: 0 }
+          : { kind: "committed", offset: committed },
+  };
+}
+
+function sample(at: number, replicas: number, offsets: readonly [number, number][]): OffsetSample {
+  return {
+    at,
+    consumingReplicas: replicas,
+    partitions: offsets.map(([end, committed], i) => partition(i, end, committed)),
+  };
+}
+
+function signals(samples: readonly OffsetSample[], extra: Partial<SignalInput> = {}) {
+  return computeSignals({ samples, currentReplicas: 2, sinkPressure: [], now: t0 + 15_000, ...extra });
+}
+
+describe("computeSignals", () => {
+  it("reports everything unknown, never zero, when nothing was sampled", () => {
+    const s = signals([]);
+    expect(s.freshness).toEqual({ kind: "missing" });
+    expect(s.totalLag).toEqual({ kind: "unknown", why: "no offsets sampled yet" });
+    expect(s.inputRate.kind).toBe("unknown");
+    expect(s.capacityPerReplica.kind).toBe("unknown");
+  });
+
+  it("makes every signal unknown when the newest sample is stale", () => {
+    const s = signals([sample(t0, 2, [[100, 50]])], { now: t0 + 90_000 });
+    expect(s.freshness).toEqual({ kind: "stale", ageMs: 90_000, staleAfterMs: 60_000 });
+    expect(s.totalLag).toEqual({
+      kind: "unknown",
+      why: "newest offset sample is 1m30s old (stale after 1m)",
+    });
+    expect(s.partitions[0]?.lag.kind).toBe("unknown");
+  });
+
+  it("measures lag from one sample and needs two for rates", () => {
+    const s = signals([
+      sample(t0 + 15_000, 2, [
+        [1_000, 400],
+        [2_000, 2_000],
+      ]),
+    ]);
+    expect(s.totalLag).toEqual({ kind: "known", value: 600 });
+    expect(s.inputRate.kind).toBe("unknown");
+    expect(s.inputRate.kind === "unknown" && s.inputRate.why).toContain("need two offset samples");
+  });
+
+  it("derives rates, per-replica rate and lag seconds from the window", () => {
+    const s = signals([
+      sample(t0, 2, [
+        [1_000, 1_000],
+        [2_000, 2_000],
+      ]),
+      sample(t0 + 15_000, 2, [
+        [46_000, 16_000],
+        [62_000, 32_000],
+      ]),
+    ]);
+    expect(s.windowMs).toBe(15_000);
+    expect(s.inputRate).toEqual({ kind: "known", value: 7_000 });
+    expect(s.processingRate).toEqual({ kind: "known", value: 3_000 });
+    expect(s.processingRatePerReplica).toEqual({ kind: "known", value: 1_500 });
+    expect(s.totalLag).toEqual({ kind: "known", value: 60_000 });
+    expect(s.lagSeconds).toEqual({ kind: "known", value: 20 });
+  });
+
+  it("uses the start offset for partitions the group never committed, and names partitions it cannot measure", () => {
+    const never = signals(
+      [sample(t0 + 15_000, 1, []) as OffsetSample].map((s) => ({
+        ...s,
+        partitions: [partition(0, 500, "none")],
+      })),
+    );
+    expect(never.totalLag).toEqual({ kind: "known", value: 500 });
+
+    const missing = computeSignals({
+      samples: [
+        {
+          at: t0 + 15_000,
+          consumingReplicas: 1,
+          partitions: [partition(0, 500, 100), partition(7, undefined, 3)],
+        },
+      ],
+      currentReplicas: 1,
+      sinkPressure: [],
+      now: t0 + 15_000,
+    });
+    expect(missing.totalLag).toEqual({
+      kind: "unknown",
+      why: "lag unknown for orders-7: end offset not reported",
+    });
+    const unreported = computeSignals({
+      samples: [{ at: t0, consumingReplicas: 1, partitions: [partition(0, 500, "unknown")] }],
+      currentReplicas: 1,
+      sinkPressure: [],
+      now: t0,
+    });
+    expect(unreported.totalLag.kind).toBe("unknown");
+  });
+
+  it("refuses a rate when offsets go backwards", () => {
+    const s = signals([sample(t0, 1, [[5_000, 4_000]]), sample(t0 + 15_000, 1, [[100, 50]])]);
+    expect(s.inputRate.kind === "unknown" && s.inputRate.why).toContain("went backwards");
+  });
+
+  it("measures capacity only from saturated consumers", () => {
+    // Two consumers over four partitions (0,2 and 1,3). Consumer 0 has a backlog on partition 0 at both
+    // ends of the window; consumer 1 keeps up.
+    const busy = signals([
+      sample(t0, 2, [
+        [100_000, 40_000],
+        [10_000, 10_000],
+        [10_000, 10_000],
+        [10_000, 10_000],
+      ]),
+      sample(t0 + 15_000, 2, [
+        [250_000, 175_000],
+        [25_000, 25_000],
+        [25_000, 25_000],
+        [25_000, 25_000],
+      ]),
+    ]);
+    // Consumer 0 committed 135,000 + 15,000 in 15 s.
+    expect(busy.capacityPerReplica).toEqual({ kind: "known", value: 10_000 });
+
+    const idle = signals([
+      sample(t0, 2, [
+        [10_000, 10_000],
+        [10_000, 10_000],
+      ]),
+      sample(t0 + 15_000, 2, [
+        [25_000, 25_000],
+        [25_000, 25_000],
+      ]),
+    ]);
+    expect(idle.capacityPerReplica.kind === "unknown" && idle.capacityPerReplica.why).toContain(
+      "no consumer had a backlog",
+    );
+  });
+
+  it("counts a consumer whose backlog grew as saturated", () => {
+    const s = signals([sample(t0, 1, [[10_000, 10_000]]), sample(t0 + 15_000, 1, [[160_000, 85_000]])]);
+    expect(s.capacityPerReplica).toEqual({ kind: "known", value: 5_000 });
+  });
+
+  it("does not measure capacity across a rebalance or while the sink pushes back", () => {
+    const rebalanced = signals([
+      sample(t0, 1, [[100_000, 10_000]]),
+      sample(t0 + 15_000, 2, [[250_000, 100_000]]),
+    ]);
+    expect(rebalanced.rebalancing).toBe(true);
+    expect(rebalanced.capacityPerReplica.kind).toBe("unknown");
+    expect(rebalanced.processingRatePerReplica.kind).toBe("unknown");
+
+    const pushedBack = signals(
+      [sample(t0, 1, [[100_000, 10_000]]), sample(t0 + 15_000, 1, [[250_000, 100_000]])],
+      {
+        sinkPressure: [{ kind: "too-many-parts", table: "db.events" }],
+      },
+    );
+    expect(pushedBack.capacityPerReplica.kind === "unknown" && pushedBack.capacityPerReplica.why).toContain(
+      "sink",
+    );
+  });
+
+  it("extrapolates capacity from the busy ratio without a backlog", () => {
+    const s = signals([
+      sample(t0, 2, [[0, 0]]),
+      { ...sample(t0 + 15_000, 2, [[150_000, 150_000]]), busyRatio: 0.25 },
+    ]);
+    // 10,000/s over 2 replicas busy a quarter of the time: 20,000/s each.
+    expect(s.capacityPerReplica).toEqual({ kind: "known", value: 20_000 });
+  });
+});

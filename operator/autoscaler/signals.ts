@@ -1,0 +1,423 @@
+/**
+ * The autoscaler's inputs, derived from what the Kafka admin API reports: per-partition end offsets
+ * (the high watermark) and the consumer group's committed offsets, sampled over time. From a short
+ * history of samples come lag, input rate (end-offset growth), processing rate (committed-offset
+ * growth) and the consumers' true capacity, measured only while they were saturated.
+ *
+ * Anything that cannot be measured is `unknown` with the reason, never zero: a zero lag or a zero
+ * input rate is a statement the policy acts on (scale down, scale to zero), so a missing sample must
+ * not be able to masquerade as one.
+ */
+import { comparePartitions, type PartitionKey, partitionLabel, roundRobinAssignment } from "./assignment.js";
+import { formatDuration } from "./format.js";
+
+/** A measurement, or why there is none. */
+export type Measured =
+  | { readonly kind: "known"; readonly value: number }
+  | { readonly kind: "unknown"; readonly why: string };
+
+export function known(value: number): Measured {
+  return { kind: "known", value };
+}
+
+export function unknown(why: string): Measured {
+  return { kind: "unknown", why };
+}
+
+/** The value of a measurement, or `fallback` when it is unknown (for display only, never for decisions). */
+export function valueOr(measured: Measured, fallback: number): number {
+  return measured.kind === "known" ? measured.value : fallback;
+}
+
+/** What the admin API says about the group's position on one partition. */
+export type CommittedOffset =
+  | { readonly kind: "committed"; readonly offset: number }
+  /** The group never committed here; a new consumer would start at `startsAt` (auto.offset.reset). */
+  | { readonly kind: "none"; readonly startsAt: number }
+  /** The admin API did not answer for this partition. */
+  | { readonly kind: "unknown" };
+
+export interface PartitionOffsets extends PartitionKey {
+  /** High watermark (offset the next produced message gets); undefined when it was not reported. */
+  readonly endOffset: number | undefined;
+  readonly committed: CommittedOffset;
+}
+
+/** One poll of the admin API: every partition of the subscribed topics, reported or not. */
+export interface OffsetSample {
+  /** When the admin API answered (ms since the epoch). */
+  readonly at: number;
+  readonly partitions: readonly PartitionOffsets[];
+  /** Runtime pods that were ready (consuming) when the sample was taken. */
+  readonly consumingReplicas: number;
+  /**
+   * Optional: mean fraction (0…1) of wall time the runtime pods spent processing since the previous
+   * sample, from the runtime's busy-time counter. With it the consumers' capacity is measurable without a
+   * backlog (Flink's "true processing rate"); without it, only while they are saturated.
+   */
+  readonly busyRatio?: number;
+}
+
+/** Why the sink is pushing back; any of these holds scale-up (more consumers would only add load). */
+export type SinkPressure =
+  | { readonly kind: "insert-errors"; readonly sink: "clickhouse" | "redis"; readonly count: number }
+  | { readonly kind: "too-many-parts"; readonly table: string }
+  | {
+      readonly kind: "slow";
+      readonly sink: "clickhouse" | "redis";
+      readonly p99Ms: number;
+      readonly limitMs: number;
+    };
+
+export function describeSinkPressure(pressure: SinkPressure): string {
+  switch (pressure.kind) {
+    case "insert-errors":
+      return `${pressure.count} ${pressure.sink === "clickhouse" ? "ClickHouse" : "Redis"} insert errors`;
+    case "too-many-parts":
+      return `ClickHouse reports too many parts on ${pressure.table}`;
+    case "slow":
+      return `${pressure.sink === "clickhouse" ? "ClickHouse" : "Redis"} p99 latency ${Math.round(pressure.p99Ms)}ms over ${pressure.limitMs}ms`;
+  }
+}
+
+export interface PartitionSignal extends PartitionKey {
+  readonly lag: Measured;
+  /** End-offset growth per second over the rate window. */
+  readonly inputRate: Measured;
+  /** Committed-offset growth per second over the rate window. */
+  readonly processingRate: Measured;
+}
+
+export type Freshness =
+  | { readonly kind: "fresh"; readonly ageMs: number }
+  | { readonly kind: "stale"; readonly ageMs: number; readonly staleAfterMs: number }
+  | { readonly kind: "missing" };
+
+export interface ConsumerGroupSignals {
+  /** When the newest sample was taken; undefined when there is none. */
+  readonly sampledAt: number | undefined;
+  readonly freshness: Freshness;
+  /** Span of the samples the rates were computed over (0 when rates are unknown). */
+  readonly windowMs: number;
+  /** Per partition, in assigner order (topic, then partition). */
+  readonly partitions: readonly PartitionSignal[];
+  readonly totalLag: Measured;
+  readonly inputRate: Measured;
+  readonly processingRate: Measured;
+  /** Processing rate divided by the consuming replicas. */
+  readonly processingRatePerReplica: Measured;
+  /**
+   * What one replica can process when it has work: measured from saturated consumers (a backlog on
+   * their partitions throughout the window) or from the busy ratio. Unknown when the group rebalanced,
+   * the sink pushed back (the rate would measure the sink), or no consumer was saturated.
+   */
+  readonly capacityPerReplica: Measured;
+  /** Total lag divided by the processing rate. */
+  readonly lagSeconds: Measured;
+  /** The Pipeline's replica count (its scale subresource): what the policy scales from. */
+  readonly currentReplicas: number;
+  /** Ready runtime pods in the newest sample. */
+  readonly consumingReplicas: number;
+  /** The consuming replica count changed within the window (a rebalance paused processing). */
+  readonly rebalancing: boolean;
+  readonly sinkPressure: readonly SinkPressure[];
+}
+
+export interface SignalOptions {
+  /** A newest sample older than this makes every signal unknown. */
+  readonly staleAfterMs: number;
+  /** Rates are taken between the newest sample and the oldest one at most this much older. */
+  readonly rateWindowMs: number;
+  /** Two samples closer than this give no rate (too noisy to act on). */
+  readonly minRateIntervalMs: number;
+  /**
+   * A partition counts as backlogged (its consumer saturated) when its lag is at least this many
+   * seconds of its own input at both ends of the window: a consumer that keeps up still shows a lag of
+   * about one commit interval, which is not a backlog.
+   */
+  readonly saturationLagSeconds: number;
+  /** …and at least this many messages. (Lag growing by as much also counts as saturated.) */
+  readonly minSaturationLag: number;
+  /** Busy ratios below this are too small to extrapolate a capacity from. */
+  readonly minBusyRatio: number;
+}
+
+export const defaultSignalOptions: SignalOptions = {
+  staleAfterMs: 60_000,
+  rateWindowMs: 15_000,
+  minRateIntervalMs: 5_000,
+  saturationLagSeconds: 5,
+  minSaturationLag: 1_000,
+  minBusyRatio: 0.05,
+};
+
+export interface SignalInput {
+  /** Recent samples, any order; only the rate window's worth is used. */
+  readonly samples: readonly OffsetSample[];
+  readonly currentReplicas: number;
+  readonly sinkPressure: readonly SinkPressure[];
+  readonly now: number;
+  readonly options?: Partial<SignalOptions>;
+}
+
+function effectiveCommitted(committed: CommittedOffset): number | undefined {
+  switch (committed.kind) {
+    case "committed":
+      return committed.offset;
+    case "none":
+      return committed.startsAt;
+    case "unknown":
+      return undefined;
+  }
+}
+
+function partitionLag(offsets: PartitionOffsets | undefined): Measured {
+  if (offsets === undefined) return unknown("partition missing from the sample");
+  if (offsets.endOffset === undefined) return unknown("end offset not reported");
+  const committed = effectiveCommitted(offsets.committed);
+  if (committed === undefined) return unknown("committed offset not reported");
+  // The two offsets come from separate requests; a commit can land between them. Lag is never negative.
+  return known(Math.max(0, offsets.endOffset - committed));
+}
+
+function growth(from: number | undefined, to: number | undefined, seconds: number, what: string): Measured {
+  if (from === undefined || to === undefined)
+    return unknown(`${what} not reported at both ends of the window`);
+  if (to < from) return unknown(`${what} went backwards (offsets reset or topic recreated)`);
+  return known((to - from) / seconds);
+}
+
+/** Sum of known values, or unknown naming the partitions that were not (at most five of them). */
+function sumAcross(
+  partitions: readonly PartitionSignal[],
+  pick: (p: PartitionSignal) => Measured,
+  what: string,
+): Measured {
+  let total = 0;
+  const missing: string[] = [];
+  let firstWhy = "";
+  for (const p of partitions) {
+    const value = pick(p);
+    if (value.kind === "known") total += value.value;
+    else {
+      if (missing.length === 0) firstWhy = value.why;
+      missing.push(partitionLabel(p));
+    }
+  }
+  if (partitions.length === 0) return unknown(`no partitions reported, so no ${what}`);
+  if (missing.length === 0) return known(total);
+  const named =
+    missing.length > 5
+      ? `${missing.slice(0, 5).join(", ")} and ${missing.length - 5} more`
+      : missing.join(", ");
+  return unknown(`${what} unknown for ${named}: ${firstWhy}`);
+}
+
+function allUnknown(
+  why: string,
+  base: Pick<ConsumerGroupSignals, "sampledAt" | "freshness" | "currentReplicas" | "sinkPressure">,
+  partitions: readonly PartitionSignal[],
+  consumingReplicas: number,
+): ConsumerGroupSignals {
+  const none = unknown(why);
+  return {
+    ...base,
+    windowMs: 0,
+    partitions,
+    totalLag: none,
+    inputRate: none,
+    processingRate: none,
+    processingRatePerReplica: none,
+    capacityPerReplica: none,
+    lagSeconds: none,
+    consumingReplicas,
+    rebalancing: false,
+  };
+}
+
+/** Derives every signal from recent samples; pure, with `now` injected. */
+export function computeSignals(input: SignalInput): ConsumerGroupSignals {
+  const options = { ...defaultSignalOptions, ...input.options };
+  const samples = [...input.samples].sort((a, b) => a.at - b.at);
+  const latest = samples.at(-1);
+  const common = { currentReplicas: input.currentReplicas, sinkPressure: input.sinkPressure };
+  if (latest === undefined) {
+    return allUnknown(
+      "no offsets sampled yet",
+      { ...common, sampledAt: undefined, freshness: { kind: "missing" } },
+      [],
+      0,
+    );
+  }
+  const ageMs = Math.max(0, input.now - latest.at);
+  const keys = [...latest.partitions].sort(comparePartitions);
+  if (ageMs > options.staleAfterMs) {
+    const why = `newest offset sample is ${formatDuration(ageMs)} old (stale after ${formatDuration(options.staleAfterMs)})`;
+    const partitions = keys.map((k) => ({
+      topic: k.topic,
+      partition: k.partition,
+      lag: unknown(why),
+      inputRate: unknown(why),
+      processingRate: unknown(why),
+    }));
+    return allUnknown(
+      why,
+      {
+        ...common,
+        sampledAt: latest.at,
+        freshness: { kind: "stale", ageMs, staleAfterMs: options.staleAfterMs },
+      },
+      partitions,
+      latest.consumingReplicas,
+    );
+  }
+  const freshness: Freshness = { kind: "fresh", ageMs };
+
+  // The oldest sample still inside the window, far enough back to give a rate.
+  const base = samples.find(
+    (s) => s.at >= latest.at - options.rateWindowMs && latest.at - s.at >= options.minRateIntervalMs,
+  );
+  const windowSamples = base === undefined ? [latest] : samples.filter((s) => s.at >= base.at);
+  const seconds = base === undefined ? 0 : (latest.at - base.at) / 1000;
+  const baseByKey = new Map(base?.partitions.map((p) => [partitionLabel(p), p]));
+  const noRate = unknown(
+    `need two offset samples at least ${formatDuration(options.minRateIntervalMs)} apart within ${formatDuration(options.rateWindowMs)}`,
+  );
+
+  const partitions: PartitionSignal[] = keys.map((now) => {
+    const then = baseByKey.get(partitionLabel(now));
+    const lag = partitionLag(now);
+    if (base === undefined)
+      return { topic: now.topic, partition: now.partition, lag, inputRate: noRate, processingRate: noRate };
+    if (then === undefined) {
+      const why = unknown("partition absent from the window's first sample (new partition?)");
+      return { topic: now.topic, partition: now.partition, lag, inputRate: why, processingRate: why };
+    }
+    return {
+      topic: now.topic,
+      partition: now.partition,
+      lag,
+      inputRate: growth(then.endOffset, now.endOffset, seconds, "end offset"),
+      processingRate: growth(
+        effectiveCommitted(then.committed),
+        effectiveCommitted(now.committed),
+        seconds,
+        "committed offset",
+      ),
+    };
+  });
+
+  const totalLag = sumAcross(partitions, (p) => p.lag, "lag");
+  const inputRate = sumAcross(partitions, (p) => p.inputRate, "input rate");
+  const processingRate = sumAcross(partitions, (p) => p.processingRate, "processing rate");
+  const consumingReplicas = latest.consumingReplicas;
+  const rebalancing = windowSamples.some((s) => s.consumingReplicas !== consumingReplicas);
+
+  let processingRatePerReplica: Measured;
+  if (processingRate.kind === "unknown") processingRatePerReplica = processingRate;
+  else if (consumingReplicas <= 0) processingRatePerReplica = unknown("no replica was consuming");
+  else if (rebalancing) processingRatePerReplica = unknown("the group rebalanced within the window");
+  else processingRatePerReplica = known(processingRate.value / consumingReplicas);
+
+  let lagSeconds: Measured;
+  if (totalLag.kind === "unknown") lagSeconds = totalLag;
+  else if (totalLag.value === 0) lagSeconds = known(0);
+  else if (processingRate.kind === "unknown") lagSeconds = processingRate;
+  else if (processingRate.value <= 0) lagSeconds = unknown("nothing was processed within the window");
+  else lagSeconds = known(totalLag.value / processingRate.value);
+
+  const baseSample = base ?? latest;
+  const capacityPerReplica = measureCapacity({
+    partitions,
+    baseLags: keys.map((k) => partitionLag(baseByKey.get(partitionLabel(k)))),
+    processingRate,
+    consumingReplicas,
+    rebalancing,
+    sinkPressure: input.sinkPressure,
+    busyRatio: latest.busyRatio,
+    haveWindow: base !== undefined && baseSample !== latest,
+    options,
+  });
+
+  return {
+    ...common,
+    sampledAt: latest.at,
+    freshness,
+    windowMs: base === undefined ? 0 : latest.at - base.at,
+    partitions,
+    totalLag,
+    inputRate,
+    processingRate,
+    processingRatePerReplica,
+    capacityPerReplica,
+    lagSeconds,
+    consumingReplicas,
+    rebalancing,
+  };
+}
+
+interface CapacityInput {
+  readonly partitions: readonly PartitionSignal[];
+  readonly baseLags: readonly Measured[];
+  readonly processingRate: Measured;
+  readonly consumingReplicas: number;
+  readonly rebalancing: boolean;
+  readonly sinkPressure: readonly SinkPressure[];
+  readonly busyRatio: number | undefined;
+  readonly haveWindow: boolean;
+  readonly options: SignalOptions;
+}
+
+/**
+ * A consumer's capacity shows only when it has more work than it can do. With the busy ratio we
+ * extrapolate (processed ÷ busy fraction); without it we look for consumers that had a backlog on one of
+ * their partitions at both ends of the window — those worked flat out, so what they committed is what a
+ * replica can do. Consumers are mapped to partitions the way the round-robin assigner deals them.
+ */
+function measureCapacity(input: CapacityInput): Measured {
+  const { options } = input;
+  if (!input.haveWindow) return unknown("no rate window yet");
+  if (input.rebalancing) return unknown("the group rebalanced within the window");
+  if (input.sinkPressure.length > 0) {
+    return unknown("the sink is pushing back, so the processing rate measures the sink, not the consumers");
+  }
+  if (input.consumingReplicas <= 0) return unknown("no replica was consuming");
+  if (input.processingRate.kind === "unknown") return input.processingRate;
+  if (input.busyRatio !== undefined && input.busyRatio >= options.minBusyRatio) {
+    return known(input.processingRate.value / (input.consumingReplicas * Math.min(1, input.busyRatio)));
+  }
+  const members = roundRobinAssignment(input.partitions.length, input.consumingReplicas);
+  let saturated = 0;
+  let processed = 0;
+  for (const member of members) {
+    let busy = false;
+    let rate = 0;
+    let measurable = member.length > 0;
+    for (const index of member) {
+      const p = input.partitions[index];
+      const baseLag = input.baseLags[index];
+      if (p === undefined || baseLag === undefined) continue;
+      if (p.processingRate.kind === "unknown" || p.inputRate.kind === "unknown") {
+        measurable = false;
+        continue;
+      }
+      rate += p.processingRate.value;
+      const threshold = Math.max(options.minSaturationLag, p.inputRate.value * options.saturationLagSeconds);
+      if (p.lag.kind === "known" && baseLag.kind === "known") {
+        // Backlogged at both ends: busy throughout. Or the backlog grew by more than a commit interval's
+        // worth: the consumer fell behind, so it was busy for most of the window (its rate is then a
+        // slight underestimate, which errs towards more replicas, and later measurements correct it).
+        const backlogged = p.lag.value >= threshold && baseLag.value >= threshold;
+        if (backlogged || p.lag.value - baseLag.value >= threshold) busy = true;
+      }
+    }
+    if (busy && measurable && rate > 0) {
+      saturated += 1;
+      processed += rate;
+    }
+  }
+  if (saturated === 0) {
+    return unknown("no consumer had a backlog throughout the window, so none showed its limit");
+  }
+  return known(processed / saturated);
+}
