@@ -64,7 +64,7 @@ function logFileOf(service: ServiceSpec): string {
 }
 
 function progress(service: ServiceSpec, message: string): void {
-  console.log(`[stack] ${service.name.padEnd(13)} ${message}`);
+  console.log(`[stack] ${service.name.padEnd(24)} ${message}`);
 }
 
 async function startService(service: ServiceSpec): Promise<void> {
@@ -189,7 +189,7 @@ export async function stackStatus(names: readonly string[] = []): Promise<boolea
   for (const service of select(names)) {
     const { state, healthy } = await statusOf(service);
     allHealthy &&= healthy;
-    console.log(`${service.name.padEnd(13)} ${service.address.padEnd(52)} ${state}`);
+    console.log(`${service.name.padEnd(24)} ${service.address.padEnd(52)} ${state}`);
   }
   return allHealthy;
 }
