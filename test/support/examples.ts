@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { stackConfig } from "../env/config.js";
+import { clickhouseUrl, kafkaBrokers, redisUrl, stackConfig } from "../env/config.js";
 
 export interface Manifest {
   apiVersion: string;
@@ -19,6 +19,13 @@ export function exampleManifests(file: string, namespace: string, database?: str
     manifest.metadata.namespace = namespace;
     const sink = (manifest.spec?.sink as { clickhouse?: { database?: string } } | undefined)?.clickhouse;
     if (database !== undefined && sink !== undefined) sink.database = database;
+    // The examples name the stack's default addresses; point them at the stack actually running.
+    const kafka = (manifest.spec?.source as { kafka?: { brokers?: string[] } } | undefined)?.kafka;
+    if (kafka?.brokers !== undefined) kafka.brokers = [...kafkaBrokers];
+    const stringData = manifest.stringData as { url?: string } | undefined;
+    if (manifest.kind === "Secret" && stringData?.url !== undefined) {
+      stringData.url = stringData.url.startsWith("redis:") ? redisUrl : clickhouseUrl;
+    }
     return manifest;
   });
 }
