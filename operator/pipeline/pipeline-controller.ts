@@ -8,6 +8,7 @@ import type { PipelineSpec, PipelineStatus } from "../api/v1alpha1/pipeline.js";
 import { formatProblems, validatePipelineSpec } from "../api/v1alpha1/validation.js";
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { renderRawTableDdl, renderRawTableMigration } from "../clickhouse/raw-table-ddl.js";
+import { renderWindowTableDdl } from "../clickhouse/window-table-ddl.js";
 import { applyIfChanged } from "../core/apply-objects.js";
 import { findCondition, reasons } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
@@ -182,6 +183,16 @@ async function ensureRawTable(
     }
     const retainedColumns =
       existing.length === 0 ? [] : renderRawTableMigration(spec, existing).retainedColumns;
+    // Live window results land in their own table; created once, only for pipelines with windows.
+    if ((spec.windows ?? []).length > 0) {
+      const windows = renderWindowTableDdl(spec);
+      if (!(await session.tableExists(windows.database, windows.table))) {
+        for (const statement of windows.statements) {
+          await session.execute(statement);
+          clickhouseStatements.inc({ controller: pipelineControllerName });
+        }
+      }
+    }
     return { retainedColumns, table: { database: ddl.database, table: ddl.table } };
   } finally {
     await session.close();

@@ -115,6 +115,7 @@ describe("operator on the local control plane", () => {
 
     const names = await tables();
     expect(names).toContain("clickstream_events");
+    expect(names).toContain("clickstream_events_windows");
     for (const rollup of ["clicks_per_minute", "clicks_per_hour", "clicks_per_day"]) {
       expect(names).toContain(`rollup_${database}__${rollup}_v1`);
       expect(names).toContain(`rollup_${database}__${rollup}_v1_mv`);
