@@ -344,6 +344,21 @@ const cases: readonly Case[] = [
     },
   },
   {
+    name: "sink back-pressure before any capacity was measured: the sink is the reason given",
+    signals: {
+      lag: 480_000,
+      input: 6_000,
+      sinkPressure: [{ kind: "insert-errors", sink: "clickhouse", count: 12 }],
+    },
+    expect: {
+      action: "hold",
+      replicas: 2,
+      rule: DecisionRule.sinkBackPressure,
+      reason:
+        /^sink pushing back \(12 ClickHouse insert errors\): holding at 2 replicas, since more consumers would make it worse/,
+    },
+  },
+  {
     name: "sink back-pressure does not hold scale-down",
     signals: {
       current: 6,
@@ -529,6 +544,14 @@ describe("decideScale", () => {
       now,
     );
     expect(measured.nextHistory.capacity).toEqual({ perReplica: 3_550, at: now });
+    // Deciding again on the same sample does not fold the same measurement in twice.
+    const again = decideScale(
+      signalsOf({ lag: 0, input: 1_000, measuredCapacity: 4_000 }),
+      measured.nextHistory,
+      policy,
+      now + 5 * second,
+    );
+    expect(again.nextHistory.capacity).toEqual({ perReplica: 3_550, at: now });
 
     const afterSink = stateWith({ capacity: 3_100, sinkPressureAt: now - 15 * second });
     const skipped = decideScale(

@@ -196,7 +196,7 @@ interface PartitionLoad {
   readonly hot: boolean;
 }
 
-type Demand = "stay" | "move";
+type Demand = "inputRate" | "stay" | "move";
 
 /**
  * The busiest consumer's load as a fraction of one replica's capacity, with partitions dealt out
@@ -234,33 +234,34 @@ export function spreadsEvenly(partitionCount: number, replicas: number): boolean
 }
 
 /**
- * Smallest count in [from, to] whose busiest consumer stays within `utilization`, or undefined. Only
- * evenly spreading counts are candidates, unless a hot partition makes the exact grouping matter (which
- * partitions share its consumer), in which case every count is.
+ * Smallest count in [from, to] that `fits`, or undefined. Only evenly spreading counts are candidates,
+ * unless a hot partition makes the exact grouping matter (which partitions share its consumer), in
+ * which case every count is.
  */
 function smallestFitting(
-  busiest: (replicas: number) => number,
+  fits: (replicas: number) => boolean,
   partitionCount: number,
   anyCount: boolean,
   from: number,
   to: number,
-  utilization: number,
 ): number | undefined {
   for (let n = Math.max(1, from); n <= to; n++) {
     if (!anyCount && !spreadsEvenly(partitionCount, n)) continue;
-    if (busiest(n) <= utilization) return n;
+    if (fits(n)) return n;
   }
   return undefined;
 }
 
 /**
- * Folds this window's capacity measurement into the remembered estimate. A window that overlaps sink
- * back-pressure measures the sink, not the consumers, so it is skipped — and since the pressure flag is
- * instantaneous, "overlaps" means the sink pushed back at any point within two windows of now.
+ * Folds this window's capacity measurement into the remembered estimate, once per sample (the
+ * controller may decide several times on the same sample; `capacity.at` is the sample it came from). A
+ * window that overlaps sink back-pressure measures the sink, not the consumers, so it is skipped — and
+ * since the pressure flag is instantaneous, "overlaps" means the sink pushed back within two windows.
  */
 function withCapacity(
   state: AutoscalerState,
   signals: ConsumerGroupSignals,
+  sampledAt: number,
   now: number,
   smoothing: number,
 ): AutoscalerState {
@@ -268,13 +269,14 @@ function withCapacity(
   const sinkRecently =
     sinkPressureAt !== undefined && now - sinkPressureAt <= 2 * Math.max(signals.windowMs, 1);
   let estimate = state.capacity;
+  const fresh = estimate === undefined || sampledAt > estimate.at;
   const measured = signals.capacityPerReplica;
-  if (!sinkRecently && measured.kind === "known" && measured.value > 0) {
+  if (fresh && !sinkRecently && measured.kind === "known" && measured.value > 0) {
     const perReplica =
       estimate === undefined
         ? measured.value
         : estimate.perReplica + smoothing * (measured.value - estimate.perReplica);
-    estimate = { perReplica, at: now };
+    estimate = { perReplica, at: sampledAt };
   }
   // What a replica did is a lower bound of what it can do.
   const observed = signals.processingRatePerReplica;
@@ -284,7 +286,7 @@ function withCapacity(
     observed.kind === "known" &&
     observed.value > estimate.perReplica
   ) {
-    estimate = { perReplica: observed.value, at: now };
+    estimate = { perReplica: observed.value, at: sampledAt };
   }
   const next: AutoscalerState = { ...state };
   if (estimate !== undefined) next.capacity = estimate;
@@ -293,7 +295,7 @@ function withCapacity(
 }
 
 function partitionsEach(partitionCount: number, replicas: number): string {
-  if (replicas <= 0) return "";
+  if (replicas <= 1) return `all ${partitionCount} partitions on one`;
   const most = Math.ceil(partitionCount / replicas);
   return `${most === 1 ? "1 partition" : `at most ${most} partitions`} of ${partitionCount} each`;
 }
@@ -385,7 +387,7 @@ export function decideScale(
     );
   }
 
-  const measuredState = withCapacity(history, signals, now, tuning.capacitySmoothing);
+  const measuredState = withCapacity(history, signals, signals.sampledAt, now, tuning.capacitySmoothing);
   const capacity = measuredState.capacity;
 
   if (policy.paused) {
@@ -502,6 +504,15 @@ export function decideScale(
         reason: `lag ${formatCount(totalLag)} msgs reached activationLag ${formatCount(policy.activationLag ?? 1)}: waking to ${replicasText(Math.max(1, lower))}`,
       });
     }
+    if (sinkPressure.length > 0) {
+      return hold(
+        ctx,
+        DecisionRule.sinkBackPressure,
+        `sink pushing back (${sinkPressure.map(describeSinkPressure).join("; ")}): ${holding}, since more consumers would make it worse (lag ${formatCount(totalLag)} msgs; consumer capacity is not measurable while the sink is the limit)`,
+        measuredState,
+        undefined,
+      );
+    }
     return hold(
       ctx,
       DecisionRule.noCapacityEstimate,
@@ -527,18 +538,18 @@ export function decideScale(
   });
   const hot = loads.filter((l) => l.hot);
   const hotNames = hot.map((l) => partitionLabel(l.key));
+  const hotLead = hot
+    .slice(0, 3)
+    .map(
+      (l) =>
+        `partition ${partitionLabel(l.key)} alone needs ${formatRate(l.stay)} to catch up within ${formatDuration(policy.targetCatchUpMs)} (lag ${formatCount(l.lag)}, input ${formatRate(l.inputRate)}) but one consumer processes ${formatRate(c)}`,
+    )
+    .join("; ");
+  const hotMore = hot.length > 3 ? ` and ${hot.length - 3} more` : "";
   const hotNote =
     hot.length === 0
       ? ""
-      : `; ${hot
-          .slice(0, 3)
-          .map(
-            (l) =>
-              `partition ${partitionLabel(l.key)} alone needs ${formatRate(l.stay)} to catch up within ${formatDuration(policy.targetCatchUpMs)} (lag ${formatCount(l.lag)}, input ${formatRate(l.inputRate)}) but one consumer processes ${formatRate(c)}`,
-          )
-          .join(
-            "; ",
-          )}${hot.length > 3 ? ` and ${hot.length - 3} more` : ""}: more replicas cannot fix ${hot.length === 1 ? "it" : "them"} beyond a consumer to ${hot.length === 1 ? "itself" : "each"}`;
+      : `; ${hotLead}${hotMore}: more replicas cannot fix ${hot.length === 1 ? "it" : "them"} beyond a consumer to ${hot.length === 1 ? "itself" : "each"}`;
 
   const demandText = `lag ${formatCount(totalLag)} msgs, input ${formatRate(totalInput)}, ${formatRate(c)} per replica`;
   const capNote = (n: number): string => {
@@ -553,14 +564,20 @@ export function decideScale(
   let raw: number;
   let rule: DecisionRule;
   let why: string;
+  const inputLoad = (n: number) => busiestLoad(loads, n, c, "inputRate", tuning.targetUtilization);
   const stayLoad = (n: number) => busiestLoad(loads, n, c, "stay", tuning.targetUtilization);
   const moveLoad = (n: number) => busiestLoad(loads, n, c, "move", tuning.targetUtilization);
+  // A count fits when its busiest consumer carries the input with headroom (targetUtilization) and,
+  // at full speed, also drains the backlog plus what the rebalance pause adds within the catch-up time.
+  // Headroom is for the steady state; the catch-up is a transient and may use all of a replica.
+  const fitsTarget = (n: number) =>
+    inputLoad(n) <= tuning.targetUtilization && moveLoad(n) <= tuning.scaleUpUtilization;
+  const drainsInTime = (n: number) => stayLoad(n) <= tuning.scaleUpUtilization;
   const currentBusiest = current > 0 ? stayLoad(current) : Number.POSITIVE_INFINITY;
   const anyCount = hot.length > 0;
 
   if (current === 0) {
-    const sized =
-      smallestFitting(moveLoad, partitionCount, anyCount, 1, upper, tuning.targetUtilization) ?? upper;
+    const sized = smallestFitting(fitsTarget, partitionCount, anyCount, 1, upper) ?? upper;
     raw = Math.max(1, sized);
     rule = DecisionRule.wake;
     why = `lag ${formatCount(totalLag)} msgs reached activationLag ${formatCount(policy.activationLag ?? 1)}; ${demandText}: waking to ${replicasText(raw)}${capNote(raw)}${hotNote}`;
@@ -574,8 +591,8 @@ export function decideScale(
   } else if (currentBusiest > tuning.scaleUpUtilization) {
     // The current count cannot absorb the input and drain the backlog in time: size for the target.
     const sized =
-      smallestFitting(moveLoad, partitionCount, anyCount, current + 1, upper, tuning.targetUtilization) ??
-      smallestFitting(stayLoad, partitionCount, anyCount, current + 1, upper, tuning.scaleUpUtilization);
+      smallestFitting(fitsTarget, partitionCount, anyCount, current + 1, upper) ??
+      smallestFitting(drainsInTime, partitionCount, anyCount, current + 1, upper);
     if (sized !== undefined) {
       raw = sized;
       rule = DecisionRule.catchUp;
@@ -599,20 +616,13 @@ export function decideScale(
   } else {
     // The current count keeps up. Fewer would do if the demand fits them with headroom, and the saving
     // pays for the rebalance.
-    const sized = smallestFitting(
-      moveLoad,
-      partitionCount,
-      anyCount,
-      Math.max(lower, 1),
-      current - 1,
-      tuning.targetUtilization,
-    );
+    const sized = smallestFitting(fitsTarget, partitionCount, anyCount, Math.max(lower, 1), current - 1);
     if (sized !== undefined && sized < current) {
       const paybackMs = (tuning.rebalancePauseMs * current) / (current - sized);
       if (paybackMs <= tuning.rebalancePaybackMs) {
         raw = Math.max(sized, lower);
         rule = DecisionRule.excessCapacity;
-        why = `${demandText}: ${replicasText(raw)} suffice (${partitionsEach(partitionCount, raw)}, busiest ${percent(moveLoad(raw))} loaded)${hotNote}`;
+        why = `${demandText}: ${replicasText(raw)} ${raw === 1 ? "suffices" : "suffice"} (${partitionsEach(partitionCount, raw)}, busiest ${percent(inputLoad(raw))} loaded)${hotNote}`;
       } else {
         raw = current;
         rule = DecisionRule.rebalanceCost;
@@ -620,8 +630,13 @@ export function decideScale(
       }
     } else {
       raw = current;
-      rule = hot.length > 0 ? DecisionRule.hotPartition : DecisionRule.steady;
-      why = `${replicasText(current)} keep up: ${demandText}, busiest consumer ${percent(currentBusiest)} loaded (scale up above ${percent(tuning.scaleUpUtilization)}, down when fewer fit under ${percent(tuning.targetUtilization)})${hotNote}`;
+      if (hot.length > 0) {
+        rule = DecisionRule.hotPartition;
+        why = `${hotLead}${hotMore}: ${hot.length === 1 ? "it has a consumer to itself" : "each has a consumer to itself"} and more replicas cannot fix ${hot.length === 1 ? "it" : "them"}; ${holding} (${demandText})`;
+      } else {
+        rule = DecisionRule.steady;
+        why = `${replicasText(current)} keep up: ${demandText}, busiest consumer ${percent(currentBusiest)} loaded (scale up above ${percent(tuning.scaleUpUtilization)}, down when fewer fit under ${percent(tuning.targetUtilization)})`;
+      }
     }
   }
 
