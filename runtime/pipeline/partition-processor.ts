@@ -55,6 +55,8 @@ export interface BatchCounters {
   out: number;
   /** Dead letters for undecodable or invalid messages (late side output not included). */
   invalid: number;
+  /** `invalid` by failure kind. */
+  readonly invalidByKind: Record<string, number>;
   filtered: number;
   deduplicated: number;
   /** Per window: events behind the watermark that still updated a window (allowed lateness). */
@@ -105,7 +107,16 @@ export class PartitionProcessorError extends Error {
 }
 
 function newCounters(): BatchCounters {
-  return { in: 0, out: 0, invalid: 0, filtered: 0, deduplicated: 0, lateAccepted: {}, lateDropped: {} };
+  return {
+    in: 0,
+    out: 0,
+    invalid: 0,
+    invalidByKind: {},
+    filtered: 0,
+    deduplicated: 0,
+    lateAccepted: {},
+    lateDropped: {},
+  };
 }
 
 function iso(ms: number): string {
@@ -258,6 +269,7 @@ export class PartitionProcessor {
     field: string | undefined,
     window: string | undefined,
   ): void {
+    if (kind !== "late") this.counters.invalidByKind[kind] = (this.counters.invalidByKind[kind] ?? 0) + 1;
     open.deadLetters.push({
       origin: { topic: this.topic, partition: this.partition, offset: message.offset },
       key: message.key,

@@ -1,0 +1,353 @@
+/**
+ * Live window results in Redis for dashboards: idempotent per window, group key and source partition,
+ * with a TTL (spec.sink.redis.ttl). Redis is a cache of the window table, never the source of truth:
+ * the worker writes here only after ClickHouse acknowledged the results, never waits for it, and never
+ * lets it hold back the raw path.
+ *
+ * Key layout (P = `tally:{<namespace>/<pipeline>}`; the braces are a Redis Cluster hash tag, so all of
+ * a pipeline's keys share a slot and one script may touch several of them):
+ *
+ *   P:w:<window>:<windowStartMs>:<groupKeyJson>   HASH  one window instance of one group key
+ *       field `<topic>:<partition>` → `<version>|<json>`, the partition's latest share, where json is
+ *       {"end":<windowEndMs>,"states":{<aggregation>:<serialized state>},"results":{...}} or
+ *       {"end":<windowEndMs>,"retracted":true} for a session absorbed into another
+ *   P:i:<window>                                   ZSET  member `<windowStartMs>:<groupKeyJson>`,
+ *       score = windowStartMs: which window instances exist, for range reads
+ *   P:wm                                           HASH  field `<topic>:<partition>` → the partition's
+ *       watermark (epoch ms): a window is complete once every partition's watermark passed its end
+ *
+ * Every write is a compare-and-set on version (the Kafka offset that produced the share, see
+ * window-table-ddl.ts): a replayed or reordered write of an older version changes nothing, so writes
+ * are idempotent and may be retried freely. Every key written gets PEXPIRE ttl.
+ *
+ * Failures. Writes are queued and sent in pipelines; the client does not queue offline. When a write
+ * fails the sink drops its queue and marks itself stale; once Redis answers again it re-reads the
+ * latest shares of its partitions written within the TTL from the window table and writes them (the
+ * same compare-and-set), so the live view recovers even if Redis lost its data.
+ */
+import { createHash } from "node:crypto";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Redis } from "ioredis";
+import { qualifiedName } from "../../operator/clickhouse/sql.js";
+import { windowTableName } from "../../operator/clickhouse/window-table-ddl.js";
+import type { GroupValue, WindowResult, WindowUpsert } from "../core/window-operator.js";
+import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
+
+export function redisPrefix(namespace: string, pipeline: string): string {
+  return `tally:{${namespace}/${pipeline}}`;
+}
+
+const SET_SHARE = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local sep = string.find(current, '|', 1, true)
+  if sep and tonumber(string.sub(current, 1, sep - 1)) >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[6]) - tonumber(ARGV[4])))
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+`;
+
+const SET_WATERMARK = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if (not current) or tonumber(current) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`;
+
+interface Share {
+  readonly result: WindowResult;
+  readonly topic: string;
+  readonly partition: number;
+  readonly version: number;
+}
+
+export interface RedisSinkEvents {
+  onError(error: unknown, context: string): void;
+  onRecovered(shares: number): void;
+}
+
+export interface PartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+const MAX_QUEUED = 100_000;
+const PIPELINE_SIZE = 500;
+
+export class RedisSink {
+  private readonly prefix: string;
+  private queue: Share[] = [];
+  private watermarks = new Map<string, number>();
+  private writing: Promise<void> | undefined;
+  private stale = false;
+  private recovering: Promise<void> | undefined;
+  private readonly resyncQuery: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly clickhouse: ClickHouseClient,
+    plan: PipelinePlan,
+    private readonly ttlMs: number,
+    private readonly partitions: () => readonly PartitionRef[],
+    private readonly events: RedisSinkEvents,
+  ) {
+    this.prefix = redisPrefix(plan.namespace, plan.name);
+    const { database, table } = plan.spec.sink.clickhouse;
+    // Latest version of every share, retractions included (FINAL would hide them, and Redis must learn them).
+    this.resyncQuery = [
+      "SELECT window_name, toUnixTimestamp64Milli(window_start) AS start, group_key,",
+      "  argMax(toUnixTimestamp64Milli(window_end), version) AS end, max(version) AS v,",
+      "  argMax(is_deleted, version) AS deleted, argMax(states, version) AS states, argMax(results, version) AS results",
+      `FROM ${qualifiedName(database, windowTableName(table), "window table")}`,
+      "WHERE source_topic = {topic:String} AND source_partition = {partition:UInt32}",
+      "  AND _inserted_at >= now64(3) - toIntervalMillisecond({ttl:UInt64})",
+      "GROUP BY window_name, window_start, group_key",
+    ].join("\n");
+  }
+
+  /** Whether writes are currently being dropped until Redis answers again. */
+  get isStale(): boolean {
+    return this.stale;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Queues the shares of a durable batch; returns at once. */
+  publish(
+    results: readonly WindowResult[],
+    topic: string,
+    partition: number,
+    version: number,
+    watermarkMs: number,
+  ): void {
+    if (Number.isFinite(watermarkMs)) this.watermarks.set(`${topic}:${partition}`, watermarkMs);
+    if (this.stale) return;
+    for (const result of results) this.queue.push({ result, topic, partition, version });
+    if (this.queue.length > MAX_QUEUED) {
+      this.markStale(new Error(`more than ${MAX_QUEUED} shares queued`), "queue");
+      return;
+    }
+    this.kick();
+  }
+
+  /** Waits until the queue is written (or `timeoutMs` passes). */
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.queue.length > 0 || this.writing !== undefined) && Date.now() < deadline) {
+      await (this.writing ?? new Promise((r) => setTimeout(r, 10)));
+    }
+  }
+
+  /** Called periodically: once Redis answers after a failure, rewrites the latest shares from ClickHouse. */
+  async recoverIfStale(): Promise<void> {
+    if (!this.stale || this.recovering !== undefined) return;
+    this.recovering = this.recover().finally(() => {
+      this.recovering = undefined;
+    });
+    await this.recovering;
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      await this.redis.ping();
+    } catch {
+      return;
+    }
+    // From here on new shares are written live; the resync below covers everything inserted before it.
+    this.stale = false;
+    let count = 0;
+    try {
+      for (const { topic, partition } of this.partitions()) {
+        const result = await this.clickhouse.query({
+          query: this.resyncQuery,
+          query_params: { topic, partition, ttl: this.ttlMs },
+          format: "JSONEachRow",
+          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+        });
+        const rows = await result.json<{
+          window_name: string;
+          start: number;
+          group_key: string;
+          end: number;
+          v: number;
+          deleted: number;
+          states: string;
+          results: string;
+        }>();
+        const shares: Share[] = rows.map((r) => {
+          const groupKey = JSON.parse(r.group_key) as GroupValue[];
+          const result: WindowResult =
+            r.deleted === 1
+              ? {
+                  kind: "retract",
+                  windowName: r.window_name,
+                  windowStart: r.start,
+                  windowEnd: r.end,
+                  groupKey,
+                  revision: 0,
+                }
+              : {
+                  kind: "upsert",
+                  windowName: r.window_name,
+                  windowStart: r.start,
+                  windowEnd: r.end,
+                  groupKey,
+                  revision: 0,
+                  states: JSON.parse(r.states) as Record<string, string>,
+                  results: JSON.parse(r.results) as Record<string, number | null>,
+                };
+          return { result, topic, partition, version: r.v };
+        });
+        await this.write(shares);
+        count += shares.length;
+      }
+      this.events.onRecovered(count);
+    } catch (error) {
+      this.markStale(error, "resync");
+    }
+  }
+
+  private markStale(error: unknown, context: string): void {
+    this.stale = true;
+    // A restarted Redis has lost its script cache: load the scripts again before the next write.
+    this.scriptsLoaded = false;
+    this.queue = [];
+    this.events.onError(error, context);
+  }
+
+  private kick(): void {
+    if (this.writing !== undefined) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      if (this.queue.length > 0 && !this.stale) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.stale) {
+      const chunk = this.queue.splice(0, PIPELINE_SIZE);
+      try {
+        await this.write(chunk);
+      } catch (error) {
+        this.markStale(error, "write");
+      }
+    }
+  }
+
+  private async write(shares: readonly Share[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    const ttl = String(this.ttlMs);
+    for (const { result, topic, partition, version } of shares) {
+      const group = JSON.stringify(result.groupKey);
+      const key = `${this.prefix}:w:${result.windowName}:${result.windowStart}:${group}`;
+      const index = `${this.prefix}:i:${result.windowName}`;
+      const body =
+        result.kind === "retract"
+          ? JSON.stringify({ end: result.windowEnd, retracted: true })
+          : JSON.stringify({ end: result.windowEnd, states: result.states, results: result.results });
+      pipeline.call(
+        "EVALSHA",
+        scriptSha(SET_SHARE),
+        "2",
+        key,
+        index,
+        `${topic}:${partition}`,
+        String(version),
+        body,
+        ttl,
+        `${result.windowStart}:${group}`,
+        String(result.windowStart),
+      );
+    }
+    for (const [field, watermark] of this.watermarks) {
+      pipeline.call(
+        "EVALSHA",
+        scriptSha(SET_WATERMARK),
+        "1",
+        `${this.prefix}:wm`,
+        field,
+        String(watermark),
+        ttl,
+      );
+    }
+    this.watermarks = new Map();
+    await this.loadScripts();
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+  }
+
+  private scriptsLoaded = false;
+
+  private async loadScripts(): Promise<void> {
+    if (this.scriptsLoaded) return;
+    await this.redis.script("LOAD", SET_SHARE);
+    await this.redis.script("LOAD", SET_WATERMARK);
+    this.scriptsLoaded = true;
+  }
+}
+
+const shas = new Map<string, string>();
+function scriptSha(script: string): string {
+  let sha = shas.get(script);
+  if (sha === undefined) {
+    sha = createHash("sha1").update(script).digest("hex");
+    shas.set(script, sha);
+  }
+  return sha;
+}
+
+/** One partition's share as a reader finds it. */
+export interface LiveShare {
+  readonly source: string;
+  readonly version: number;
+  readonly upsert: WindowUpsert | undefined;
+}
+
+/**
+ * Reads the live shares of `window` with window start in [fromMs, toMs) and returns the non-retracted
+ * ones as partials, ready for runtime/core `combinePartials` (the gateway and tests read this way).
+ */
+export async function readLiveWindows(
+  redis: Redis,
+  prefix: string,
+  window: string,
+  fromMs: number,
+  toMs: number,
+): Promise<WindowUpsert[]> {
+  const members = await redis.zrangebyscore(`${prefix}:i:${window}`, fromMs, `(${toMs}`);
+  const out: WindowUpsert[] = [];
+  for (const member of members) {
+    const sep = member.indexOf(":");
+    const start = Number(member.slice(0, sep));
+    const group = member.slice(sep + 1);
+    const shares = await redis.hgetall(`${prefix}:w:${window}:${member}`);
+    for (const value of Object.values(shares)) {
+      const bar = value.indexOf("|");
+      const version = Number(value.slice(0, bar));
+      const body = JSON.parse(value.slice(bar + 1)) as {
+        end: number;
+        retracted?: boolean;
+        states?: Record<string, string>;
+        results?: Record<string, number | null>;
+      };
+      if (body.retracted === true || body.states === undefined || body.results === undefined) continue;
+      out.push({
+        kind: "upsert",
+        windowName: window,
+        windowStart: start,
+        windowEnd: body.end,
+        groupKey: JSON.parse(group) as GroupValue[],
+        revision: version,
+        states: body.states,
+        results: body.results,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { CommitMetadataError, formatCommitMetadata, parseCommitMetadata } from "./commit-metadata.js";
+
+describe("commit metadata", () => {
+  it.each([
+    [
+      { maxEventTimeMs: 1_700_000_000_123, inflight: { first: 100, last: 199 } },
+      "tally/1 max=1700000000123 inflight=100-199",
+    ],
+    [{ maxEventTimeMs: 5, inflight: undefined }, "tally/1 max=5"],
+    [{ maxEventTimeMs: Number.NEGATIVE_INFINITY, inflight: undefined }, "tally/1 max=none"],
+  ])("formats %j", (metadata, text) => {
+    expect(formatCommitMetadata(metadata)).toBe(text);
+    expect(parseCommitMetadata(text, "t[0]")).toEqual(metadata);
+  });
+
+  it("round-trips", () => {
+    fc.assert(
+      fc.property(
+        fc.maxSafeInteger(),
+        fc.option(fc.tuple(fc.maxSafeNat(), fc.maxSafeNat())),
+        (max, range) => {
+          const inflight =
+            range === null ? undefined : { first: Math.min(...range), last: Math.max(...range) };
+          expect(parseCommitMetadata(formatCommitMetadata({ maxEventTimeMs: max, inflight }), "x")).toEqual({
+            maxEventTimeMs: max,
+            inflight,
+          });
+        },
+      ),
+    );
+  });
+
+  it("treats empty metadata as none and refuses foreign metadata naming the partition", () => {
+    expect(parseCommitMetadata("", "t[0]")).toBeUndefined();
+    expect(parseCommitMetadata(null, "t[0]")).toBeUndefined();
+    expect(() => parseCommitMetadata("inflight:1-2", "clicks[3]")).toThrow(CommitMetadataError);
+    expect(() => parseCommitMetadata("inflight:1-2", "clicks[3]")).toThrow(/^clicks\[3\]: /);
+    expect(() => parseCommitMetadata("tally/1 max=1 inflight=9-2", "t[0]")).toThrow(/empty/);
+  });
+});

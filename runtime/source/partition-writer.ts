@@ -1,0 +1,227 @@
+/**
+ * Makes one partition's sealed batches durable, in order, and commits their offsets only after
+ * everything a batch produced is durable. For each batch [first, last]:
+ *
+ *   1. commit offset `first` with metadata "inflight=first-last" (commit-metadata.ts)
+ *   2. insert the raw rows            (token …/first-last/raw)
+ *   3. insert the window rows         (token …/first-last/windows)
+ *   4. produce the dead letters
+ *   5. commit offset `last + 1` (skipped when the next batch is already queued: its step 1 commits
+ *      `last + 1` with its own in-flight record)
+ *   6. publish the window results to Redis (fire and forget; see redis-sink.ts)
+ *
+ * A crash anywhere leaves either the previous batch committed (the batch is re-read and re-cut freely:
+ * nothing of it was inserted) or this batch's in-flight record (it is re-read as exactly [first, last],
+ * the processor rebuilt at `first` produces the same bytes, and the tokens make ClickHouse drop what
+ * already landed). A failed step is retried with backoff, with the same bytes, until it succeeds or the
+ * partition is revoked; meanwhile batches queue up and the byte budget pauses the partition.
+ */
+import type { Logger } from "pino";
+import type { SealedBatch } from "../pipeline/partition-processor.js";
+import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
+import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
+import type { DeadLetterSink } from "../sinks/dead-letter-sink.js";
+import type { RedisSink } from "../sinks/redis-sink.js";
+import type { RuntimeMetrics } from "../worker/metrics.js";
+import type { TestHooks } from "../worker/test-hooks.js";
+import { formatCommitMetadata } from "./commit-metadata.js";
+import { FencedCommitError, type OffsetCommitter } from "./offset-committer.js";
+
+export interface WriterDeps {
+  readonly plan: PipelinePlan;
+  readonly committer: OffsetCommitter;
+  readonly clickhouse: ClickHouseSink;
+  readonly deadLetters: DeadLetterSink;
+  readonly redis: RedisSink | undefined;
+  readonly hooks: TestHooks;
+  readonly metrics: RuntimeMetrics;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+/** Thrown inside the loop when the partition was revoked or the group fenced: stop without committing. */
+class Stopped extends Error {}
+
+/** Kafka errors meaning "this member's generation is over": retrying cannot help, the rebalance will. */
+const generationErrors = new Set([
+  "ILLEGAL_GENERATION",
+  "REBALANCE_IN_PROGRESS",
+  "UNKNOWN_MEMBER_ID",
+  "FENCED_INSTANCE_ID",
+]);
+
+function errorType(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "type" in error) {
+    const type = (error as { type: unknown }).type;
+    return typeof type === "string" ? type : undefined;
+  }
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class PartitionWriter {
+  private readonly queue: SealedBatch[] = [];
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private bytes = 0;
+  private readonly where: string;
+
+  constructor(
+    private readonly deps: WriterDeps,
+    readonly topic: string,
+    readonly partition: number,
+    /** The assignment epoch this writer may commit in (see offset-committer.ts). */
+    public epoch: number,
+  ) {
+    this.where = `${topic}[${partition}]`;
+  }
+
+  /** Sealed batches not yet committed. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Bytes held by sealed batches not yet committed. */
+  get queuedBytes(): number {
+    return this.bytes;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  enqueue(batch: SealedBatch): void {
+    if (this.stopped) return;
+    this.queue.push(batch);
+    this.bytes += batch.bytes;
+    this.deps.metrics.batchBytes.observe(batch.bytes);
+    this.loop ??= this.run().finally(() => {
+      this.loop = undefined;
+    });
+  }
+
+  /** Revoked or fenced: finish the current step, then stop before the next commit. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Resolves once every queued batch is committed, or the writer stopped. */
+  async idle(): Promise<void> {
+    while (this.loop !== undefined) await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        const batch = this.queue[0];
+        if (batch === undefined) return;
+        await this.write(batch);
+        this.queue.shift();
+        this.bytes -= batch.bytes;
+      }
+    } catch (error) {
+      if (!(error instanceof Stopped)) {
+        this.deps.log.error({ err: error, partition: this.where }, "partition writer failed; stopping it");
+      }
+      this.stopped = true;
+    }
+  }
+
+  private async write(batch: SealedBatch): Promise<void> {
+    const { committer, clickhouse, deadLetters, hooks, metrics } = this.deps;
+    const range = `${batch.firstOffset}-${batch.lastOffset}`;
+    await this.step("commit in-flight record", () =>
+      committer.commit(
+        {
+          topic: this.topic,
+          partition: this.partition,
+          offset: batch.firstOffset,
+          metadata: formatCommitMetadata({
+            maxEventTimeMs: batch.maxEventTimeBeforeMs,
+            inflight: { first: batch.firstOffset, last: batch.lastOffset },
+          }),
+        },
+        this.epoch,
+      ),
+    );
+    hooks.reached("before-insert", batch.rowCount);
+    await this.step(`insert raw rows ${range}`, async () => {
+      const end = metrics.insertLatency.startTimer({ table: "raw" });
+      await clickhouse.insert(batch, "raw");
+      end();
+    });
+    hooks.reached("after-raw-insert", batch.rowCount);
+    await this.step(`insert window rows ${range}`, async () => {
+      const end = metrics.insertLatency.startTimer({ table: "windows" });
+      await clickhouse.insert(batch, "windows");
+      end();
+    });
+    hooks.reached("after-insert", batch.rowCount);
+    await this.step(`produce dead letters ${range}`, () => deadLetters.send(batch.deadLetters));
+    if (this.queue.length <= 1) {
+      await this.step("commit", () =>
+        committer.commit(
+          {
+            topic: this.topic,
+            partition: this.partition,
+            offset: batch.lastOffset + 1,
+            metadata: formatCommitMetadata({
+              maxEventTimeMs: batch.maxEventTimeAfterMs,
+              inflight: undefined,
+            }),
+          },
+          this.epoch,
+        ),
+      );
+    }
+    metrics.batchRows.observe(batch.rowCount);
+    metrics.deadLetters.inc(batch.deadLetters.length);
+    metrics.batchLatency.observe(Math.max(0, this.deps.now() - batch.openedAtMs) / 1000);
+    this.deps.redis?.publish(
+      batch.windowResults,
+      this.topic,
+      this.partition,
+      batch.lastOffset,
+      batch.watermarkMs,
+    );
+  }
+
+  /** Runs a step until it succeeds; stops (without retrying) when revoked or fenced. */
+  private async step(label: string, action: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw new Stopped();
+      try {
+        await action();
+        if (attempt > 0)
+          this.deps.log.info(
+            { partition: this.where, step: label, attempts: attempt + 1 },
+            "sink step succeeded after retries",
+          );
+        return;
+      } catch (error) {
+        if (error instanceof FencedCommitError || generationErrors.has(errorType(error) ?? "")) {
+          this.deps.log.info(
+            { partition: this.where, step: label, reason: String(error) },
+            "group is rebalancing; leaving the batch to the partition's next owner",
+          );
+          this.stopped = true;
+          throw new Stopped();
+        }
+        this.deps.metrics.sinkRetries.inc({ step: label.split(" ").slice(0, 2).join(" ") });
+        if (attempt === 0 || attempt % 10 === 0) {
+          this.deps.log.warn(
+            {
+              partition: this.where,
+              step: label,
+              attempt: attempt + 1,
+              err: error instanceof Error ? error.message : String(error),
+            },
+            "sink step failed; retrying with the same bytes",
+          );
+        }
+        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+}

@@ -1,0 +1,17 @@
+/** Structured JSON logs (pino); every line names the component, the pipeline and the pod. */
+import { pino } from "pino";
+
+export type Logger = pino.Logger;
+
+export function createLogger(fields: {
+  readonly namespace: string;
+  readonly pipeline: string;
+  readonly pod: string;
+}): Logger {
+  return pino({
+    level: process.env.TALLY_LOG_LEVEL ?? "info",
+    base: { component: "tally-runtime", ...fields },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

@@ -1,0 +1,242 @@
+/**
+ * Wires a pipeline worker together: settings → compiled plan → Kafka source, ClickHouse and Redis sinks,
+ * dead-letter producer, metrics endpoint, signal handling. The edges are thin; the logic lives in
+ * runtime/pipeline (pure) and runtime/source (the consumer protocol).
+ */
+import { createClient } from "@clickhouse/client";
+import { Redis } from "ioredis";
+import kafkajs from "kafkajs";
+import { envSchemaResolver } from "../decode/schema-source.js";
+import { Enricher } from "../enrich/enricher.js";
+import { createLookupSource } from "../enrich/lookups.js";
+import { parseDuration } from "../pipeline/duration.js";
+import { compilePipelinePlan } from "../pipeline/pipeline-plan.js";
+import { ClickHouseSink } from "../sinks/clickhouse-sink.js";
+import {
+  type DeadLetterSink,
+  kafkaDeadLetterSink,
+  loggingDeadLetterSink,
+} from "../sinks/dead-letter-sink.js";
+import { RedisSink } from "../sinks/redis-sink.js";
+import { ByteBudget } from "../source/byte-budget.js";
+import { KafkaSource } from "../source/kafka-source.js";
+import { startHttpServer } from "./http-server.js";
+import { createLogger, type Logger } from "./logger.js";
+import { RuntimeMetrics } from "./metrics.js";
+import type { WorkerSettings } from "./settings.js";
+import { testHooksFromEnv } from "./test-hooks.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...rest } = entry;
+      const child = { lib: "kafkajs", ...rest };
+      if (level <= kafkajs.logLevel.ERROR) log.error(child, message);
+      else if (level === kafkajs.logLevel.WARN) log.warn(child, message);
+      else log.debug(child, message);
+    };
+}
+
+export interface RunningWorker {
+  /** Drains and stops; resolves with whether everything was flushed within the grace period. */
+  stop(): Promise<boolean>;
+  readonly metricsPort: number | undefined;
+}
+
+export async function startPipelineWorker(
+  settings: WorkerSettings,
+  env: Env,
+  onFatal: (error: unknown) => void,
+): Promise<RunningWorker> {
+  const plan = compilePipelinePlan(settings.config, envSchemaResolver(env));
+  const labels = { namespace: plan.namespace, pipeline: plan.name, pod: settings.podName };
+  const log = createLogger(labels);
+  const metrics = new RuntimeMetrics(labels);
+  const hooks = testHooksFromEnv(env);
+
+  const kafka = new kafkajs.Kafka({
+    clientId: `tally-runtime-${settings.podName}`,
+    brokers: [...settings.kafka.brokers],
+    ssl:
+      settings.kafka.ssl === undefined
+        ? undefined
+        : settings.kafka.ssl.ca === undefined
+          ? true
+          : { ca: [settings.kafka.ssl.ca] },
+    sasl:
+      settings.kafka.sasl === undefined
+        ? undefined
+        : settings.kafka.sasl.mechanism === "plain"
+          ? {
+              mechanism: "plain",
+              username: settings.kafka.sasl.username,
+              password: settings.kafka.sasl.password,
+            }
+          : settings.kafka.sasl.mechanism === "scram-sha-256"
+            ? {
+                mechanism: "scram-sha-256",
+                username: settings.kafka.sasl.username,
+                password: settings.kafka.sasl.password,
+              }
+            : {
+                mechanism: "scram-sha-512",
+                username: settings.kafka.sasl.username,
+                password: settings.kafka.sasl.password,
+              },
+    logLevel: kafkajs.logLevel.WARN,
+    logCreator: kafkaLogCreator(log),
+  });
+
+  const clickhouse = createClient({
+    url: settings.clickhouse.url,
+    username: settings.clickhouse.username,
+    password: settings.clickhouse.password,
+    request_timeout: 60_000,
+    max_open_connections: 8,
+  });
+  const sink = new ClickHouseSink(clickhouse, plan);
+  if (settings.createTables) {
+    await sink.createTables();
+    log.info({ tables: sink.tables }, "created the raw and window tables (--create-tables)");
+  }
+
+  let redis: Redis | undefined;
+  if (settings.redisUrl !== undefined) {
+    redis = new Redis(settings.redisUrl, {
+      // Fail fast while Redis is away (the sink resyncs later) instead of queueing without bound.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+    });
+    let lastLogged = 0;
+    redis.on("error", (error: Error) => {
+      if (Date.now() - lastLogged > 10_000) {
+        lastLogged = Date.now();
+        log.warn({ err: error.message }, "redis connection error");
+      }
+    });
+  }
+
+  const lookups = (plan.spec.enrich ?? []).map((e, i) =>
+    createLookupSource(e, i, { redis, clickhouse, defaultDatabase: plan.spec.sink.clickhouse.database }),
+  );
+  const enricher = new Enricher(lookups, plan.mapper);
+
+  const pipelineName = `${plan.namespace}/${plan.name}`;
+  let producer: kafkajs.Producer | undefined;
+  let deadLetters: DeadLetterSink;
+  if (plan.spec.deadLetter !== undefined) {
+    producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    deadLetters = kafkaDeadLetterSink(producer, plan.spec.deadLetter.topic, pipelineName);
+  } else {
+    deadLetters = loggingDeadLetterSink((letter) =>
+      log.warn(
+        {
+          topic: letter.origin.topic,
+          partition: letter.origin.partition,
+          offset: letter.origin.offset,
+          kind: letter.kind,
+          field: letter.field,
+          window: letter.window,
+        },
+        `dead letter (no spec.deadLetter topic): ${letter.message}`,
+      ),
+    );
+  }
+
+  let source: KafkaSource | undefined;
+  const redisSink =
+    redis === undefined || plan.spec.sink.redis === undefined
+      ? undefined
+      : new RedisSink(
+          redis,
+          clickhouse,
+          plan,
+          parseDuration(plan.spec.sink.redis.ttl, "spec.sink.redis.ttl"),
+          () => source?.assigned() ?? [],
+          {
+            onError: (error, context) => {
+              metrics.redisErrors.inc({ context });
+              log.warn(
+                { err: error instanceof Error ? error.message : String(error), context },
+                "redis write failed; live metrics will be resynced from ClickHouse",
+              );
+            },
+            onRecovered: (shares) =>
+              log.info({ shares }, "redis recovered; live metrics resynced from the window table"),
+          },
+        );
+
+  const budget = new ByteBudget({
+    budgetBytes: settings.budgetBytes,
+    headroomBytes: Math.min(Math.floor(settings.budgetBytes / 8), 4 * 1024 * 1024),
+    resumeFraction: 0.5,
+  });
+  source = new KafkaSource(
+    kafka,
+    plan,
+    sink,
+    enricher,
+    { plan, clickhouse: sink, deadLetters, redis: redisSink, hooks, metrics, log, now: Date.now },
+    budget,
+    metrics,
+    log,
+    {
+      fetchMaxBytes: Math.max(1024 * 1024, Math.min(16 * 1024 * 1024, Math.floor(settings.budgetBytes / 4))),
+      rebalanceFlushMs: 20_000,
+      onFatal,
+    },
+  );
+
+  let metricsPort: number | undefined;
+  let server: import("node:http").Server | undefined;
+  let draining = false;
+  if (settings.metricsPort !== undefined) {
+    const started = await startHttpServer(settings.metricsPort, metrics.registry, {
+      healthy: () => true,
+      ready: () => source?.ready === true && !draining,
+    });
+    server = started.server;
+    metricsPort = started.port;
+  }
+  await source.start();
+  log.info(
+    {
+      consumerGroup: plan.consumerGroup,
+      topics: plan.topics,
+      table: sink.tables.raw,
+      metricsPort: metricsPort ?? null,
+      budgetBytes: settings.budgetBytes,
+    },
+    "pipeline worker started",
+  );
+
+  const running = source;
+  return {
+    metricsPort,
+    async stop() {
+      draining = true;
+      const started = Date.now();
+      const { flushed } = await running.drain(settings.shutdownGraceMs);
+      await producer?.disconnect().catch(() => {});
+      redis?.disconnect();
+      await clickhouse.close().catch(() => {});
+      server?.close();
+      log.info(
+        { flushed, ms: Date.now() - started },
+        flushed
+          ? "drained: everything flushed and committed"
+          : "drain timed out; uncommitted batches will be re-read by the next owner",
+      );
+      return flushed;
+    },
+  };
+}

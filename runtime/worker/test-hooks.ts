@@ -1,0 +1,42 @@
+/**
+ * Fault injection for the integration tests, honoured only when TALLY_TEST_CRASH_AT is set:
+ *   TALLY_TEST_CRASH_AT=before-insert | after-raw-insert | after-insert
+ *   TALLY_TEST_CRASH_AFTER_BATCHES=<n>   (default 3): crash at the n-th batch with rows reaching that point
+ * The process kills itself with SIGKILL there, as `kill -9` would: no cleanup, no commit, nothing flushed.
+ *   before-insert     the batch's in-flight record is committed, nothing inserted
+ *   after-raw-insert  the raw insert was acknowledged, the window insert not sent
+ *   after-insert      both inserts acknowledged, the offsets after the batch not committed
+ */
+export const crashPoints = ["before-insert", "after-raw-insert", "after-insert"] as const;
+export type CrashPoint = (typeof crashPoints)[number];
+
+export interface TestHooks {
+  reached(point: CrashPoint, rows: number): void;
+}
+
+export const noTestHooks: TestHooks = { reached() {} };
+
+export function testHooksFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  crash: () => void = () => process.kill(process.pid, "SIGKILL"),
+): TestHooks {
+  const at = env.TALLY_TEST_CRASH_AT;
+  if (at === undefined || at === "") return noTestHooks;
+  if (!(crashPoints as readonly string[]).includes(at)) {
+    throw new Error(`TALLY_TEST_CRASH_AT=${at}: expected one of ${crashPoints.join(", ")}`);
+  }
+  const after = Number(env.TALLY_TEST_CRASH_AFTER_BATCHES ?? "3");
+  if (!Number.isInteger(after) || after < 1) {
+    throw new Error(
+      `TALLY_TEST_CRASH_AFTER_BATCHES=${env.TALLY_TEST_CRASH_AFTER_BATCHES}: expected an integer >= 1`,
+    );
+  }
+  let seen = 0;
+  return {
+    reached(point, rows) {
+      if (point !== at || rows === 0) return;
+      seen++;
+      if (seen >= after) crash();
+    },
+  };
+}
