@@ -1,103 +1,168 @@
 /**
- * `make demo` until the runtime exists: with the stack up, prove that each service answers
- * through the client the product uses, and print what a newcomer can open next.
+ * `make demo`: the main job on the local stack. Installs the CRDs, runs the operator, applies the
+ * clickstream examples (pipeline, minute/hour/day rollups, alert rules) in namespace `tally-demo`,
+ * produces a generated clickstream (out-of-order, late, duplicate, bot and invalid records included),
+ * and waits until the runtime pods — real processes started by the pod-runner — have loaded ClickHouse.
+ * Then it checks the raw table and the minute rollup against the ground truth computed from what was
+ * produced, and prints what landed and where to look.
  */
-import { randomUUID } from "node:crypto";
 import { createClient } from "@clickhouse/client";
-import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
-import {
-  alertmanagerUrl,
-  clickhouseUrl,
-  kafkaBrokers,
-  prometheusUrl,
-  redisUrl,
-  stackConfig,
-  webhookSinkUrl,
-} from "./config.js";
+import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
+import { eventually } from "../support/eventually.js";
+import { asList, exampleManifests } from "../support/examples.js";
+import { produce } from "../support/kafka-produce.js";
+import { deleteTallyObjects, kubectl, kubectlOk, startOperator, waitForCondition } from "../support/kube.js";
+import { clickhouseUrl, kafkaBrokers, stackConfig } from "./config.js";
 
-type Check = readonly [name: string, run: () => Promise<string>];
+const namespace = "tally-demo";
+const database = "tally_demo";
+const partitions = 4;
 
-const checks: readonly Check[] = [
-  [
-    "kafka",
-    async () => {
-      const kafka = new kafkajs.Kafka({
-        brokers: kafkaBrokers,
-        clientId: "tally-demo",
-        logLevel: kafkajs.logLevel.NOTHING,
-      });
-      const topic = `tally-demo-${randomUUID().slice(0, 8)}`;
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({ topic, messages: [{ value: "hello from tally" }] });
-      await producer.disconnect();
-      const ends = await admin.fetchTopicOffsets(topic);
-      await admin.deleteTopics({ topics: [topic] });
-      await admin.disconnect();
-      return `produced 1 message; end offset ${ends[0]?.high ?? "?"} on ${kafkaBrokers.join(",")}`;
-    },
-  ],
-  [
-    "clickhouse",
-    async () => {
-      const client = createClient({
-        url: clickhouseUrl,
-        username: stackConfig.clickhouseUser,
-        password: stackConfig.clickhousePassword,
-      });
-      const result = await client.query({ query: "SELECT version() AS v", format: "JSONEachRow" });
-      const [row] = await result.json<{ v: string }>();
-      await client.close();
-      return `ClickHouse ${row?.v ?? "?"} at ${clickhouseUrl}`;
-    },
-  ],
-  [
-    "redis",
-    async () => {
-      const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-      await redis.set("tally:demo", "ok", "EX", 60);
-      const value = await redis.get("tally:demo");
-      const info = await redis.info("server");
-      await redis.quit();
-      return `SET/GET ${value}; redis ${info.match(/redis_version:(\S+)/)?.[1] ?? "?"} at ${redisUrl}`;
-    },
-  ],
-  [
-    "prometheus",
-    async () => {
-      const body = (await (await fetch(`${prometheusUrl}/api/v1/status/buildinfo`)).json()) as {
-        data: { version: string };
-      };
-      return `Prometheus ${body.data.version} at ${prometheusUrl}`;
-    },
-  ],
-  [
-    "alertmanager",
-    async () => {
-      const body = (await (await fetch(`${alertmanagerUrl}/api/v2/status`)).json()) as {
-        versionInfo: { version: string };
-      };
-      return `Alertmanager ${body.versionInfo.version} at ${alertmanagerUrl}, webhooks to ${webhookSinkUrl}/received`;
-    },
-  ],
-];
+function say(message: string): void {
+  console.log(`[demo] ${message}`);
+}
 
-let failed = 0;
-for (const [name, run] of checks) {
+async function main(): Promise<void> {
+  const started = Date.now();
+  await kubectlOk(["apply", "--server-side", "-f", `${stackConfig.repoRoot}/crds`]);
+  await kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "crd/pipelines.tally.dev",
+    "crd/rollups.tally.dev",
+  ]);
+  const created = await kubectl(["create", "namespace", namespace]);
+  if (created.code !== 0 && !created.stderr.includes("AlreadyExists")) throw new Error(created.stderr);
+
+  say("starting the operator (logs in .tally-stack/logs/operator-tests/)");
+  const operator = await startOperator({ namespace });
+  const clickhouse = createClient({
+    url: clickhouseUrl,
+    username: stackConfig.clickhouseUser,
+    password: stackConfig.clickhousePassword,
+  });
   try {
-    console.log(`[demo] ${name.padEnd(12)} ok   ${await run()}`);
-  } catch (error) {
-    failed += 1;
-    console.log(`[demo] ${name.padEnd(12)} FAIL ${error instanceof Error ? error.message : String(error)}`);
+    // A fresh run: the previous run's objects and tables go; a new topic keeps offsets simple.
+    await deleteTallyObjects(namespace);
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    const topic = `tally-demo-clickstream-${Date.now()}`;
+    const deadLetterTopic = `${topic}-dlq`;
+    const admin = new kafkajs.Kafka({ brokers: kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic, numPartitions: partitions },
+        { topic: deadLetterTopic, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
+
+    const manifests = [
+      ...exampleManifests("local-connections.yaml", namespace),
+      ...exampleManifests("clickstream-pipeline.yaml", namespace, database),
+      ...exampleManifests("clickstream-rollups.yaml", namespace),
+      ...exampleManifests("clickstream-alerts.yaml", namespace),
+    ];
+    for (const m of manifests) {
+      const spec = m.spec as
+        | { source?: { kafka: { topics: string[] } }; deadLetter?: { topic: string } }
+        | undefined;
+      if (m.kind === "Pipeline" && spec?.source !== undefined) {
+        spec.source.kafka.topics = [topic];
+        spec.deadLetter = { topic: deadLetterTopic };
+      }
+    }
+    say(`applying examples/ in namespace ${namespace} (topic ${topic}, database ${database})`);
+    await kubectlOk(["apply", "-f", "-"], asList(manifests));
+    await waitForCondition("pipeline", namespace, "clickstream", "Ready", "True", { timeoutMs: 120_000 });
+    for (const rollup of ["clicks-per-minute", "clicks-per-hour", "clicks-per-day"]) {
+      await waitForCondition("rollup", namespace, rollup, "Ready", "True", { timeoutMs: 120_000 });
+    }
+    say("pipeline and rollups are Ready; the pod-runner runs the runtime pod as a local process");
+
+    const produced = generateClickstream({
+      seed: 7,
+      perPartition: 2_500,
+      partitions,
+      startMs: Date.now() - 30 * 60_000,
+    });
+    const expected = expectedOutcome(produced, 10 * 60_000);
+    const expectedRows = expected.rows.reduce((n, p) => n + p.length, 0);
+    await produce(topic, produced);
+    say(
+      `produced ${produced.reduce((n, p) => n + p.length, 0)} messages: ${expectedRows} valid events, ` +
+        `${expected.duplicates} duplicates, ${expected.bots} bot events, ${expected.invalid.length} invalid records`,
+    );
+
+    const count = async (sql: string) => {
+      const [row] = await (await clickhouse.query({ query: sql, format: "JSONEachRow" })).json<{
+        n: string;
+      }>();
+      return Number(row?.n ?? 0);
+    };
+    let last = -1;
+    await eventually(
+      async () => {
+        const rows = await count(`SELECT count() AS n FROM ${database}.clickstream_events`);
+        if (rows !== last) say(`raw table: ${rows}/${expectedRows} rows`);
+        last = rows;
+        if (rows < expectedRows) throw new Error(`${rows} of ${expectedRows} rows loaded`);
+      },
+      180_000,
+      2_000,
+    );
+
+    const minute = await kubectlOk([
+      "get",
+      "rollup",
+      "clicks-per-minute",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={.status.table}",
+    ]);
+    const raw = await count(`SELECT count() AS n FROM ${database}.clickstream_events`);
+    const distinct = await count(`SELECT uniqExact(event_id) AS n FROM ${database}.clickstream_events`);
+    const rolled = await count(`SELECT countMerge(events) AS n FROM ${database}.${minute}`);
+    const byType = await (
+      await clickhouse.query({
+        query: `SELECT type, countMerge(events) AS events, uniqMerge(users) AS users, round(sumIfMerge(revenue), 2) AS revenue FROM ${database}.${minute} GROUP BY type ORDER BY events DESC`,
+        format: "JSONEachRow",
+      })
+    ).json<{ type: string; events: string; users: string; revenue: number }>();
+    const deadLetters = (await admin.fetchTopicOffsets(deadLetterTopic)).reduce(
+      (n, p) => n + Number(p.high),
+      0,
+    );
+    await admin.disconnect();
+
+    say(
+      `raw rows ${raw} (expected ${expectedRows}, distinct event ids ${distinct}); minute rollup counts ${rolled}`,
+    );
+    say(
+      `dead-letter topic holds ${deadLetters} records (${expected.invalid.length} invalid ones expected among them)`,
+    );
+    say("minute rollup by event type:");
+    for (const r of byType) {
+      say(
+        `  ${r.type.padEnd(12)} events ${String(r.events).padStart(6)}  users ${String(r.users).padStart(5)}  revenue ${r.revenue}`,
+      );
+    }
+    const ok = raw === expectedRows && distinct === expectedRows && rolled === expectedRows;
+    say(ok ? "ground truth holds: nothing lost, nothing counted twice" : "MISMATCH against the ground truth");
+    say(`done in ${Math.round((Date.now() - started) / 1000)} s. Explore:`);
+    say(`  export KUBECONFIG=${stackConfig.stateDir}/kubeconfig; kubectl get tally -n ${namespace}`);
+    say(`  kubectl describe pipeline clickstream -n ${namespace}`);
+    say("  runtime logs: .tally-stack/logs/pods/; `make stack-down` stops everything");
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    await clickhouse.close();
+    await operator.stop();
   }
 }
-console.log(
-  failed === 0
-    ? "[demo] the local stack answers. `make stack-status` shows it, `make stack-down` stops it."
-    : `[demo] ${failed} service(s) did not answer; see .tally-stack/logs/`,
-);
-process.exit(failed === 0 ? 0 : 1);
+
+main().catch((error: unknown) => {
+  console.error(`[demo] failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -130,33 +130,7 @@ export async function createTopics(names: RuntimeTestNames, partitions: number):
   }
 }
 
-/** Produces each partition's messages in order, to that partition (offsets = their indexes in a fresh topic). */
-export async function produce(
-  topic: string,
-  partitions: readonly (readonly ProducedMessage[])[],
-): Promise<void> {
-  const producer = kafkaClient().producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  try {
-    for (const messages of partitions) {
-      for (let start = 0; start < messages.length; start += 2_000) {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: messages
-            .slice(start, start + 2_000)
-            .map((m) => ({ partition: m.partition, key: m.key, value: m.value })),
-        });
-      }
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
+export { produce } from "./kafka-produce.js";
 
 /** Creates the raw and window tables and a minute rollup on the raw table (before the worker inserts). */
 export async function createTables(
