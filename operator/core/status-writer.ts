@@ -20,13 +20,40 @@ export interface StatusWrite<S extends { conditions?: unknown }> {
   readonly status: S;
   /** Whether a Ready change is worth a Warning (a refusal or a blocker) rather than a Normal Event. */
   readonly warning: boolean;
+  /**
+   * "all": this controller owns the whole status. "listed": it owns only the fields (and condition
+   * types) it sets; others belong to another field manager and are neither compared nor written.
+   */
+  readonly owns?: "all" | "listed";
+  /** Server-side apply field manager; controllers sharing a status use different ones. */
+  readonly fieldManager?: string;
+}
+
+/** The part of `previous` that `status` speaks for: its keys, and its condition types. */
+function ownedView(
+  previous: Record<string, unknown> | undefined,
+  status: Record<string, unknown>,
+): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  const types = new Set(((status.conditions as Condition[] | undefined) ?? []).map((c) => c.type));
+  for (const key of Object.keys(status)) {
+    view[key] =
+      key === "conditions"
+        ? ((previous?.conditions as Condition[] | undefined) ?? []).filter((c) => types.has(c.type))
+        : previous?.[key];
+  }
+  return view;
 }
 
 export async function writeStatusIfChanged<S extends { conditions?: unknown }>(
   write: StatusWrite<S>,
 ): Promise<boolean> {
   const { client, type, object, previous, status } = write;
-  if (sameJson(previous, status)) return false;
+  const compared =
+    write.owns === "listed"
+      ? ownedView(previous as Record<string, unknown> | undefined, status as Record<string, unknown>)
+      : previous;
+  if (sameJson(compared, status)) return false;
   const meta = { name: object.metadata?.name, namespace: object.metadata?.namespace };
   await client.apply(
     type,
@@ -34,7 +61,10 @@ export async function writeStatusIfChanged<S extends { conditions?: unknown }>(
     fieldManager,
     "status",
   );
-  apiWrites.inc({ kind: type.kind, verb: "status" });
+  apiWrites.inc({
+    kind: type.kind,
+    verb: write.fieldManager === undefined ? "status" : `status:${write.fieldManager}`,
+  });
   const before = findCondition(previous?.conditions as Condition[] | undefined, "Ready");
   const after = findCondition(status.conditions as Condition[] | undefined, "Ready");
   if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {

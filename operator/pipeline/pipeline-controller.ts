@@ -219,6 +219,7 @@ async function writeStatus(
     previous: pipeline.status,
     status,
     warning: observation.kind !== "applied",
+    owns: "listed",
   });
   return status;
 }

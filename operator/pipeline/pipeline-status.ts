@@ -25,8 +25,11 @@ export function computePipelineStatus(
   observation: PipelineObservation,
   now: Date,
 ): PipelineStatus {
+  // The autoscaler owns the scaling fields and the Scaling condition (its own field manager).
   const conditions = (desired: DesiredCondition[]) =>
-    setConditions(previous?.conditions as Condition[] | undefined, desired, generation, now);
+    setConditions(previous?.conditions as Condition[] | undefined, desired, generation, now).filter(
+      (c) => c.type !== "Scaling",
+    );
   if (observation.kind !== "applied") {
     const ready: DesiredCondition = {
       type: "Ready",
@@ -35,7 +38,6 @@ export function computePipelineStatus(
       message: observation.message,
     };
     return {
-      ...previous,
       observedGeneration: generation,
       conditions: conditions([
         ready,
@@ -61,11 +63,9 @@ export function computePipelineStatus(
       ? ` Columns kept from removed fields: ${observation.retainedColumns.join(", ")}.`
       : "";
   return {
-    ...previous,
     observedGeneration: generation,
     replicas,
     readyReplicas: ready,
-    desiredReplicas: previous?.desiredReplicas ?? observation.desiredReplicas,
     selector: observation.selector,
     configHash: observation.configHash,
     clickhouse: { ...observation.table },

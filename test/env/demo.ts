@@ -25,7 +25,7 @@ function say(message: string): void {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  await kubectlOk(["apply", "--server-side", "-f", `${stackConfig.repoRoot}/crds`]);
+  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
   await kubectlOk([
     "wait",
     "--for=condition=Established",

@@ -19,7 +19,7 @@ let namespace: string;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  await kubectlOk(["apply", "--server-side", "-f", `${stackConfig.repoRoot}/crds`]);
+  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
   namespace = await createNamespace("tally-bad");
   await kubectlOk(["apply", "-f", "-"], asList(exampleManifests("local-connections.yaml", namespace)));
   operator = await startOperator({ namespace });

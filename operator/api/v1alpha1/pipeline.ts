@@ -540,6 +540,11 @@ export const PipelineStatus = Type.Object(
     ),
     scaleReason: Type.Optional(Type.String({ description: "Why the last scale decision was made." })),
     configHash: Type.Optional(Type.String({ description: "Hash of the rendered runtime configuration." })),
+    autoscaler: Type.Optional(
+      FreeForm(
+        "The autoscaler's memory (recent recommendations, last scale time, capacity estimate), kept here so a restarted operator continues where it stopped.",
+      ),
+    ),
     clickhouse: Type.Optional(
       Type.Object(
         {
