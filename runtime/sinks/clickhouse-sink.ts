@@ -2,7 +2,7 @@
  * The ClickHouse side of the worker: batched inserts into the raw and window tables, and the reads a
  * partition's rebuild needs.
  *
- * Exactly-once inserts. Each batch is one INSERT of RowBinary bytes with
+ * Exactly-once inserts. Each batch is one INSERT of JSONEachRow bytes (json-rows.ts) with
  *   insert_deduplication_token = "<consumer group>/<topic>/<partition>/<first>-<last>/<raw|windows>"
  * ClickHouse derives each inserted block's id from the token (token_0, token_1, ... when the batch
  * spans several table partitions) and drops a block whose id is among the table's last
@@ -27,6 +27,7 @@ import type { Row, RowValue } from "../decode/row.js";
 import type { SealedBatch } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import type { RebuildRow } from "../pipeline/rebuild-range.js";
+import { jsonInsertSettings } from "./json-rows.js";
 import { windowColumnList } from "./window-rows.js";
 
 export type TableKind = "raw" | "windows";
@@ -42,6 +43,7 @@ export function insertSettings(token: string) {
     insert_deduplication_token: token,
     deduplicate_blocks_in_dependent_materialized_views: 1,
     async_insert: 0,
+    ...jsonInsertSettings,
   } as const;
 }
 
@@ -89,11 +91,11 @@ export class ClickHouseSink {
     const { database, table } = plan.spec.sink.clickhouse;
     this.rawTable = qualifiedName(database, table, "spec.sink.clickhouse");
     this.windowTable = qualifiedName(database, windowTableName(table), "window table");
-    this.rawInsert = `INSERT INTO ${this.rawTable} ${plan.rawEncoder.columnList} FORMAT RowBinary`;
-    this.windowInsert = `INSERT INTO ${this.windowTable} ${windowColumnList} FORMAT RowBinary`;
-    const columns = plan.fields.map(
-      (f) => `${selectExpression(f.name, f.type)} AS ${quoteIdentifier(f.name, "field")}`,
-    );
+    this.rawInsert = `INSERT INTO ${this.rawTable} ${plan.rawEncoder.columnList} FORMAT JSONEachRow`;
+    this.windowInsert = `INSERT INTO ${this.windowTable} ${windowColumnList} FORMAT JSONEachRow`;
+    // Aliases must differ from the column names: ClickHouse resolves a name in WHERE to a SELECT alias first,
+    // so `toUnixTimestamp64Milli(ts) AS ts` would make the filter below convert an Int64.
+    const columns = plan.fields.map((f, i) => `${selectExpression(f.name, f.type)} AS __c${i}`);
     const timeMs = selectExpression(
       plan.eventTime.field,
       plan.fields.find((f) => f.name === plan.eventTime.field)?.type ?? "DateTime64(3)",
@@ -157,7 +159,9 @@ export class ClickHouseSink {
     const rows = await result.json<Record<string, unknown>>();
     return rows.map((record) => {
       const row: Row = {};
-      for (const f of this.plan.fields) row[f.name] = toRowValue(record[f.name], f.name);
+      this.plan.fields.forEach((f, i) => {
+        row[f.name] = toRowValue(record[`__c${i}`], f.name);
+      });
       const offset = record.__offset;
       if (typeof offset !== "number")
         throw new ClickHouseSinkError(`raw row of ${topic}[${partition}] has no _offset`);

@@ -161,56 +161,76 @@ export class RedisSink {
     }
     // From here on new shares are written live; the resync below covers everything inserted before it.
     this.stale = false;
-    let count = 0;
     try {
-      for (const { topic, partition } of this.partitions()) {
-        const result = await this.clickhouse.query({
-          query: this.resyncQuery,
-          query_params: { topic, partition, ttl: this.ttlMs },
-          format: "JSONEachRow",
-          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-        });
-        const rows = await result.json<{
-          window_name: string;
-          start: number;
-          group_key: string;
-          end: number;
-          v: number;
-          deleted: number;
-          states: string;
-          results: string;
-        }>();
-        const shares: Share[] = rows.map((r) => {
-          const groupKey = JSON.parse(r.group_key) as GroupValue[];
-          const result: WindowResult =
-            r.deleted === 1
-              ? {
-                  kind: "retract",
-                  windowName: r.window_name,
-                  windowStart: r.start,
-                  windowEnd: r.end,
-                  groupKey,
-                  revision: 0,
-                }
-              : {
-                  kind: "upsert",
-                  windowName: r.window_name,
-                  windowStart: r.start,
-                  windowEnd: r.end,
-                  groupKey,
-                  revision: 0,
-                  states: JSON.parse(r.states) as Record<string, string>,
-                  results: JSON.parse(r.results) as Record<string, number | null>,
-                };
-          return { result, topic, partition, version: r.v };
-        });
-        await this.write(shares);
-        count += shares.length;
-      }
+      const count = await this.resync(this.partitions());
       this.events.onRecovered(count);
     } catch (error) {
       this.markStale(error, "resync");
     }
+  }
+
+  /**
+   * Rewrites the latest shares of `partitions` written within the TTL from the window table. Called when
+   * Redis comes back, and when a worker takes over a partition whose previous owner may have died
+   * between ClickHouse acknowledging a batch and Redis receiving its shares.
+   */
+  async resyncPartitions(partitions: readonly PartitionRef[]): Promise<void> {
+    if (this.stale) return; // the recovery will cover them
+    try {
+      await this.resync(partitions);
+    } catch (error) {
+      this.markStale(error, "resync");
+    }
+  }
+
+  private async resync(partitions: readonly PartitionRef[]): Promise<number> {
+    let count = 0;
+    for (const { topic, partition } of partitions) {
+      const result = await this.clickhouse.query({
+        query: this.resyncQuery,
+        query_params: { topic, partition, ttl: this.ttlMs },
+        format: "JSONEachRow",
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      });
+      const rows = await result.json<{
+        window_name: string;
+        start: number;
+        group_key: string;
+        end: number;
+        v: number;
+        deleted: number;
+        states: string;
+        results: string;
+      }>();
+      const shares: Share[] = rows.map((r) => {
+        const groupKey = JSON.parse(r.group_key) as GroupValue[];
+        const result: WindowResult =
+          r.deleted === 1
+            ? {
+                kind: "retract",
+                windowName: r.window_name,
+                windowStart: r.start,
+                windowEnd: r.end,
+                groupKey,
+                revision: 0,
+              }
+            : {
+                kind: "upsert",
+                windowName: r.window_name,
+                windowStart: r.start,
+                windowEnd: r.end,
+                groupKey,
+                revision: 0,
+                states: JSON.parse(r.states) as Record<string, string>,
+                results: JSON.parse(r.results) as Record<string, number | null>,
+              };
+        return { result, topic, partition, version: r.v };
+      });
+      for (let i = 0; i < shares.length; i += PIPELINE_SIZE)
+        await this.write(shares.slice(i, i + PIPELINE_SIZE));
+      count += shares.length;
+    }
+    return count;
   }
 
   private markStale(error: unknown, context: string): void {

@@ -1,53 +1,26 @@
 /**
- * Rows of the window table in RowBinary (pure; columns as operator/clickhouse/window-table-ddl.ts
+ * Rows of the window table as JSON lines (pure; columns as operator/clickhouse/window-table-ddl.ts
  * declares them). One row is one source partition's share of one window at one version.
  */
-
 import { quoteIdentifier } from "../../operator/clickhouse/sql.js";
 import { windowTableColumns } from "../../operator/clickhouse/window-table-ddl.js";
 import type { WindowResult } from "../core/window-operator.js";
-import type { RowBinaryWriter } from "./row-binary.js";
+import type { ChunkedWriter } from "./chunked-writer.js";
 
 export const windowColumnList = `(${windowTableColumns.map((c) => quoteIdentifier(c.name, "window column")).join(", ")})`;
 
-const expectedOrder = [
-  "window_name",
-  "window_start",
-  "window_end",
-  "group_key",
-  "source_topic",
-  "source_partition",
-  "version",
-  "is_deleted",
-  "states",
-  "results",
-];
-if (windowTableColumns.map((c) => c.name).join() !== expectedOrder.join()) {
-  throw new Error("window-rows.ts writes columns in a different order than the window table declares");
-}
+const iso = (ms: number) => `"${new Date(ms).toISOString()}"`;
 
 /** Appends one result as written by partition `partition` of `topic` at `version`. */
 export function encodeWindowRow(
-  writer: RowBinaryWriter,
+  writer: ChunkedWriter,
   result: WindowResult,
   topic: string,
   partition: number,
   version: number,
 ): void {
-  writer.string(result.windowName);
-  writer.int64(result.windowStart);
-  writer.int64(result.windowEnd);
-  writer.string(JSON.stringify(result.groupKey));
-  writer.string(topic);
-  writer.uint32(partition);
-  writer.int64(version);
-  if (result.kind === "retract") {
-    writer.uint8(1);
-    writer.string("{}");
-    writer.string("{}");
-    return;
-  }
-  writer.uint8(0);
-  writer.string(JSON.stringify(result.states));
-  writer.string(JSON.stringify(result.results));
+  const upsert = result.kind === "upsert";
+  writer.write(
+    `{"window_name":${JSON.stringify(result.windowName)},"window_start":${iso(result.windowStart)},"window_end":${iso(result.windowEnd)},"group_key":${JSON.stringify(JSON.stringify(result.groupKey))},"source_topic":${JSON.stringify(topic)},"source_partition":${partition},"version":${version},"is_deleted":${upsert ? 0 : 1},"states":${JSON.stringify(upsert ? JSON.stringify(result.states) : "{}")},"results":${JSON.stringify(upsert ? JSON.stringify(result.results) : "{}")}}\n`,
+  );
 }
