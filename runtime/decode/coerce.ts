@@ -54,7 +54,7 @@ function toFloat(value: unknown, type: string): number | Invalid {
   else if (typeof value === "string" && floatText.test(value)) n = Number(value);
   else return new Invalid(`expected a number for ${type}, got ${describe(value)}`);
   if (!Number.isFinite(n)) return new Invalid(`expected a finite number for ${type}, got ${describe(value)}`);
-  return n;
+  return n === 0 ? 0 : n; // -0 would not survive JSON
 }
 
 /** Epoch ms from an ISO string, epoch-ms number, Date, or protobuf Timestamp ({seconds, nanos}). */

@@ -1,7 +1,7 @@
 /**
  * The runtime's in-memory form of one event: the declared fields of the Pipeline, each coerced to its
  * ClickHouse column type and held in one canonical JavaScript representation. Every stage (CEL, dedup,
- * windows, the RowBinary encoder) and the rebuild path (rows read back from ClickHouse) use this same
+ * windows, the JSON row encoder) and the rebuild path (rows read back from ClickHouse) use this same
  * representation, so an event replayed from the raw table is indistinguishable from the original.
  *
  * | Column type                         | Value                                             |
@@ -11,7 +11,7 @@
  * | Bool                                | boolean                                           |
  * | Int32, UInt32, Int64, UInt64        | number, a safe integer in the type's range        |
  * | Float32                             | number, rounded to float32 (Math.fround)          |
- * | Float64                             | finite number                                     |
+ * | Float64                             | finite number (never -0)                          |
  * | Date                                | epoch ms of UTC midnight                          |
  * | DateTime                            | epoch ms, whole seconds                           |
  * | DateTime64(3)                       | epoch ms                                          |

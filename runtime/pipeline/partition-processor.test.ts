@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { foldResults, liveWindows, type WindowResult } from "../core/window-operator.js";
 import type { Row } from "../decode/row.js";
 import { Enricher } from "../enrich/enricher.js";
-import { RowBinaryReader } from "../sinks/row-binary-reader.js";
+import { decodeValue } from "../sinks/json-rows.js";
 import { PartitionProcessor, type SealedBatch, type SourceMessage } from "./partition-processor.js";
 import type { PipelinePlan } from "./pipeline-plan.js";
 import { collectRebuildRows, type RebuildRow } from "./rebuild-range.js";
@@ -74,14 +74,13 @@ function run(
 }
 
 function decodeRows(p: PipelinePlan, buffer: Buffer): RebuildRow[] {
-  const reader = new RowBinaryReader(buffer);
   const rows: RebuildRow[] = [];
-  while (!reader.done) {
+  for (const line of buffer.toString("utf8").split("\n")) {
+    if (line === "") continue;
+    const json = JSON.parse(line) as Record<string, unknown>;
     const row: Row = {};
-    for (const f of p.fields) row[f.name] = reader.value(f.type, f.nullable);
-    reader.string();
-    reader.uint32();
-    rows.push({ offset: reader.int64(), row });
+    for (const f of p.fields) row[f.name] = decodeValue(f.type, f.nullable, json[f.name]);
+    rows.push({ offset: Number(json._offset), row });
   }
   return rows;
 }
@@ -183,16 +182,17 @@ describe("PartitionProcessor", () => {
       .filter((d) => d.kind === "late")
       .map((d) => [d.origin.offset, d.window]);
     expect(late).toContainEqual([5, "events_per_minute"]);
-    const reader = new RowBinaryReader(batches[1]?.windowRows ?? Buffer.alloc(0));
-    expect([
-      reader.string(),
-      reader.int64(),
-      reader.int64(),
-      reader.string(),
-      reader.string(),
-      reader.uint32(),
-      reader.int64(),
-    ]).toEqual(["events_per_minute", T0, T0 + 60_000, '["page_view"]', "t", 0, 3]);
+    const [windowRow] = (batches[1]?.windowRows.toString("utf8") ?? "").split("\n");
+    expect(JSON.parse(windowRow ?? "{}")).toMatchObject({
+      window_name: "events_per_minute",
+      window_start: new Date(T0).toISOString(),
+      window_end: new Date(T0 + 60_000).toISOString(),
+      group_key: '["page_view"]',
+      source_topic: "t",
+      source_partition: 0,
+      version: 3,
+      is_deleted: 0,
+    });
     expect(p.takeCounters()).toMatchObject({
       lateAccepted: { events_per_minute: 1 },
       lateDropped: { events_per_minute: 1 },

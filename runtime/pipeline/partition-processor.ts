@@ -26,7 +26,7 @@ import type { FailureKind } from "../decode/decode-failure.js";
 import { DecodeFailure } from "../decode/decode-failure.js";
 import type { MessageOrigin, Row } from "../decode/row.js";
 import type { Enricher } from "../enrich/enricher.js";
-import { RowBinaryWriter } from "../sinks/row-binary.js";
+import { ChunkedWriter } from "../sinks/chunked-writer.js";
 import { encodeWindowRow } from "../sinks/window-rows.js";
 import { DedupState } from "./dedup.js";
 import type { PipelinePlan } from "./pipeline-plan.js";
@@ -94,7 +94,7 @@ export type Prepared =
 interface OpenBatch {
   readonly firstOffset: number;
   lastOffset: number;
-  readonly writer: RowBinaryWriter;
+  readonly writer: ChunkedWriter;
   rowCount: number;
   readonly deadLetters: DeadLetter[];
   deadLetterBytes: number;
@@ -251,7 +251,7 @@ export class PartitionProcessor {
     this.open = {
       firstOffset: offset,
       lastOffset: offset,
-      writer: new RowBinaryWriter(),
+      writer: new ChunkedWriter(),
       rowCount: 0,
       deadLetters: [],
       deadLetterBytes: 0,
@@ -395,7 +395,7 @@ export class PartitionProcessor {
     const watermark = this.watermarkMs;
     const results: WindowResult[] = [];
     for (const op of this.operators) results.push(...op.advance(watermark));
-    const windowWriter = new RowBinaryWriter(results.length === 0 ? 16 : 16 * 1024);
+    const windowWriter = new ChunkedWriter(results.length === 0 ? 16 : 16 * 1024);
     for (const result of results)
       encodeWindowRow(windowWriter, result, this.topic, this.partition, open.lastOffset);
     const rawRows = open.writer.toBuffer();

@@ -45,6 +45,8 @@ import { PartitionWriter, type WriterDeps } from "./partition-writer.js";
 export interface SourceSettings {
   /** Upper bound of one fetch response (kafkajs maxBytes); the consumer's own buffer. */
   readonly fetchMaxBytes: number;
+  /** How long the group waits for a silent member before rebalancing without it. */
+  readonly sessionTimeoutMs: number;
   /** Longest wait for a rebalance flush before letting kafkajs re-join. */
   readonly rebalanceFlushMs: number;
   /** kafkajs gave up (a crash it will not restart from): the worker should exit and be restarted. */
@@ -103,7 +105,7 @@ export class KafkaSource {
   ) {
     this.consumer = kafka.consumer({
       groupId: plan.consumerGroup,
-      sessionTimeout: 30_000,
+      sessionTimeout: settings.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       maxBytes: settings.fetchMaxBytes,
@@ -352,6 +354,9 @@ export class KafkaSource {
         if (previous !== undefined && previous !== state) this.revoke(previous);
         this.partitions.set(key, state);
         this.tracker.addPartition(key, Date.now());
+        // A previous owner may have died between ClickHouse acknowledging a batch and Redis getting its
+        // shares; those batches are committed and will not be replayed, so copy them from the window table.
+        if (state !== previous) void this.writerDeps.redis?.resyncPartitions([{ topic, partition }]);
         if (!this.budgetPaused.has(key)) this.consumer.resume([{ topic, partitions: [partition] }]);
         return;
       } catch (error) {

@@ -191,6 +191,7 @@ export async function startPipelineWorker(
     log,
     {
       fetchMaxBytes: Math.max(1024 * 1024, Math.min(16 * 1024 * 1024, Math.floor(settings.budgetBytes / 4))),
+      sessionTimeoutMs: settings.sessionTimeoutMs,
       rebalanceFlushMs: 20_000,
       onFatal,
     },

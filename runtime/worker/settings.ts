@@ -15,6 +15,7 @@
  *   TALLY_SCHEMA_<NAME>[_FILE]     Avro/Protobuf schema text (decode/schema-source.ts)
  *   TALLY_MAX_BUFFERED_BYTES       byte budget for buffered, not yet durable data (default 64 MiB)
  *   TALLY_SHUTDOWN_GRACE_MS        how long SIGTERM may take to drain (default 25000, under the pod's 30 s)
+ *   TALLY_KAFKA_SESSION_TIMEOUT_MS how soon the group notices a dead worker (default 30000)
  * Anything missing or malformed is a SettingsError naming it; main.ts prints it as one line, exit code 2.
  */
 import { parseArgs } from "node:util";
@@ -49,6 +50,7 @@ export interface WorkerSettings {
   readonly podNamespace: string | undefined;
   readonly budgetBytes: number;
   readonly shutdownGraceMs: number;
+  readonly sessionTimeoutMs: number;
   readonly createTables: boolean;
 }
 
@@ -255,6 +257,7 @@ export function parseWorkerSettings(
     podNamespace: nonEmpty(env, "TALLY_POD_NAMESPACE"),
     budgetBytes: integer(env, "TALLY_MAX_BUFFERED_BYTES", 64 * 1024 * 1024, 1024 * 1024),
     shutdownGraceMs: integer(env, "TALLY_SHUTDOWN_GRACE_MS", 25_000, 1_000),
+    sessionTimeoutMs: integer(env, "TALLY_KAFKA_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
     createTables: values["create-tables"] === true,
   };
 }

@@ -132,6 +132,41 @@ export async function createTopics(names: RuntimeTestNames, partitions: number):
 
 export { produce } from "./kafka-produce.js";
 
+/**
+ * Produces the messages as a live stream: each partition's messages in `chunks` slices, one slice of
+ * every partition at a time with `pauseMs` between, so a running worker cuts batches by time mid-stream.
+ */
+export async function produceGradually(
+  topic: string,
+  partitions: readonly (readonly ProducedMessage[])[],
+  chunks: number,
+  pauseMs: number,
+): Promise<void> {
+  const producer = kafkaClient().producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  try {
+    for (let k = 0; k < chunks; k++) {
+      for (const messages of partitions) {
+        const size = Math.ceil(messages.length / chunks);
+        const slice = messages.slice(k * size, (k + 1) * size);
+        if (slice.length === 0) continue;
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: slice.map((m) => ({ partition: m.partition, key: m.key, value: m.value })),
+        });
+      }
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 /** Creates the raw and window tables and a minute rollup on the raw table (before the worker inserts). */
 export async function createTables(
   clickhouse: ClickHouseClient,
@@ -231,6 +266,8 @@ export class WorkerProcess {
           TALLY_METRICS_PORT: "0",
           TALLY_POD_NAME: label,
           TALLY_LOG_LEVEL: "info",
+          // A killed worker leaves the group after this; short, so fault tests do not wait 30 s for it.
+          TALLY_KAFKA_SESSION_TIMEOUT_MS: "8000",
           ...env,
         },
         stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,53 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
+import { ChunkedWriter } from "./chunked-writer.js";
+import { decodeValue, encoderFor } from "./json-rows.js";
+
+describe("JSON row values", () => {
+  it.each<[ColumnType, boolean, string | number | boolean | null, string]>([
+    ["String", false, 'a"b\n', '"a\\"b\\n"'],
+    ["Bool", false, true, "true"],
+    ["Int64", false, 9_007_199_254_740_991, "9007199254740991"],
+    ["Float64", false, 0.1, "0.1"],
+    ["Date", false, Date.UTC(2024, 2, 1), "19783"],
+    ["DateTime", false, Date.UTC(2024, 2, 1, 1, 2, 3), '"2024-03-01T01:02:03.000Z"'],
+    ["DateTime64(3)", false, Date.UTC(1969, 11, 31, 23, 59, 59, 999), '"1969-12-31T23:59:59.999Z"'],
+    ["Float64", true, null, "null"],
+  ])("%s %s %j → %s", (type, nullable, value, text) => {
+    expect(encoderFor(type, nullable)(value)).toBe(text);
+    expect(decodeValue(type, nullable, JSON.parse(text))).toEqual(value);
+  });
+
+  it("refuses a value of the wrong type instead of writing something ClickHouse would read differently", () => {
+    expect(() => encoderFor("Int32", false)("1")).toThrow(TypeError);
+    expect(() => encoderFor("String", false)(null)).toThrow(TypeError);
+  });
+
+  it("round-trips DateTime64 over ClickHouse's range and every double", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(1900, 0, 1), max: Date.UTC(2299, 11, 31) }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        (ms, x) => {
+          expect(
+            decodeValue("DateTime64(3)", false, JSON.parse(encoderFor("DateTime64(3)", false)(ms))),
+          ).toBe(ms);
+          const y = x === 0 ? 0 : x;
+          expect(JSON.parse(encoderFor("Float64", false)(y))).toBe(y);
+        },
+      ),
+    );
+  });
+});
+
+describe("ChunkedWriter", () => {
+  it("keeps every byte across chunk boundaries and counts what it holds", () => {
+    const w = new ChunkedWriter(64);
+    const parts = Array.from({ length: 500 }, (_, i) => `${"é".repeat(i % 7)}line ${i}\n`);
+    for (const p of parts) w.write(p);
+    expect(w.toBuffer().toString("utf8")).toBe(parts.join(""));
+    expect(w.allocatedBytes).toBeGreaterThanOrEqual(w.length);
+    expect(w.allocatedBytes).toBeLessThanOrEqual(w.length * 2 + 64);
+  });
+});
