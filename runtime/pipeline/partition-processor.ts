@@ -7,8 +7,8 @@
  * Batches. Messages accumulate in an open batch (a contiguous offset range) until it is *cut*: by row
  * count (spec.sink.clickhouse.batch.maxRows, here), by age (the caller's timer), or exactly after a
  * given offset (`cutAfter`, used to replay an in-flight batch with its original boundaries). Cutting
- * advances the windows to the partition's watermark and seals the batch with every window result the
- * batch produced, each stamped with version = the batch's last offset.
+ * seals the batch with every window result the batch produced (the latest revision of each window),
+ * each stamped with version = the batch's last offset.
  *
  * Determinism is what makes the sinks exactly-once. Everything a batch contains is a function of
  * (the state at its first offset, its messages, its boundaries), and the state at an offset is a
@@ -17,11 +17,14 @@
  *  - windows are driven by this partition's own watermark (newest emitted event time minus the
  *    maximum out-of-orderness), never by a wall clock or by other partitions;
  *  - dedup remembers emitted events only, over an event-time horizon (dedup.ts);
- *  - the window operators' state evolution does not depend on when `advance` is called, only their
- *    emissions do, and emissions happen only at cuts.
+ *  - the window operators are advanced after every event, so their state is a function of the events
+ *    alone and never of where batches were cut. (Advancing only at cuts would not do: a session that
+ *    fired at one cut and then merged with another keeps its fired flag, while the same events without
+ *    that cut in between merge first and fire later, and a rebuild does not know where the cuts were.)
+ *    Results are collected per window identity and emitted, latest revision only, at the cut.
  */
 
-import { WindowOperator, type WindowResult } from "../core/window-operator.js";
+import { WindowOperator, type WindowResult, windowIdentity } from "../core/window-operator.js";
 import type { FailureKind } from "../decode/decode-failure.js";
 import { DecodeFailure } from "../decode/decode-failure.js";
 import type { MessageOrigin, Row } from "../decode/row.js";
@@ -125,6 +128,13 @@ function iso(ms: number): string {
 
 const DEAD_LETTER_OVERHEAD_BYTES = 256;
 
+function resultBytes(result: WindowResult): number {
+  if (result.kind === "retract") return 128;
+  let bytes = 256;
+  for (const state of Object.values(result.states)) bytes += state.length;
+  return bytes;
+}
+
 export class PartitionProcessor {
   private readonly dedup: DedupState | undefined;
   private readonly operators: readonly WindowOperator[];
@@ -134,6 +144,9 @@ export class PartitionProcessor {
   /** The next offset this processor expects; undefined until it knows (first message or restore). */
   nextOffset: number | undefined;
   private counters = newCounters();
+  /** Window results since the last cut, latest revision per window identity (insertion order kept). */
+  private pending = new Map<string, WindowResult>();
+  private pendingBytes = 0;
 
   constructor(
     readonly plan: PipelinePlan,
@@ -167,10 +180,10 @@ export class PartitionProcessor {
     return this.open?.openedAtMs;
   }
 
-  /** Memory held by the open batch. */
+  /** Memory held by the open batch and the window results it will carry. */
   get openBytes(): number {
     const open = this.open;
-    return open === undefined ? 0 : open.writer.allocatedBytes + open.deadLetterBytes;
+    return (open === undefined ? 0 : open.writer.allocatedBytes + open.deadLetterBytes) + this.pendingBytes;
   }
 
   /** Windows (cells or sessions) holding state, over every window spec. */
@@ -364,7 +377,12 @@ export class PartitionProcessor {
    * An emitted event's effect on the partition state. Shared by the live path and `restore`, so a
    * rebuild replays exactly what the live path did.
    */
-  private accept(row: Row, time: number, onLate?: (window: string, watermarkMs: number) => void): void {
+  private accept(
+    row: Row,
+    time: number,
+    onLate?: (window: string, watermarkMs: number) => void,
+    collect = true,
+  ): void {
     const newest = Math.max(time, this.maxEventTime);
     const dedup = this.plan.dedup;
     if (this.dedup !== undefined && dedup !== undefined)
@@ -385,7 +403,17 @@ export class PartitionProcessor {
         // already refuses) could land here; the event stays in the raw table and is counted as late-dropped.
         this.counters.lateDropped[window] = (this.counters.lateDropped[window] ?? 0) + 1;
       }
+      const results = op.advance(watermark);
+      if (collect) for (const result of results) this.collect(result);
     }
+  }
+
+  private collect(result: WindowResult): void {
+    const id = windowIdentity(result);
+    const previous = this.pending.get(id);
+    if (previous !== undefined) this.pendingBytes -= resultBytes(previous);
+    this.pending.set(id, result);
+    this.pendingBytes += resultBytes(result);
   }
 
   private seal(): SealedBatch | undefined {
@@ -393,8 +421,12 @@ export class PartitionProcessor {
     if (open === undefined) return undefined;
     this.open = undefined;
     const watermark = this.watermarkMs;
-    const results: WindowResult[] = [];
-    for (const op of this.operators) results.push(...op.advance(watermark));
+    // Every event already advanced the windows; this only picks up what an advance at this watermark
+    // could still add (nothing, unless the operators changed outside `accept`).
+    for (const op of this.operators) for (const result of op.advance(watermark)) this.collect(result);
+    const results = [...this.pending.values()];
+    this.pending = new Map();
+    this.pendingBytes = 0;
     const windowWriter = new ChunkedWriter(results.length === 0 ? 16 : 16 * 1024);
     for (const result of results)
       encodeWindowRow(windowWriter, result, this.topic, this.partition, open.lastOffset);
@@ -440,10 +472,8 @@ export class PartitionProcessor {
           `${this.where()}: raw row at offset ${offset} has no event time ${timeField}`,
         );
       }
-      this.accept(row, time);
+      this.accept(row, time, undefined, false);
     }
-    const watermark = this.watermarkMs;
-    for (const op of this.operators) op.advance(watermark);
     this.nextOffset = nextOffset;
     this.counters = newCounters();
   }
