@@ -17,11 +17,14 @@
  *  - windows are driven by this partition's own watermark (newest emitted event time minus the
  *    maximum out-of-orderness), never by a wall clock or by other partitions;
  *  - dedup remembers emitted events only, over an event-time horizon (dedup.ts);
- *  - the window operators are advanced after every event, so their state is a function of the events
- *    alone and never of where batches were cut. (Advancing only at cuts would not do: a session that
+ *  - session windows are advanced after every event, so their state is a function of the events alone
+ *    and never of where batches were cut. (Advancing them only at cuts would not do: a session that
  *    fired at one cut and then merged with another keeps its fired flag, while the same events without
  *    that cut in between merge first and fire later, and a rebuild does not know where the cuts were.)
- *    Results are collected per window identity and emitted, latest revision only, at the cut.
+ *    Tumbling and sliding windows are advanced at cuts only: which of them have fired at a cut depends
+ *    on the watermark alone, and a window due for purging that lingers until the next advance refuses
+ *    late events exactly as a purged one would. Results are collected per window identity and emitted,
+ *    latest revision only, at the cut.
  */
 
 import { WindowOperator, type WindowResult, windowIdentity } from "../core/window-operator.js";
@@ -403,8 +406,12 @@ export class PartitionProcessor {
         // already refuses) could land here; the event stays in the raw table and is counted as late-dropped.
         this.counters.lateDropped[window] = (this.counters.lateDropped[window] ?? 0) + 1;
       }
-      const results = op.advance(watermark);
-      if (collect) for (const result of results) this.collect(result);
+      // Session windows are advanced after every event (see the header); tumbling and sliding windows fire
+      // at window boundaries whatever happened in between, so advancing them at the cut is enough.
+      if (op.spec.type === "session") {
+        const results = op.advance(watermark);
+        if (collect) for (const result of results) this.collect(result);
+      }
     }
   }
 
@@ -474,6 +481,8 @@ export class PartitionProcessor {
       }
       this.accept(row, time, undefined, false);
     }
+    const watermark = this.watermarkMs;
+    for (const op of this.operators) op.advance(watermark);
     this.nextOffset = nextOffset;
     this.counters = newCounters();
   }

@@ -12,7 +12,6 @@ import { join, resolve } from "node:path";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
-import { expect } from "vitest";
 import { parse, stringify } from "yaml";
 import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
 import type { RollupSpec } from "../../operator/api/v1alpha1/rollup.js";
@@ -596,6 +595,8 @@ export interface GroundTruthContext {
 
 /** Nothing lost, nothing counted twice: raw rows, windows (merged over partitions), rollup, dead letters, Redis. */
 export async function checkGroundTruth(ctx: GroundTruthContext): Promise<void> {
+  // Imported here so the benchmark can use this module outside vitest.
+  const { expect } = await import("vitest");
   const { plan, clickhouse, expected } = ctx;
 
   // Raw rows: exactly the expected events, each once, with their values and provenance.
@@ -630,7 +631,7 @@ export async function checkGroundTruth(ctx: GroundTruthContext): Promise<void> {
   }
 
   // The rollup (a materialized view on the raw table): counts and revenue per minute, type and url.
-  await checkRollup(ctx);
+  await checkRollup(ctx, expect);
 
   // Dead letters: every invalid record with its reason; every late drop in the late side output.
   const letters = await readDeadLetters(ctx.names.deadLetterTopic);
@@ -651,10 +652,12 @@ export async function checkGroundTruth(ctx: GroundTruthContext): Promise<void> {
   }
   expect([...late].sort(), "late side output").toEqual([...reference.lateDrops].sort());
 
-  if (ctx.checkRedis) await checkRedis(ctx, reference);
+  if (ctx.checkRedis) await checkRedis(ctx, reference, expect);
 }
 
-async function checkRollup(ctx: GroundTruthContext): Promise<void> {
+type Expect = typeof import("vitest").expect;
+
+async function checkRollup(ctx: GroundTruthContext, expect: Expect): Promise<void> {
   const { rollup, plan, expected, clickhouse } = ctx;
   const fields = new Map(plan.spec.fields.map((f) => [f.name, { type: f.type, nullable: f.nullable }]));
   const count = renderMetricColumn({ fn: "count", name: "events" }, fields, "test");
@@ -687,7 +690,11 @@ async function checkRollup(ctx: GroundTruthContext): Promise<void> {
   }
 }
 
-async function checkRedis(ctx: GroundTruthContext, reference: ReferenceWindows): Promise<void> {
+async function checkRedis(
+  ctx: GroundTruthContext,
+  reference: ReferenceWindows,
+  expect: Expect,
+): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {

@@ -1,0 +1,363 @@
+/**
+ * The runtime's throughput, latency and memory, measured in one run against baselines of the same run:
+ *
+ *  - runtime.events_per_s_per_core: events through the whole path (Kafka ▶ decode ▶ validate ▶ dedup ▶
+ *    CEL ▶ windows ▶ ClickHouse, offsets committed) per CPU-second of the worker process, which runs as
+ *    a pod would (a child process with the example pipeline: three windows, HyperLogLog, quantiles,
+ *    sessions). ClickHouse runs in its own process and is not counted.
+ *  - runtime.bare_consumer_events_per_s_per_core: a kafkajs consumer that only counts the same
+ *    messages, per CPU-second of its process (the client's ceiling); runtime.json_parse_events_per_s:
+ *    JSON.parse of the same bytes on one core.
+ *  - runtime.throughput_ratio_vs_bare_consumer: whole path ÷ bare consumer, both per core (target ≥ 0.5);
+ *    the wall-clock rates and their ratio are printed too.
+ *  - runtime.e2e_latency_p50_ms / _p99_ms: from the producer's acknowledgement to the row being in
+ *    ClickHouse (its `_inserted_at`, set by the server when the insert runs), at a steady 1,000 events/s
+ *    with the example's 1 s batch delay.
+ *  - runtime.bytes_per_open_window_key: heap per open window key with 1,000,000 keys open (the example's
+ *    per-minute aggregations — count, uniq, sum — grouped by user).
+ *  - runtime.inprocess_*_events_per_s: the pipeline alone, in this process, stage by stage (where the
+ *    time goes).
+ */
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import kafkajs from "kafkajs";
+import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
+import { qualifiedName } from "../../operator/clickhouse/sql.js";
+import { WindowOperator } from "../../runtime/core/window-operator.js";
+import type { WindowSpec } from "../../runtime/core/window-spec.js";
+import { Enricher } from "../../runtime/enrich/enricher.js";
+import { PartitionProcessor } from "../../runtime/pipeline/partition-processor.js";
+import { generateClickstream, type ProducedMessage } from "../support/clickstream-generator.js";
+import {
+  clickhouseClient,
+  createTopics,
+  kafkaClient,
+  pipelineManifest,
+  planOf,
+  produce,
+  runtimeTestNames,
+  WorkerProcess,
+  waitForCommitted,
+  writeManifest,
+} from "../support/runtime-harness.js";
+import { type BenchFigure, perSecond } from "./bench-figure.js";
+
+const partitions = 4;
+const perPartition = 50_000;
+
+function progress(message: string): void {
+  console.error(`[bench] runtime: ${message}`);
+}
+
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
+
+async function bareConsumer(topic: string, total: number): Promise<{ perCore: number; wall: number }> {
+  const consumer = kafkaClient("tally-bench-bare").consumer({
+    groupId: `bench-bare-${randomUUID()}`,
+    maxBytes: 16 * 1024 * 1024,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let counted = 0;
+  let firstAt = 0;
+  let cpuAt = process.cpuUsage();
+  const { wallMs, cpuMs } = await new Promise<{ wallMs: number; cpuMs: number }>((resolve, reject) => {
+    consumer
+      .run({
+        eachBatch: async ({ batch }) => {
+          if (firstAt === 0) {
+            firstAt = performance.now();
+            cpuAt = process.cpuUsage();
+          }
+          counted += batch.messages.length;
+          if (counted >= total) {
+            const cpu = process.cpuUsage(cpuAt);
+            resolve({ wallMs: performance.now() - firstAt, cpuMs: (cpu.user + cpu.system) / 1000 });
+          }
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return { perCore: perSecond(counted, cpuMs), wall: perSecond(counted, wallMs) };
+}
+
+function jsonParse(messages: readonly ProducedMessage[]): number {
+  const bytes = messages.map((m) => Buffer.from(m.value));
+  const start = performance.now();
+  let n = 0;
+  for (const b of bytes) {
+    try {
+      if (JSON.parse(b.toString("utf8")) !== null) n++;
+    } catch {
+      n++;
+    }
+  }
+  return perSecond(n, performance.now() - start);
+}
+
+interface Measured {
+  readonly perCore: number;
+  readonly wall: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly bare: { readonly perCore: number; readonly wall: number };
+  readonly parse: number;
+}
+
+async function wholePath(): Promise<Measured> {
+  const names = runtimeTestNames("bench");
+  const manifest = pipelineManifest(names, (spec) => {
+    spec.sink.clickhouse.batch = { maxRows: 10_000, maxDelay: "1s" };
+    spec.windows = spec.windows?.map((w) => (w.type === "session" ? { ...w, gap: "30m" } : w));
+  });
+  const plan = planOf(manifest);
+  const produced = generateClickstream({
+    seed: 7,
+    partitions,
+    perPartition,
+    startMs: Date.now() - 6 * 3_600_000,
+    spacingMs: 100,
+  });
+  const total = produced.flat().length;
+  await createTopics(names, partitions);
+  await produce(names.topic, produced);
+  progress(`produced ${total} events`);
+
+  const bare = await bareConsumer(names.topic, total);
+  progress(`bare consumer: ${Math.round(bare.wall)} events/s`);
+  const parse = jsonParse(produced.flat());
+
+  const worker = WorkerProcess.start(writeManifest(manifest), "bench");
+  try {
+    const pid = worker.child.pid;
+    if (pid === undefined) throw new Error("worker has no pid");
+    // Measure from the assignment on (start-up, compilation and table creation excluded).
+    for (;;) {
+      if (worker.exit !== undefined) throw new Error(`worker exited:\n${worker.tail()}`);
+      const port = await worker.metricsPort().catch(() => undefined);
+      if (port !== undefined && (await worker.metric("tally_runtime_assigned_partitions")) > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await waitForCommitted(
+      names,
+      produced.map((p) => p.length),
+      300_000,
+    );
+    const wallMs = performance.now() - t0;
+    const cpu = cpuSeconds(pid) - cpu0;
+    progress(`whole path: ${total} events in ${Math.round(wallMs)} ms, ${cpu.toFixed(1)} CPU s`);
+
+    const latency = await e2eLatency(
+      names.topic,
+      plan.spec.sink.clickhouse.database,
+      plan.spec.sink.clickhouse.table,
+    );
+    return { perCore: total / cpu, wall: perSecond(total, wallMs), ...latency, bare, parse };
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** Produces 1,000 events/s for 10 s to a running worker and reads when each became queryable. */
+async function e2eLatency(
+  topic: string,
+  database: string,
+  table: string,
+): Promise<{ p50: number; p99: number }> {
+  const producer = kafkaClient("tally-bench-latency").producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const acked = new Map<string, number>();
+  const base = Date.now() + 3 * 3_600_000; // far ahead of the backlog's event times: never late
+  for (let tick = 0; tick < 200; tick++) {
+    const started = performance.now();
+    const batch = Array.from({ length: 50 }, (_, i) => {
+      const n = tick * 50 + i;
+      return {
+        partition: n % partitions,
+        key: `lat-${n % 97}`,
+        value: JSON.stringify({
+          event_id: `lat-${n}`,
+          user_id: `lat-${n % 97}`,
+          type: "page_view",
+          url: "/latency",
+          ts: new Date(base + tick * 50).toISOString(),
+          latency_ms: 1,
+        }),
+      };
+    });
+    await producer.send({ topic, acks: -1, messages: batch });
+    const at = Date.now();
+    for (const m of batch) acked.set(JSON.parse(m.value).event_id as string, at);
+    const spent = performance.now() - started;
+    if (spent < 50) await new Promise((r) => setTimeout(r, 50 - spent));
+  }
+  await producer.disconnect();
+  progress(`latency: produced ${acked.size} events`);
+  const clickhouse = clickhouseClient();
+  try {
+    const name = qualifiedName(database, table, "bench");
+    let rows: { event_id: string; at: number }[] = [];
+    for (let attempt = 0; attempt < 100 && rows.length < acked.size; attempt++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const result = await clickhouse.query({
+        query: `SELECT event_id, toUnixTimestamp64Milli(_inserted_at) AS at FROM ${name} WHERE startsWith(event_id, 'lat-')`,
+        format: "JSONEachRow",
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      });
+      rows = await result.json();
+    }
+    const latencies = rows.map((r) => r.at - (acked.get(r.event_id) ?? r.at)).sort((a, b) => a - b);
+    if (latencies.length < acked.size)
+      throw new Error(`only ${latencies.length} of ${acked.size} latency events arrived`);
+    return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+/**
+ * Where the time goes: the same messages through the pipeline in-process (no Kafka, no ClickHouse),
+ * with the example pipeline cut down stage by stage.
+ */
+function inProcessStages(messages: readonly ProducedMessage[]): BenchFigure[] {
+  const variants: [string, (spec: PipelineSpec) => void][] = [
+    [
+      "decode_map_encode",
+      (spec) => {
+        spec.windows = [];
+        spec.transforms = [];
+        spec.dedup = undefined;
+        if (spec.format.type === "json") spec.format.jsonSchema = undefined;
+      },
+    ],
+    [
+      "with_schema_cel_dedup",
+      (spec) => {
+        spec.windows = [];
+      },
+    ],
+    ["full_example_pipeline", () => {}],
+  ];
+  const input = messages.map((m) => ({
+    offset: m.offset,
+    key: Buffer.from(m.key),
+    value: Buffer.from(m.value),
+  }));
+  return variants.map(([label, edit]) => {
+    const plan = planOf(
+      pipelineManifest(runtimeTestNames("stages"), (spec) => {
+        spec.sink.clickhouse.batch = { maxRows: 10_000, maxDelay: "1s" };
+        spec.windows = spec.windows?.map((w) => (w.type === "session" ? { ...w, gap: "30m" } : w));
+        edit(spec);
+      }),
+    );
+    const processor = new PartitionProcessor(plan, "bench", 0);
+    const enricher = new Enricher([], plan.mapper);
+    const start = performance.now();
+    for (let i = 0; i < input.length; i += 500) {
+      for (const prepared of processor.prepare(input.slice(i, i + 500)))
+        processor.apply(prepared, enricher, 0);
+    }
+    processor.cut();
+    return {
+      name: `runtime.inprocess_${label}_events_per_s`,
+      value: perSecond(input.length, performance.now() - start),
+      unit: "events/s",
+    };
+  });
+}
+
+function gc(): void {
+  setFlagsFromString("--expose_gc");
+  const collect = runInNewContext("gc") as () => void;
+  collect();
+  collect();
+}
+
+function bytesPerOpenWindowKey(keys: number): number {
+  const spec: WindowSpec = {
+    type: "tumbling",
+    name: "per_user_minute",
+    sizeMs: 60_000,
+    groupBy: ["user_id"],
+    allowedLatenessMs: 60_000,
+    aggregations: [
+      { fn: "count", as: "events" },
+      { fn: "uniq", field: "url", as: "pages" },
+      { fn: "sum", field: "value", as: "revenue" },
+    ],
+  };
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const op = new WindowOperator(spec);
+  const t = Date.UTC(2026, 0, 1);
+  for (let i = 0; i < keys; i++) {
+    op.ingest(
+      {
+        timestampMs: t + (i % 60_000),
+        fields: { user_id: `user-${i}`, url: `/p/${i % 50}`, value: i % 100 },
+      },
+      t,
+    );
+  }
+  gc();
+  const used = process.memoryUsage().heapUsed - before;
+  if (op.openKeyCount() !== keys) throw new Error(`expected ${keys} open keys, have ${op.openKeyCount()}`);
+  return used / keys;
+}
+
+export async function runBench(): Promise<readonly BenchFigure[]> {
+  const whole = await wholePath();
+  const stages = inProcessStages(
+    generateClickstream({
+      seed: 7,
+      partitions: 1,
+      perPartition: 100_000,
+      startMs: Date.now() - 6 * 3_600_000,
+      spacingMs: 100,
+    })[0] ?? [],
+  );
+  const bytesPerKey = bytesPerOpenWindowKey(1_000_000);
+  return [
+    { name: "runtime.events_per_s_per_core", value: whole.perCore, unit: "events/s/core" },
+    { name: "runtime.bare_consumer_events_per_s_per_core", value: whole.bare.perCore, unit: "events/s/core" },
+    { name: "runtime.json_parse_events_per_s", value: whole.parse, unit: "events/s" },
+    {
+      name: "runtime.throughput_ratio_vs_bare_consumer",
+      value: whole.perCore / whole.bare.perCore,
+      unit: "ratio",
+    },
+    { name: "runtime.events_per_s_wall", value: whole.wall, unit: "events/s" },
+    { name: "runtime.bare_consumer_events_per_s_wall", value: whole.bare.wall, unit: "events/s" },
+    {
+      name: "runtime.throughput_ratio_vs_bare_consumer_wall",
+      value: whole.wall / whole.bare.wall,
+      unit: "ratio",
+    },
+    { name: "runtime.e2e_latency_p50_ms", value: whole.p50, unit: "ms" },
+    { name: "runtime.e2e_latency_p99_ms", value: whole.p99, unit: "ms" },
+    { name: "runtime.bytes_per_open_window_key", value: bytesPerKey, unit: "bytes" },
+    ...stages,
+  ];
+}
