@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseDuration } from "../api/v1alpha1/duration.js";
 import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
 import { type AutoscalerState, initialAutoscalerState } from "./autoscaler-state.js";
 import { type LoadTrace, type ReplayAutoscaler, replay } from "./consumer-group-simulator.js";
@@ -8,7 +9,6 @@ import {
   DecisionRule,
   decideScale,
   type PolicyTuning,
-  parseGoDuration,
   pausedAnnotation,
   ScaleAction,
   type ScaleDecision,
@@ -567,11 +567,11 @@ describe("decideScale", () => {
 
 describe("scaling spec", () => {
   it("parses Go durations", () => {
-    expect(parseGoDuration("2m", "f")).toBe(120_000);
-    expect(parseGoDuration("1h30m", "f")).toBe(5_400_000);
-    expect(parseGoDuration("500ms", "f")).toBe(500);
-    expect(parseGoDuration("0s", "f")).toBe(0);
-    expect(() => parseGoDuration("2 minutes", "spec.scaling.cooldown")).toThrow(
+    expect(parseDuration("2m", "f")).toBe(120_000);
+    expect(parseDuration("1h30m", "f")).toBe(5_400_000);
+    expect(parseDuration("500ms", "f")).toBe(500);
+    expect(parseDuration("0s", "f")).toBe(0);
+    expect(() => parseDuration("2 minutes", "spec.scaling.cooldown")).toThrow(
       'spec.scaling.cooldown: "2 minutes" is not a duration like 30s, 2m or 1h30m (bad at offset 0)',
     );
   });

@@ -12,6 +12,8 @@
  * a hysteresis band, the cost of a rebalance, partition skew, sink back-pressure, scale to zero, and the
  * rule that missing data means hold.
  */
+
+import { parseDuration } from "../api/v1alpha1/duration.js";
 import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
 import { type PartitionKey, partitionLabel, roundRobinAssignment } from "./assignment.js";
 import { type AutoscalerState, recommendationRange, recordRecommendation } from "./autoscaler-state.js";
@@ -104,27 +106,6 @@ export class ScalingSpecError extends Error {
   override readonly name = "ScalingSpecError";
 }
 
-const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A Go-style duration (`500ms`, `30s`, `2m`, `1h30m`) in milliseconds; throws naming `field`. */
-export function parseGoDuration(text: string, field: string): number {
-  const pattern = /([0-9]+)(ms|s|m|h)/y;
-  let total = 0;
-  if (text.length === 0) throw new ScalingSpecError(`${field}: empty duration`);
-  while (pattern.lastIndex < text.length) {
-    const at = pattern.lastIndex;
-    const match = pattern.exec(text);
-    if (match === null) {
-      throw new ScalingSpecError(
-        `${field}: "${text}" is not a duration like 30s, 2m or 1h30m (bad at offset ${at})`,
-      );
-    }
-    total += Number(match[1]) * (unitMs[match[2] ?? ""] ?? Number.NaN);
-  }
-  if (!Number.isSafeInteger(total)) throw new ScalingSpecError(`${field}: "${text}" is out of range`);
-  return total;
-}
-
 /**
  * The policy for one Pipeline from its `spec.scaling` and annotations. Throws a ScalingSpecError naming
  * the field when the spec is inconsistent (the CRD's CEL rules should have refused it already).
@@ -144,7 +125,7 @@ export function scalingPolicyFromSpec(
       "spec.scaling.activationLag: scale to zero (minReplicas 0) needs an activation lag",
     );
   }
-  const targetCatchUpMs = parseGoDuration(scaling.targetCatchUp, "spec.scaling.targetCatchUp");
+  const targetCatchUpMs = parseDuration(scaling.targetCatchUp, "spec.scaling.targetCatchUp");
   if (targetCatchUpMs <= 0) throw new ScalingSpecError("spec.scaling.targetCatchUp must be longer than 0s");
   return {
     mode: scaling.mode,
@@ -152,15 +133,12 @@ export function scalingPolicyFromSpec(
     minReplicas: scaling.minReplicas,
     maxReplicas: scaling.maxReplicas,
     targetCatchUpMs,
-    scaleUpStabilizationMs: parseGoDuration(
-      scaling.scaleUpStabilization,
-      "spec.scaling.scaleUpStabilization",
-    ),
-    scaleDownStabilizationMs: parseGoDuration(
+    scaleUpStabilizationMs: parseDuration(scaling.scaleUpStabilization, "spec.scaling.scaleUpStabilization"),
+    scaleDownStabilizationMs: parseDuration(
       scaling.scaleDownStabilization,
       "spec.scaling.scaleDownStabilization",
     ),
-    cooldownMs: parseGoDuration(scaling.cooldown, "spec.scaling.cooldown"),
+    cooldownMs: parseDuration(scaling.cooldown, "spec.scaling.cooldown"),
     activationLag: scaling.activationLag,
     tuning: { ...defaultTuning, ...tuning },
   };

@@ -3,6 +3,8 @@
  * field mapping, transforms, dedup and event-time settings, window specs, batch thresholds and the raw
  * row encoder. A spec that cannot run is refused here with every problem named (ConfigError).
  */
+
+import { parseDuration } from "../../operator/api/v1alpha1/duration.js";
 import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
 import { formatProblems, validatePipelineSpec } from "../../operator/api/v1alpha1/validation.js";
 import type { RuntimeConfig } from "../../operator/pipeline/render-pipeline-objects.js";
@@ -13,7 +15,6 @@ import { compileFieldMapper, type FieldMapper } from "../decode/field-mapping.js
 import type { FieldDef } from "../decode/row.js";
 import type { SchemaResolver } from "../decode/schema-source.js";
 import { compileRawRowEncoder, type RawRowEncoder } from "../sinks/raw-rows.js";
-import { parseDuration } from "./duration.js";
 import { compileTransforms, type Transforms } from "./transforms.js";
 import { windowSpecsOf } from "./window-specs.js";
 

@@ -6,10 +6,10 @@
 import { createClient } from "@clickhouse/client";
 import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
+import { parseDuration } from "../../operator/api/v1alpha1/duration.js";
 import { envSchemaResolver } from "../decode/schema-source.js";
 import { Enricher } from "../enrich/enricher.js";
 import { createLookupSource } from "../enrich/lookups.js";
-import { parseDuration } from "../pipeline/duration.js";
 import { compilePipelinePlan } from "../pipeline/pipeline-plan.js";
 import { ClickHouseSink } from "../sinks/clickhouse-sink.js";
 import {

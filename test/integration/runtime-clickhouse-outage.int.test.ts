@@ -1,15 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
 import {
   checkGroundTruth,
   clickhouseClient,
   createTables,
   createTopics,
-  pipelineManifest,
-  planOf,
   produce,
-  runtimeTestNames,
+  runtimeScenario,
   stackCommand,
   WorkerProcess,
   waitForCommitted,
@@ -31,16 +28,11 @@ afterAll(async () => {
 
 describe("runtime: ClickHouse down for a while", () => {
   it("pauses within the byte budget, then catches up with nothing lost or doubled", async () => {
-    const names = runtimeTestNames("ch-outage");
-    const manifest = pipelineManifest(names);
-    const plan = planOf(manifest);
-    const produced = generateClickstream({
+    const { names, manifest, plan, produced, expected } = runtimeScenario("ch-outage", {
       seed: 31,
       partitions: 4,
       perPartition: 4_000,
-      startMs: Date.now() - 3 * 3_600_000,
     });
-    const expected = expectedOutcome(produced, 10 * 60_000);
     const total = produced.flat().length;
     await createTopics(names, 4);
     const rollup = await createTables(clickhouse, plan, names);

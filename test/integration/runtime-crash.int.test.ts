@@ -3,18 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseCommitMetadata } from "../../runtime/source/commit-metadata.js";
-import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import {
   checkGroundTruth,
   clickhouseClient,
   createTables,
   createTopics,
   kafkaClient,
-  pipelineManifest,
-  planOf,
   produceGradually,
   type RuntimeTestNames,
-  runtimeTestNames,
+  runtimeScenario,
   WorkerProcess,
   waitForCommitted,
   writeManifest,
@@ -54,20 +51,15 @@ type Crash = (
 ) => Promise<{ readonly worker: WorkerProcess; readonly produced: Promise<void> }>;
 
 async function scenario(label: string, crash: Crash) {
-  const names = runtimeTestNames(label);
   // Batches are cut by time only (maxRows out of reach), so their boundaries depend on timing: a restart
   // that did not re-read the in-flight range exactly would cut differently and count rows twice.
-  const manifest = pipelineManifest(names, (spec) => {
-    spec.sink.clickhouse.batch = { maxRows: 100_000, maxDelay: "150ms" };
-  });
-  const plan = planOf(manifest);
-  const produced = generateClickstream({
-    seed: 23,
-    partitions: 3,
-    perPartition: 2_000,
-    startMs: Date.now() - 3 * 3_600_000,
-  });
-  const expected = expectedOutcome(produced, 10 * 60_000);
+  const { names, manifest, plan, produced, expected } = runtimeScenario(
+    label,
+    { seed: 23, partitions: 3, perPartition: 2_000 },
+    (spec) => {
+      spec.sink.clickhouse.batch = { maxRows: 100_000, maxDelay: "150ms" };
+    },
+  );
   await createTopics(names, 3);
   const rollup = await createTables(clickhouse, plan, names);
   const configPath = writeManifest(manifest);

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import {
   checkGroundTruth,
   clickhouseClient,
   createTables,
   createTopics,
-  pipelineManifest,
-  planOf,
   produce,
-  runtimeTestNames,
+  runtimeScenario,
   WorkerProcess,
   waitForCommitted,
   writeManifest,
@@ -24,16 +21,11 @@ afterAll(async () => {
 });
 
 describe("runtime: Kafka to ClickHouse and Redis", () => {
-  const names = runtimeTestNames("e2e");
-  const manifest = pipelineManifest(names);
-  const plan = planOf(manifest);
-  const produced = generateClickstream({
+  const { names, manifest, plan, produced, expected } = runtimeScenario("e2e", {
     seed: 11,
     partitions: 4,
     perPartition: 2_500,
-    startMs: Date.now() - 3 * 3_600_000,
   });
-  const expected = expectedOutcome(produced, 10 * 60_000);
   let worker: WorkerProcess | undefined;
 
   beforeAll(async () => {

@@ -1,14 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import {
   checkGroundTruth,
   clickhouseClient,
   createTables,
   createTopics,
-  pipelineManifest,
-  planOf,
   produceGradually,
-  runtimeTestNames,
+  runtimeScenario,
   WorkerProcess,
   waitForCommitted,
   writeManifest,
@@ -27,18 +24,13 @@ afterAll(async () => {
 
 describe("runtime: rebalance while two workers run", () => {
   it("moves partitions twice mid-stream with nothing lost or doubled", async () => {
-    const names = runtimeTestNames("rebalance");
-    const manifest = pipelineManifest(names, (spec) => {
-      spec.sink.clickhouse.batch = { maxRows: 100_000, maxDelay: "200ms" };
-    });
-    const plan = planOf(manifest);
-    const produced = generateClickstream({
-      seed: 53,
-      partitions: 4,
-      perPartition: 2_000,
-      startMs: Date.now() - 3 * 3_600_000,
-    });
-    const expected = expectedOutcome(produced, 10 * 60_000);
+    const { names, manifest, plan, produced, expected } = runtimeScenario(
+      "rebalance",
+      { seed: 53, partitions: 4, perPartition: 2_000 },
+      (spec) => {
+        spec.sink.clickhouse.batch = { maxRows: 100_000, maxDelay: "200ms" };
+      },
+    );
     await createTopics(names, 4);
     const rollup = await createTables(clickhouse, plan, names);
     const configPath = writeManifest(manifest);

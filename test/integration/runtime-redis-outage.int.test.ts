@@ -1,16 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
 import {
   checkGroundTruth,
   clickhouseClient,
   createTables,
   createTopics,
-  pipelineManifest,
-  planOf,
   produce,
   readRawRows,
-  runtimeTestNames,
+  runtimeScenario,
   stackCommand,
   WorkerProcess,
   waitForCommitted,
@@ -29,16 +26,11 @@ afterAll(async () => {
 
 describe("runtime: Redis down", () => {
   it("keeps writing ClickHouse while Redis is away and recovers the live windows after", async () => {
-    const names = runtimeTestNames("redis-outage");
-    const manifest = pipelineManifest(names);
-    const plan = planOf(manifest);
-    const produced = generateClickstream({
+    const { names, manifest, plan, produced, expected } = runtimeScenario("redis-outage", {
       seed: 41,
       partitions: 3,
       perPartition: 2_000,
-      startMs: Date.now() - 3 * 3_600_000,
     });
-    const expected = expectedOutcome(produced, 10 * 60_000);
     const half = produced.map((p) => p.slice(0, 1_000));
     const rest = produced.map((p) => p.slice(1_000));
     await createTopics(names, 3);

@@ -38,7 +38,13 @@ import { readLiveWindows, redisPrefix } from "../../runtime/sinks/redis-sink.js"
 import { parseCommitMetadata } from "../../runtime/source/commit-metadata.js";
 import { runtimeConfigFromManifest } from "../../runtime/worker/settings.js";
 import { clickhouseUrl, kafkaBrokers, redisUrl, stackConfig } from "../env/config.js";
-import type { ClickEvent, ExpectedOutcome, ProducedMessage } from "./clickstream-generator.js";
+import {
+  type ClickEvent,
+  type ExpectedOutcome,
+  expectedOutcome,
+  generateClickstream,
+  type ProducedMessage,
+} from "./clickstream-generator.js";
 import { eventually } from "./eventually.js";
 
 const repoRoot = stackConfig.repoRoot;
@@ -717,4 +723,29 @@ async function checkRedis(
   } finally {
     redis.disconnect();
   }
+}
+
+export interface RuntimeScenario {
+  readonly names: RuntimeTestNames;
+  readonly manifest: string;
+  readonly plan: PipelinePlan;
+  readonly produced: ProducedMessage[][];
+  readonly expected: ExpectedOutcome;
+}
+
+/**
+ * One test's pipeline (the example, renamed and optionally edited) and its generated clickstream,
+ * with the ground truth computed using the pipeline's own deduplication horizon.
+ */
+export function runtimeScenario(
+  label: string,
+  traffic: { readonly seed: number; readonly partitions: number; readonly perPartition: number },
+  edit?: (spec: PipelineSpec) => void,
+): RuntimeScenario {
+  const names = runtimeTestNames(label);
+  const manifest = pipelineManifest(names, edit);
+  const plan = planOf(manifest);
+  const produced = generateClickstream({ ...traffic, startMs: Date.now() - 3 * 3_600_000 });
+  const expected = expectedOutcome(produced, plan.dedup?.horizonMs ?? 0);
+  return { names, manifest, plan, produced, expected };
 }

@@ -1,6 +1,7 @@
 /**
  * Go-style durations as the Pipeline spec writes them (`500ms`, `5s`, `1m`, `1h30m`): the same syntax
- * the CRD's pattern admits and CEL's `duration()` parses, so the runtime reads what the apiserver checked.
+ * the CRD's pattern admits and CEL's `duration()` parses, so the runtime and the autoscaler read what the
+ * apiserver checked.
  */
 
 const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -20,7 +21,7 @@ export function parseDuration(text: string, context: string): number {
     const match = part.exec(text);
     if (match === null) {
       throw new DurationError(
-        `${context}: "${text}" is not a duration (expected e.g. 500ms, 5s, 1m, 1h30m; bad at offset ${at})`,
+        `${context}: "${text}" is not a duration like 30s, 2m or 1h30m (bad at offset ${at})`,
       );
     }
     const [, amount = "", unit = ""] = match;
