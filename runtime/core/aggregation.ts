@@ -11,6 +11,7 @@
 
 import { ExactSum } from "./exact-sum.js";
 import { DEFAULT_HLL_PRECISION, HyperLogLog, type HyperLogLogData } from "./hyperloglog.js";
+import { hash64 } from "./murmur3.js";
 import { DEFAULT_RELATIVE_ACCURACY, QuantileSketch, type QuantileSketchData } from "./quantile-sketch.js";
 import {
   AGGREGATION_FNS,
@@ -141,25 +142,53 @@ export function uniqKey(value: string | number | boolean): string {
   return value ? "b:1" : "b:0";
 }
 
-/** Adds one event's value to the state in place. Throws AggregationError for a value `checkValue` rejects. */
-export function addValue(state: AggregationState, value: unknown): void {
+/**
+ * One event's value for one aggregation, prepared once (hashed for uniq) and then added to every window the event
+ * updates. Mutable: the window operator reuses one per aggregation across events.
+ */
+export interface PreparedValue {
+  /** False for a missing value (undefined or null), which only `count` counts. */
+  present: boolean;
+  /** The number, for sum, avg, min, max and quantiles (-0 already turned into 0). */
+  x: number;
+  /** uniq: the two halves of the value's 64-bit hash. */
+  hi: number;
+  lo: number;
+}
+
+export function emptyPreparedValue(): PreparedValue {
+  return { present: false, x: 0, hi: 0, lo: 0 };
+}
+
+/** Fills `into` from a value that `checkValue(fn, value)` accepted. */
+export function prepareValue(fn: AggregationFn, value: unknown, into: PreparedValue): void {
+  into.present = false;
+  if (fn === "count" || value === undefined || value === null) return;
+  if (fn === "uniq") {
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") return;
+    const { hi, lo } = hash64(uniqKey(value));
+    into.hi = hi;
+    into.lo = lo;
+    into.present = true;
+    return;
+  }
+  if (typeof value !== "number") return;
+  into.x = value === 0 ? 0 : value; // -0 → 0: JSON cannot carry -0, and min(0, -0) must not depend on order
+  into.present = true;
+}
+
+/** Adds a prepared value to the state in place. */
+export function addPrepared(state: AggregationState, value: PreparedValue): void {
   if (state.fn === "count") {
     state.n++;
     return;
   }
-  if (value === undefined || value === null) return;
-  const problem = checkValue(state.fn, value);
-  if (problem !== undefined) throw new AggregationError("INVALID_VALUE", state.fn, problem);
-  if (state.fn === "uniq") {
-    // checkValue guaranteed the type; the narrowing below only restates it for the compiler.
-    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
-      state.hll.add(uniqKey(value));
-    }
-    return;
-  }
-  if (typeof value !== "number") return;
-  const x = value === 0 ? 0 : value; // -0 → 0: JSON cannot carry -0, and min(0, -0) must not depend on order
+  if (!value.present) return;
+  const x = value.x;
   switch (state.fn) {
+    case "uniq":
+      state.hll.addHash(value.hi, value.lo);
+      return;
     case "sum":
       state.sum.add(x);
       return;
@@ -179,6 +208,15 @@ export function addValue(state: AggregationState, value: unknown): void {
     default:
       assertNever(state);
   }
+}
+
+/** Adds one event's value to the state in place. Throws AggregationError for a value `checkValue` rejects. */
+export function addValue(state: AggregationState, value: unknown): void {
+  const problem = checkValue(state.fn, value);
+  if (problem !== undefined) throw new AggregationError("INVALID_VALUE", state.fn, problem);
+  const prepared = emptyPreparedValue();
+  prepareValue(state.fn, value, prepared);
+  addPrepared(state, prepared);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

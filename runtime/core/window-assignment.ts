@@ -54,25 +54,41 @@ export function tumblingWindowFor(timestampMs: number, sizeMs: number): TimeWind
   return { start, end: start + sizeMs };
 }
 
+type FixedWindowSpec =
+  | Pick<TumblingWindowSpec, "type" | "sizeMs">
+  | Pick<SlidingWindowSpec, "type" | "sizeMs" | "slideMs">;
+
+/** The distance between consecutive window starts (a tumbling window slides by its size). */
+export function windowSlide(spec: FixedWindowSpec): number {
+  return spec.type === "tumbling" ? spec.sizeMs : spec.slideMs;
+}
+
+/**
+ * The start of the earliest window containing a valid timestamp; the others start every slide after it, up to
+ * and including alignDown(t, slide). Allocation-free, for the per-event path.
+ */
+export function firstWindowStart(spec: FixedWindowSpec, timestampMs: number): number {
+  const slide = windowSlide(spec);
+  // The earliest window containing t ends after t because alignDown(t, slide) > t - slide.
+  return alignDown(timestampMs, slide) - (spec.sizeMs - slide);
+}
+
 /** Every sliding window that contains the timestamp, in ascending start order (sizeMs / slideMs of them). */
 export function slidingWindowsFor(timestampMs: number, sizeMs: number, slideMs: number): TimeWindow[] {
   requireEventTime(timestampMs);
-  const lastStart = alignDown(timestampMs, slideMs);
-  const count = sizeMs / slideMs;
   const windows: TimeWindow[] = [];
-  // The earliest window containing t starts at lastStart - (count - 1) * slide; its end is > t because
-  // lastStart > t - slide.
-  for (let i = count - 1; i >= 0; i--) {
-    const start = lastStart - i * slideMs;
+  const last = alignDown(timestampMs, slideMs);
+  for (
+    let start = firstWindowStart({ type: "sliding", sizeMs, slideMs }, timestampMs);
+    start <= last;
+    start += slideMs
+  ) {
     windows.push({ start, end: start + sizeMs });
   }
   return windows;
 }
 
-export function assignWindows(
-  spec: Pick<TumblingWindowSpec, "type" | "sizeMs"> | Pick<SlidingWindowSpec, "type" | "sizeMs" | "slideMs">,
-  timestampMs: number,
-): TimeWindow[] {
+export function assignWindows(spec: FixedWindowSpec, timestampMs: number): TimeWindow[] {
   return spec.type === "tumbling"
     ? [tumblingWindowFor(timestampMs, spec.sizeMs)]
     : slidingWindowsFor(timestampMs, spec.sizeMs, spec.slideMs);

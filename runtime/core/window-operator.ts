@@ -18,17 +18,27 @@
 
 import {
   type AggregationState,
-  addValue,
+  addPrepared,
   checkValue,
   createState,
   deserializeState,
+  emptyPreparedValue,
   mergeStates,
+  type PreparedValue,
+  prepareValue,
   resultsFor,
   serializeState,
 } from "./aggregation.js";
 import { TimerQueue } from "./timer-queue.js";
-import { assignWindows, isValidEventTime, type SessionInterval, SessionSet } from "./window-assignment.js";
 import {
+  firstWindowStart,
+  isValidEventTime,
+  type SessionInterval,
+  SessionSet,
+  windowSlide,
+} from "./window-assignment.js";
+import {
+  type AggregationFn,
   aggregationName,
   assertNever,
   assertValidWindowSpec,
@@ -155,10 +165,23 @@ export function windowIdentity(
   return `${result.windowName}|${result.windowStart}|${JSON.stringify(result.groupKey)}`;
 }
 
+/** An aggregation's input: where to read it, and the slot its prepared value is kept in for the current event. */
+interface AggregationInput {
+  readonly fn: AggregationFn;
+  readonly field: string | undefined;
+  readonly name: string;
+  readonly prepared: PreparedValue;
+}
+
 export class WindowOperator {
   readonly spec: WindowSpec;
   private readonly names: readonly string[];
+  private readonly inputs: readonly AggregationInput[];
+  /** The current event's group values (reused; copied when a window is created). */
+  private readonly groupValues: GroupValue[];
   private readonly windows = new Map<string, WindowRecord>();
+  /** Tumbling and sliding windows by start, then group key id: finding a window builds no key string. */
+  private readonly cells = new Map<number, Map<string, WindowRecord>>();
   private readonly sessions = new Map<string, SessionSet<WindowRecord>>();
   private readonly timers = new TimerQueue();
   private readonly dirty = new Set<string>();
@@ -177,6 +200,13 @@ export class WindowOperator {
   constructor(spec: WindowSpec) {
     this.spec = assertValidWindowSpec(spec);
     this.names = spec.aggregations.map(aggregationName);
+    this.inputs = spec.aggregations.map((agg) => ({
+      fn: agg.fn,
+      field: agg.fn === "count" ? undefined : agg.field,
+      name: aggregationName(agg),
+      prepared: emptyPreparedValue(),
+    }));
+    this.groupValues = spec.groupBy.map(() => null);
   }
 
   /** The highest watermark passed to `ingest` or `advance` so far. */
@@ -215,27 +245,33 @@ export class WindowOperator {
       );
     }
 
-    const groupKey: GroupValue[] = [];
-    for (const field of spec.groupBy) {
+    // The group key id is JSON.stringify(groupValues), built by hand to skip the intermediate array.
+    const groupValues = this.groupValues;
+    let groupKeyId = "[";
+    for (let i = 0; i < groupValues.length; i++) {
+      const field = spec.groupBy[i] ?? "";
       const value = readField(event.fields, field);
-      if (value === undefined || value === null) groupKey.push(null);
-      else if (typeof value === "string" || typeof value === "boolean") groupKey.push(value);
-      else if (typeof value === "number" && Number.isFinite(value)) groupKey.push(value === 0 ? 0 : value);
+      let normalized: GroupValue;
+      if (value === undefined || value === null) normalized = null;
+      else if (typeof value === "string" || typeof value === "boolean") normalized = value;
+      else if (typeof value === "number" && Number.isFinite(value)) normalized = value === 0 ? 0 : value;
       else return this.reject(field, `group-by value must be a string, finite number, boolean or null`);
+      groupValues[i] = normalized;
+      if (i > 0) groupKeyId += ",";
+      groupKeyId += typeof normalized === "string" ? JSON.stringify(normalized) : String(normalized);
     }
+    groupKeyId += "]";
     // Validate every input before touching state, so an event is applied entirely or not at all.
-    for (const agg of spec.aggregations) {
-      if (agg.fn === "count") continue;
-      const problem = checkValue(agg.fn, readField(event.fields, agg.field));
-      if (problem !== undefined)
-        return this.reject(agg.field, `aggregation "${aggregationName(agg)}": ${problem}`);
+    for (const input of this.inputs) {
+      if (input.field === undefined) continue;
+      const value = readField(event.fields, input.field);
+      const problem = checkValue(input.fn, value);
+      if (problem !== undefined) return this.reject(input.field, `aggregation "${input.name}": ${problem}`);
+      prepareValue(input.fn, value, input.prepared);
     }
-    const groupKeyId = JSON.stringify(groupKey);
 
     const applied =
-      spec.type === "session"
-        ? this.ingestSession(event, groupKey, groupKeyId)
-        : this.ingestFixed(event, groupKey, groupKeyId);
+      spec.type === "session" ? this.ingestSession(t, groupKeyId) : this.ingestFixed(t, groupKeyId);
     if (applied === 0) {
       this.counters.late++;
       return { kind: "late", windowName: spec.name, timestampMs: t, watermarkMs: this.watermark };
@@ -249,17 +285,12 @@ export class WindowOperator {
     return { kind: "rejected", windowName: this.spec.name, field, reason };
   }
 
-  private newRecord(
-    start: number,
-    end: number,
-    groupKey: readonly GroupValue[],
-    groupKeyId: string,
-  ): WindowRecord {
+  private newRecord(start: number, end: number, groupKeyId: string): WindowRecord {
     return {
       key: recordKey(start, groupKeyId),
       start,
       end,
-      groupKey,
+      groupKey: [...this.groupValues],
       groupKeyId,
       states: this.spec.aggregations.map(createState),
       revision: 0,
@@ -267,31 +298,44 @@ export class WindowOperator {
     };
   }
 
-  private addEvent(record: WindowRecord, event: WindowEvent): void {
-    this.spec.aggregations.forEach((agg, i) => {
-      const state = record.states[i];
-      if (state === undefined) throw new Error(`window "${this.spec.name}": no state for aggregation ${i}`);
-      addValue(state, agg.fn === "count" ? undefined : readField(event.fields, agg.field));
-    });
+  /** Adds the current event's prepared inputs (see `ingest`) to a window. */
+  private addEvent(record: WindowRecord): void {
+    const { inputs } = this;
+    const { states } = record;
+    for (let i = 0; i < inputs.length; i++) {
+      const state = states[i];
+      const input = inputs[i];
+      if (state === undefined || input === undefined)
+        throw new Error(`window "${this.spec.name}": no state for aggregation ${i}`);
+      addPrepared(state, input.prepared);
+    }
     if (record.fired) this.dirty.add(record.key);
   }
 
   /** Tumbling and sliding windows: identities are fixed by the spec, so this only finds or creates cells. */
-  private ingestFixed(event: WindowEvent, groupKey: readonly GroupValue[], groupKeyId: string): number {
+  private ingestFixed(t: number, groupKeyId: string): number {
     const spec = this.spec;
     if (spec.type === "session") throw new Error("ingestFixed called for a session window");
+    const { sizeMs, allowedLatenessMs } = spec;
+    const slide = windowSlide(spec);
     let applied = 0;
-    for (const window of assignWindows(spec, event.timestampMs)) {
+    for (let start = firstWindowStart(spec, t); start <= t; start += slide) {
+      const end = start + sizeMs;
       // A window whose end + lateness has passed is final (and purged, or about to be): the event is late for it.
-      if (window.end + spec.allowedLatenessMs <= this.watermark) continue;
-      const key = recordKey(window.start, groupKeyId);
-      let record = this.windows.get(key);
-      if (record === undefined) {
-        record = this.newRecord(window.start, window.end, groupKey, groupKeyId);
-        this.windows.set(key, record);
-        this.timers.push(record.end, key);
+      if (end + allowedLatenessMs <= this.watermark) continue;
+      let group = this.cells.get(start);
+      if (group === undefined) {
+        group = new Map();
+        this.cells.set(start, group);
       }
-      this.addEvent(record, event);
+      let record = group.get(groupKeyId);
+      if (record === undefined) {
+        record = this.newRecord(start, end, groupKeyId);
+        group.set(groupKeyId, record);
+        this.windows.set(record.key, record);
+        this.timers.push(end, record.key);
+      }
+      this.addEvent(record);
       applied++;
     }
     return applied;
@@ -302,10 +346,9 @@ export class WindowOperator {
    * inside a session that is still kept. The first condition alone would drop late events inside long sessions;
    * without it an event could start a new session over the span of a session that was already purged.
    */
-  private ingestSession(event: WindowEvent, groupKey: readonly GroupValue[], groupKeyId: string): number {
+  private ingestSession(t: number, groupKeyId: string): number {
     const spec = this.spec;
     if (spec.type !== "session") throw new Error("ingestSession called for a fixed window");
-    const t = event.timestampMs;
     const lateness = spec.allowedLatenessMs;
     let sessions = this.sessions.get(groupKeyId);
     const containing = sessions?.findContaining(t);
@@ -322,13 +365,13 @@ export class WindowOperator {
     if (only !== undefined && only.start <= t) {
       // Hot path (in-order events of an active session): update in place, maybe push the end out. No other
       // session overlaps [t, end), so extending cannot create an overlap.
-      this.addEvent(only, event);
+      this.addEvent(only);
       if (end > only.end) sessions.extendEnd(only, end);
       return 1;
     }
 
-    const fresh = this.newRecord(t, end, groupKey, groupKeyId);
-    this.addEvent(fresh, event);
+    const fresh = this.newRecord(t, end, groupKeyId);
+    this.addEvent(fresh);
     const { merged, absorbed } = sessions.insert(fresh);
     if (absorbed.length === 0) {
       this.windows.set(fresh.key, fresh);
@@ -389,6 +432,13 @@ export class WindowOperator {
   advance(watermarkMs: number): WindowResult[] {
     this.observeWatermark(watermarkMs);
     const watermark = this.watermark;
+    // Nothing due, changed or retracted: the common case when sessions advance after every event.
+    if (
+      this.dirty.size === 0 &&
+      this.pendingRetractions.length === 0 &&
+      (this.timers.peekTime() ?? Number.POSITIVE_INFINITY) > watermark
+    )
+      return [];
     const lateness = this.spec.allowedLatenessMs;
     const expired: WindowRecord[] = [];
     for (
@@ -429,6 +479,11 @@ export class WindowOperator {
     for (const record of expired) {
       if (this.windows.get(record.key) !== record) continue; // already handled via a duplicate timer
       this.windows.delete(record.key);
+      const group = this.cells.get(record.start);
+      if (group?.get(record.groupKeyId) === record) {
+        group.delete(record.groupKeyId);
+        if (group.size === 0) this.cells.delete(record.start);
+      }
       const sessions = this.sessions.get(record.groupKeyId);
       if (sessions !== undefined) {
         sessions.remove(record);
