@@ -130,4 +130,27 @@ describe("QuantileSketch", () => {
       { numRuns: 200 },
     );
   });
+
+  it("property: reads between adds and merges see every value so far (sorted bins are cached between changes)", () => {
+    fc.assert(
+      fc.property(values, values, fc.array(fc.nat(150), { maxLength: 5 }), (xs, ys, readAt) => {
+        const sketch = QuantileSketch.create();
+        const seen: number[] = [];
+        xs.forEach((x, i) => {
+          if (readAt.includes(i)) {
+            expect(sketch.toData()).toEqual(sketchOf(seen).toData());
+            expect(sketch.quantile(0.5)).toBe(sketchOf(seen).quantile(0.5));
+          }
+          sketch.add(x);
+          seen.push(x);
+        });
+        expect(sketch.quantile(0.9)).toBe(sketchOf(seen).quantile(0.9));
+        sketch.mergeFrom(sketchOf(ys));
+        const all = [...seen, ...ys];
+        expect(sketch.toData()).toEqual(sketchOf(all).toData());
+        for (const q of [0, 0.1, 0.5, 0.99, 1]) expect(sketch.quantile(q)).toBe(sketchOf(all).quantile(q));
+      }),
+      { numRuns: 100 },
+    );
+  });
 });

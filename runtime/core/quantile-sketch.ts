@@ -64,10 +64,6 @@ function mappingFor(relativeAccuracy: number): KeyMapping {
   return mapping;
 }
 
-function sortedEntries(bins: ReadonlyMap<number, number>): [number, number][] {
-  return [...bins.entries()].sort((a, b) => a[0] - b[0]);
-}
-
 export class QuantileSketch {
   readonly relativeAccuracy: number;
   private readonly mapping: KeyMapping;
@@ -77,6 +73,9 @@ export class QuantileSketch {
   private total = 0;
   private minValue = Number.POSITIVE_INFINITY;
   private maxValue = Number.NEGATIVE_INFINITY;
+  /** Bin keys in ascending order, cached between changes: a window emission reads them once per quantile and once to serialize. */
+  private positiveKeys: Float64Array | undefined;
+  private negativeKeys: Float64Array | undefined;
 
   private constructor(relativeAccuracy: number) {
     this.mapping = mappingFor(relativeAccuracy);
@@ -104,9 +103,13 @@ export class QuantileSketch {
       throw new QuantileSketchError("INVALID_VALUE", `quantile sketch value ${value} is not a finite number`);
     }
     const { minPossible } = this.mapping;
-    if (value > minPossible) increment(this.positive, this.mapping.key(value), 1);
-    else if (value < -minPossible) increment(this.negative, this.mapping.key(-value), 1);
-    else this.zeroCount++;
+    if (value > minPossible) {
+      increment(this.positive, this.mapping.key(value), 1);
+      this.positiveKeys = undefined;
+    } else if (value < -minPossible) {
+      increment(this.negative, this.mapping.key(-value), 1);
+      this.negativeKeys = undefined;
+    } else this.zeroCount++;
     this.total++;
     if (value < this.minValue) this.minValue = value;
     if (value > this.maxValue) this.maxValue = value;
@@ -121,6 +124,8 @@ export class QuantileSketch {
     }
     for (const [key, count] of other.positive) increment(this.positive, key, count);
     for (const [key, count] of other.negative) increment(this.negative, key, count);
+    this.positiveKeys = undefined;
+    this.negativeKeys = undefined;
     this.zeroCount += other.zeroCount;
     this.total += other.total;
     this.minValue = Math.min(this.minValue, other.minValue);
@@ -147,13 +152,12 @@ export class QuantileSketch {
     let value: number;
     if (rank < negativeCount) {
       // Negative values are stored by magnitude: walk from the largest magnitude (most negative value) down.
-      const entries = sortedEntries(this.negative).reverse();
-      value = -this.mapping.value(keyAtRank(entries, rank));
+      value = -this.mapping.value(keyAtRank(this.negative, this.sortedNegativeKeys(), rank, true));
     } else if (rank < negativeCount + this.zeroCount) {
       value = 0;
     } else {
       value = this.mapping.value(
-        keyAtRank(sortedEntries(this.positive), rank - negativeCount - this.zeroCount),
+        keyAtRank(this.positive, this.sortedPositiveKeys(), rank - negativeCount - this.zeroCount, false),
       );
     }
     return Math.min(this.maxValue, Math.max(this.minValue, value));
@@ -161,16 +165,25 @@ export class QuantileSketch {
 
   /** Canonical encoding: depends only on the multiset of bins, so equal sketches encode equally. */
   toData(): QuantileSketchData {
-    const flatten = (bins: ReadonlyMap<number, number>): number[] => sortedEntries(bins).flat();
     return {
       alpha: this.relativeAccuracy,
       count: this.total,
       zero: this.zeroCount,
       min: this.min,
       max: this.max,
-      pos: flatten(this.positive),
-      neg: flatten(this.negative),
+      pos: flatten(this.positive, this.sortedPositiveKeys()),
+      neg: flatten(this.negative, this.sortedNegativeKeys()),
     };
+  }
+
+  private sortedPositiveKeys(): Float64Array {
+    this.positiveKeys ??= sortedKeys(this.positive);
+    return this.positiveKeys;
+  }
+
+  private sortedNegativeKeys(): Float64Array {
+    this.negativeKeys ??= sortedKeys(this.negative);
+    return this.negativeKeys;
   }
 
   static fromData(data: QuantileSketchData): QuantileSketch {
@@ -231,14 +244,38 @@ function sumCounts(bins: ReadonlyMap<number, number>): number {
   return total;
 }
 
-/** The key of the bucket holding the value of the given (0-based, possibly fractional) rank. */
-function keyAtRank(entries: readonly (readonly [number, number])[], rank: number): number {
+/** Keys in ascending numeric order (a typed array sorts numerically). */
+function sortedKeys(bins: ReadonlyMap<number, number>): Float64Array {
+  return Float64Array.from(bins.keys()).sort();
+}
+
+/** [key, count, key, count, ...] in ascending key order. */
+function flatten(bins: ReadonlyMap<number, number>, keys: Float64Array): number[] {
+  const flat = new Array<number>(keys.length * 2);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] ?? 0;
+    flat[2 * i] = key;
+    flat[2 * i + 1] = bins.get(key) ?? 0;
+  }
+  return flat;
+}
+
+/**
+ * The key of the bucket holding the value of the given (0-based, possibly fractional) rank, walking the keys in
+ * ascending order, or descending when `descending`.
+ */
+function keyAtRank(
+  bins: ReadonlyMap<number, number>,
+  keys: Float64Array,
+  rank: number,
+  descending: boolean,
+): number {
+  if (keys.length === 0) throw new RangeError("keyAtRank on an empty store");
   let running = 0;
-  for (const [key, count] of entries) {
-    running += count;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[descending ? keys.length - 1 - i : i] ?? 0;
+    running += bins.get(key) ?? 0;
     if (running > rank) return key;
   }
-  const last = entries[entries.length - 1];
-  if (last === undefined) throw new RangeError("keyAtRank on an empty store");
-  return last[0];
+  return keys[descending ? 0 : keys.length - 1] ?? 0;
 }

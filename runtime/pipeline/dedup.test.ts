@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DedupState } from "./dedup.js";
 
@@ -32,5 +33,35 @@ describe("DedupState", () => {
     const d = new DedupState(1000);
     d.record(42, 0, 0);
     expect(d.isDuplicate(42, 0)).toBe(true);
+  });
+
+  it("property: decisions equal the rule's definition (every emitted id remembered, nothing evicted)", () => {
+    const event = fc.record({
+      id: fc.option(fc.integer({ min: 0, max: 40 }).map(String), { freq: 20 }),
+      dt: fc.integer({ min: -300, max: 200 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(event, { minLength: 1500, maxLength: 3000 }),
+        fc.integer({ min: 0, max: 500 }),
+        (events, horizon) => {
+          const state = new DedupState(horizon);
+          const emitted = new Map<string, number>();
+          let newest = Number.NEGATIVE_INFINITY;
+          let clock = 0;
+          for (const { id, dt } of events) {
+            clock = Math.max(0, clock + dt);
+            const previous = id === null ? undefined : emitted.get(id);
+            const expected = previous !== undefined && previous >= newest - horizon;
+            expect(state.isDuplicate(id, newest)).toBe(expected);
+            if (expected) continue;
+            newest = Math.max(newest, clock);
+            if (id !== null && (previous === undefined || clock > previous)) emitted.set(id, clock);
+            state.record(id, clock, newest);
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });

@@ -13,8 +13,16 @@
 import type { RowValue } from "../decode/row.js";
 
 export class DedupState {
-  /** id → event time of its emitted event; insertion order ≈ event-time order, which eviction relies on. */
+  /** id → event time of its emitted event. */
   private readonly seen = new Map<string, number>();
+  /**
+   * Eviction order: (id, time) per `record` that stored a time, ≈ event-time order. A separate queue because
+   * scanning the Map from its start walks every entry deleted since its last rehash, on every event.
+   * Entries whose id was recorded again later are stale and skipped.
+   */
+  private queueIds: string[] = [];
+  private queueTimes: number[] = [];
+  private head = 0;
 
   constructor(readonly horizonMs: number) {}
 
@@ -35,9 +43,9 @@ export class DedupState {
     const key = String(id);
     const previous = this.seen.get(key);
     if (previous === undefined || eventTimeMs > previous) {
-      // Re-insert so the entry moves to the end of the eviction order.
-      this.seen.delete(key);
       this.seen.set(key, eventTimeMs);
+      this.queueIds.push(key);
+      this.queueTimes.push(eventTimeMs);
     }
     this.evict(maxEventTimeMs);
   }
@@ -49,9 +57,21 @@ export class DedupState {
    */
   private evict(maxEventTimeMs: number): void {
     const cutoff = maxEventTimeMs - this.horizonMs;
-    for (const [key, time] of this.seen) {
+    const { queueIds, queueTimes } = this;
+    let head = this.head;
+    while (head < queueIds.length) {
+      const time = queueTimes[head] ?? cutoff;
       if (time >= cutoff) break;
-      this.seen.delete(key);
+      const key = queueIds[head] ?? "";
+      if (this.seen.get(key) === time) this.seen.delete(key);
+      head++;
     }
+    // Drop the consumed prefix once it is most of the queue, so memory follows the live entries.
+    if (head > 1024 && head * 2 > queueIds.length) {
+      this.queueIds = queueIds.slice(head);
+      this.queueTimes = queueTimes.slice(head);
+      head = 0;
+    }
+    this.head = head;
   }
 }
