@@ -9,6 +9,7 @@ import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
 import { DecodeFailure } from "../decode/decode-failure.js";
 import type { FieldMapper } from "../decode/field-mapping.js";
 import type { Row } from "../decode/row.js";
+import { compileFastFilter, type FastFilter } from "./cel-fast-path.js";
 
 export class TransformCompileError extends Error {
   override readonly name = "TransformCompileError";
@@ -22,6 +23,8 @@ export type TransformOutcome =
 interface CompiledStep {
   readonly name: string;
   readonly evaluate: (event: Record<string, unknown>) => CelResultValue;
+  /** Filters only: answers without the interpreter when it can (see cel-fast-path.ts). */
+  readonly fast: FastFilter | undefined;
   readonly setField: string | undefined;
 }
 
@@ -47,12 +50,17 @@ export function compileTransforms(transforms: PipelineSpec["transforms"], mapper
         `spec.transforms[${i}].expression (${t.name}): CEL does not compile: ${compiled.error}`,
       );
     }
-    return { name: t.name, evaluate: compiled.evaluate, setField: t.type === "set" ? t.field : undefined };
+    const setField = t.type === "set" ? t.field : undefined;
+    const fast = setField === undefined ? compileFastFilter(t.expression) : undefined;
+    return { name: t.name, evaluate: compiled.evaluate, fast, setField };
   });
   return {
     steps: steps.map((s) => s.name),
     apply(row) {
       for (const step of steps) {
+        const answer = step.fast?.(row);
+        if (answer === false) return { kind: "filtered", step: step.name };
+        if (answer === true) continue;
         const result = step.evaluate(row);
         if (!result.ok) {
           return {
