@@ -144,6 +144,8 @@ interface WindowRecord extends SessionInterval {
   key: string;
   readonly groupKey: readonly GroupValue[];
   readonly groupKeyId: string;
+  /** The group's key in `cells` and `sessions` (see `GroupLookup`). */
+  readonly lookup: GroupLookup;
   readonly states: AggregationState[];
   /** Last emitted revision (0 = never emitted). */
   revision: number;
@@ -152,6 +154,12 @@ interface WindowRecord extends SessionInterval {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * How an operator finds a group's state: the value itself for a single group-by field (a Map tells "1" from 1,
+ * and no string is built per event), the group key id otherwise.
+ */
+type GroupLookup = GroupValue | string;
 
 /** The compact Map key of an open window inside one operator (the operator handles a single window name). */
 function recordKey(start: number, groupKeyId: string): string {
@@ -181,8 +189,8 @@ export class WindowOperator {
   private readonly groupValues: GroupValue[];
   private readonly windows = new Map<string, WindowRecord>();
   /** Tumbling and sliding windows by start, then group key id: finding a window builds no key string. */
-  private readonly cells = new Map<number, Map<string, WindowRecord>>();
-  private readonly sessions = new Map<string, SessionSet<WindowRecord>>();
+  private readonly cells = new Map<number, Map<GroupLookup, WindowRecord>>();
+  private readonly sessions = new Map<GroupLookup, SessionSet<WindowRecord>>();
   private readonly timers = new TimerQueue();
   private readonly dirty = new Set<string>();
   private pendingRetractions: WindowRetraction[] = [];
@@ -245,9 +253,7 @@ export class WindowOperator {
       );
     }
 
-    // The group key id is JSON.stringify(groupValues), built by hand to skip the intermediate array.
     const groupValues = this.groupValues;
-    let groupKeyId = "[";
     for (let i = 0; i < groupValues.length; i++) {
       const field = spec.groupBy[i] ?? "";
       const value = readField(event.fields, field);
@@ -257,10 +263,9 @@ export class WindowOperator {
       else if (typeof value === "number" && Number.isFinite(value)) normalized = value === 0 ? 0 : value;
       else return this.reject(field, `group-by value must be a string, finite number, boolean or null`);
       groupValues[i] = normalized;
-      if (i > 0) groupKeyId += ",";
-      groupKeyId += typeof normalized === "string" ? JSON.stringify(normalized) : String(normalized);
     }
-    groupKeyId += "]";
+    const lookup: GroupLookup =
+      groupValues.length === 1 ? (groupValues[0] ?? null) : JSON.stringify(groupValues);
     // Validate every input before touching state, so an event is applied entirely or not at all.
     for (const input of this.inputs) {
       if (input.field === undefined) continue;
@@ -270,8 +275,7 @@ export class WindowOperator {
       prepareValue(input.fn, value, input.prepared);
     }
 
-    const applied =
-      spec.type === "session" ? this.ingestSession(t, groupKeyId) : this.ingestFixed(t, groupKeyId);
+    const applied = spec.type === "session" ? this.ingestSession(t, lookup) : this.ingestFixed(t, lookup);
     if (applied === 0) {
       this.counters.late++;
       return { kind: "late", windowName: spec.name, timestampMs: t, watermarkMs: this.watermark };
@@ -285,13 +289,15 @@ export class WindowOperator {
     return { kind: "rejected", windowName: this.spec.name, field, reason };
   }
 
-  private newRecord(start: number, end: number, groupKeyId: string): WindowRecord {
+  private newRecord(start: number, end: number, lookup: GroupLookup): WindowRecord {
+    const groupKeyId = JSON.stringify(this.groupValues);
     return {
       key: recordKey(start, groupKeyId),
       start,
       end,
       groupKey: [...this.groupValues],
       groupKeyId,
+      lookup,
       states: this.spec.aggregations.map(createState),
       revision: 0,
       fired: false,
@@ -313,7 +319,7 @@ export class WindowOperator {
   }
 
   /** Tumbling and sliding windows: identities are fixed by the spec, so this only finds or creates cells. */
-  private ingestFixed(t: number, groupKeyId: string): number {
+  private ingestFixed(t: number, lookup: GroupLookup): number {
     const spec = this.spec;
     if (spec.type === "session") throw new Error("ingestFixed called for a session window");
     const { sizeMs, allowedLatenessMs } = spec;
@@ -328,10 +334,10 @@ export class WindowOperator {
         group = new Map();
         this.cells.set(start, group);
       }
-      let record = group.get(groupKeyId);
+      let record = group.get(lookup);
       if (record === undefined) {
-        record = this.newRecord(start, end, groupKeyId);
-        group.set(groupKeyId, record);
+        record = this.newRecord(start, end, lookup);
+        group.set(lookup, record);
         this.windows.set(record.key, record);
         this.timers.push(end, record.key);
       }
@@ -346,18 +352,18 @@ export class WindowOperator {
    * inside a session that is still kept. The first condition alone would drop late events inside long sessions;
    * without it an event could start a new session over the span of a session that was already purged.
    */
-  private ingestSession(t: number, groupKeyId: string): number {
+  private ingestSession(t: number, lookup: GroupLookup): number {
     const spec = this.spec;
     if (spec.type !== "session") throw new Error("ingestSession called for a fixed window");
     const lateness = spec.allowedLatenessMs;
-    let sessions = this.sessions.get(groupKeyId);
+    let sessions = this.sessions.get(lookup);
     const containing = sessions?.findContaining(t);
     const kept = containing !== undefined && containing.end + lateness > this.watermark;
     if (!kept && t < this.watermark - lateness) return 0;
 
     if (sessions === undefined) {
       sessions = new SessionSet<WindowRecord>((a, b) => this.mergeRecords(a, b));
-      this.sessions.set(groupKeyId, sessions);
+      this.sessions.set(lookup, sessions);
     }
     const end = t + spec.gapMs;
     const overlaps = sessions.overlapping(t, end);
@@ -370,7 +376,7 @@ export class WindowOperator {
       return 1;
     }
 
-    const fresh = this.newRecord(t, end, groupKeyId);
+    const fresh = this.newRecord(t, end, lookup);
     this.addEvent(fresh);
     const { merged, absorbed } = sessions.insert(fresh);
     if (absorbed.length === 0) {
@@ -395,7 +401,7 @@ export class WindowOperator {
         });
       }
     }
-    merged.key = recordKey(merged.start, groupKeyId);
+    merged.key = recordKey(merged.start, merged.groupKeyId);
     merged.revision = survivor?.revision ?? 0;
     merged.fired = absorbed.some((old) => old.fired);
     this.windows.set(merged.key, merged);
@@ -418,6 +424,7 @@ export class WindowOperator {
       end: Math.max(a.end, b.end),
       groupKey: a.groupKey,
       groupKeyId: a.groupKeyId,
+      lookup: a.lookup,
       states,
       revision: 0,
       fired: false,
@@ -480,14 +487,14 @@ export class WindowOperator {
       if (this.windows.get(record.key) !== record) continue; // already handled via a duplicate timer
       this.windows.delete(record.key);
       const group = this.cells.get(record.start);
-      if (group?.get(record.groupKeyId) === record) {
-        group.delete(record.groupKeyId);
+      if (group?.get(record.lookup) === record) {
+        group.delete(record.lookup);
         if (group.size === 0) this.cells.delete(record.start);
       }
-      const sessions = this.sessions.get(record.groupKeyId);
+      const sessions = this.sessions.get(record.lookup);
       if (sessions !== undefined) {
         sessions.remove(record);
-        if (sessions.size === 0) this.sessions.delete(record.groupKeyId);
+        if (sessions.size === 0) this.sessions.delete(record.lookup);
       }
       this.counters.purged++;
     }
