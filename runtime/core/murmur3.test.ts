@@ -49,6 +49,13 @@ describe("hash64", () => {
     expect(hash64("s:1")).not.toEqual(hash64("n:1"));
   });
 
+  it("hashes the UTF-8 bytes, whatever the text's length or characters", () => {
+    for (const text of ["a", "é😀\u0000x", "x".repeat(5000), "😀".repeat(700), "tally"]) {
+      const [hi, lo] = murmur3x86_128(new TextEncoder().encode(text));
+      expect(hash64(text)).toEqual({ hi, lo });
+    }
+  });
+
   // Persisted HyperLogLog states are only mergeable with new ones while the hash stays the same: pin it.
   it.each([
     { text: "", hi: 0, lo: 0 },

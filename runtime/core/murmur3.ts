@@ -54,8 +54,8 @@ function mixK4(k: number): number {
 /** The four 32-bit words of MurmurHash3_x86_128, h1..h4 (the reference writes them little-endian in this order). */
 export type Hash128 = readonly [number, number, number, number];
 
-export function murmur3x86_128(bytes: Uint8Array, seed = 0): Hash128 {
-  const length = bytes.length;
+/** The hash of `bytes`, or of its first `length` bytes. */
+export function murmur3x86_128(bytes: Uint8Array, seed = 0, length = bytes.length): Hash128 {
   const blocks = length >>> 4;
   let h1 = seed >>> 0;
   let h2 = h1;
@@ -129,10 +129,13 @@ export function murmur3x86_128(bytes: Uint8Array, seed = 0): Hash128 {
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
 
-const utf8 = new TextEncoder();
+/** Reused for every hash64 (the runtime hashes one value per event and aggregation); grows as needed. */
+let scratch = Buffer.allocUnsafe(1024);
 
 /** A stable 64-bit hash of a string (its UTF-8 bytes) as two unsigned 32-bit halves. */
 export function hash64(text: string): { readonly hi: number; readonly lo: number } {
-  const [h1, h2] = murmur3x86_128(utf8.encode(text));
+  // UTF-8 needs at most 3 bytes per UTF-16 unit, so the write is never truncated.
+  if (text.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(text.length * 3);
+  const [h1, h2] = murmur3x86_128(scratch, 0, scratch.write(text, 0, "utf8"));
   return { hi: h1, lo: h2 };
 }

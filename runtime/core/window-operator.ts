@@ -155,6 +155,11 @@ interface WindowRecord extends SessionInterval {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Shared outcomes for the usual window counts: every event gets one per window spec. */
+const ACCEPTED: readonly IngestOutcome[] = Array.from({ length: 64 }, (_, windows) =>
+  Object.freeze({ kind: "accepted" as const, windows }),
+);
+
 /**
  * How an operator finds a group's state: the value itself for a single group-by field (a Map tells "1" from 1,
  * and no string is built per event), the group key id otherwise.
@@ -281,7 +286,7 @@ export class WindowOperator {
       return { kind: "late", windowName: spec.name, timestampMs: t, watermarkMs: this.watermark };
     }
     this.counters.accepted++;
-    return { kind: "accepted", windows: applied };
+    return ACCEPTED[applied] ?? { kind: "accepted", windows: applied };
   }
 
   private reject(field: string | undefined, reason: string): IngestOutcome {
