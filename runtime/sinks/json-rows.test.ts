@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
 import { ChunkedWriter } from "./chunked-writer.js";
-import { decodeValue, encoderFor } from "./json-rows.js";
+import { decodeValue, encoderFor, quotedIso } from "./json-rows.js";
 
 describe("JSON row values", () => {
   it.each<[ColumnType, boolean, string | number | boolean | null, string]>([
@@ -37,6 +37,27 @@ describe("JSON row values", () => {
           expect(JSON.parse(encoderFor("Float64", false)(y))).toBe(y);
         },
       ),
+    );
+  });
+});
+
+describe("quotedIso", () => {
+  it("property: equals toISOString in quotes for every representable time, in any order", () => {
+    const edges = [
+      -8.64e15, -62_167_219_200_001, -62_167_219_200_000, -1, 0, 253_402_300_799_999, 253_402_300_800_000,
+      8.64e15,
+    ];
+    for (const ms of edges) expect(quotedIso(ms)).toBe(`"${new Date(ms).toISOString()}"`);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -8.64e15, max: 8.64e15 }), { maxLength: 20 }),
+        fc.integer({ min: -5e9, max: 5e9 }),
+        (times, base) => {
+          for (const ms of [...times, ...times.map((t) => (t % 1e10) + base)])
+            expect(quotedIso(ms)).toBe(`"${new Date(ms).toISOString()}"`);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -6,10 +6,9 @@ import { quoteIdentifier } from "../../operator/clickhouse/sql.js";
 import { windowTableColumns } from "../../operator/clickhouse/window-table-ddl.js";
 import type { WindowResult } from "../core/window-operator.js";
 import type { ChunkedWriter } from "./chunked-writer.js";
+import { quotedIso } from "./json-rows.js";
 
 export const windowColumnList = `(${windowTableColumns.map((c) => quoteIdentifier(c.name, "window column")).join(", ")})`;
-
-const iso = (ms: number) => `"${new Date(ms).toISOString()}"`;
 
 /** Appends one result as written by partition `partition` of `topic` at `version`. */
 export function encodeWindowRow(
@@ -21,6 +20,6 @@ export function encodeWindowRow(
 ): void {
   const upsert = result.kind === "upsert";
   writer.write(
-    `{"window_name":${JSON.stringify(result.windowName)},"window_start":${iso(result.windowStart)},"window_end":${iso(result.windowEnd)},"group_key":${JSON.stringify(JSON.stringify(result.groupKey))},"source_topic":${JSON.stringify(topic)},"source_partition":${partition},"version":${version},"is_deleted":${upsert ? 0 : 1},"states":${JSON.stringify(upsert ? JSON.stringify(result.states) : "{}")},"results":${JSON.stringify(upsert ? JSON.stringify(result.results) : "{}")}}\n`,
+    `{"window_name":${JSON.stringify(result.windowName)},"window_start":${quotedIso(result.windowStart)},"window_end":${quotedIso(result.windowEnd)},"group_key":${JSON.stringify(JSON.stringify(result.groupKey))},"source_topic":${JSON.stringify(topic)},"source_partition":${partition},"version":${version},"is_deleted":${upsert ? 0 : 1},"states":${JSON.stringify(upsert ? JSON.stringify(result.states) : "{}")},"results":${JSON.stringify(upsert ? JSON.stringify(result.results) : "{}")}}\n`,
   );
 }
