@@ -1,12 +1,15 @@
 /**
  * The operator process: health and metrics server, leader election, and — while leading — the
- * Pipeline, Rollup and AlertRule controllers. SIGTERM stops taking work, lets running reconciles
+ * Pipeline, Rollup and AlertRule controllers and the autoscaler loop. SIGTERM stops taking work, lets running reconciles
  * finish and releases the lease so a standby replica takes over at once.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { hostname } from "node:os";
 import { alertRuleControllerDefinition } from "./alert-rule/alert-rule-controller.js";
+import { autoscalerControllerDefinition } from "./autoscaler/autoscaler-controller.js";
+import { cachedHpaLister } from "./autoscaler/hpa-stand-down.js";
+import { OffsetSampler } from "./autoscaler/offset-sampler.js";
 import { type ControllerDefinition, ControllerRunner } from "./core/controller.js";
 import { kubeEventRecorder } from "./core/events.js";
 import { KubeClient, type KubeObject } from "./core/kube-client.js";
@@ -26,6 +29,17 @@ interface OperatorSettings {
   readonly leaseDurationMs: number;
   /** Overrides each controller's resync period (tests shorten it). */
   readonly resyncMs: number | undefined;
+  /** Time between two autoscaler rounds for one Pipeline. */
+  readonly autoscalerIntervalMs: number;
+}
+
+function positiveMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name}=${raw} is not a positive number of milliseconds`);
+  return value;
 }
 
 function settingsFromEnv(env: NodeJS.ProcessEnv): OperatorSettings {
@@ -41,6 +55,7 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): OperatorSettings {
     version: env.TALLY_VERSION ?? "0.1.0",
     leaseDurationMs: Number(env.TALLY_LEASE_DURATION_MS ?? "15000"),
     resyncMs: env.TALLY_RESYNC_MS ? Number(env.TALLY_RESYNC_MS) : undefined,
+    autoscalerIntervalMs: positiveMs(env, "TALLY_AUTOSCALER_INTERVAL_MS", 5_000),
   };
 }
 
@@ -49,6 +64,7 @@ async function main(): Promise<void> {
   const client = KubeClient.fromEnvironment(process.env.KUBECONFIG);
   const recorder = kubeEventRecorder(client, "operator", settings.identity);
   const now = () => new Date();
+  const sampler = new OffsetSampler();
   const definitions: ControllerDefinition<KubeObject>[] = [
     pipelineControllerDefinition({
       client,
@@ -58,6 +74,14 @@ async function main(): Promise<void> {
     }),
     rollupControllerDefinition({ client, recorder, now }),
     alertRuleControllerDefinition({ client, recorder, now }),
+    autoscalerControllerDefinition({
+      client,
+      recorder,
+      sampler,
+      hpas: cachedHpaLister(client, 15_000, Date.now),
+      now: Date.now,
+      intervalMs: settings.autoscalerIntervalMs,
+    }),
   ];
   const runners = definitions.map(
     (definition) =>
@@ -138,6 +162,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     logger.info({ why }, "shutting down");
     await Promise.all(runners.map((r) => r.stop()));
+    await sampler.close();
     await elector.stop();
     server.close();
     logger.info("stopped");

@@ -30,6 +30,23 @@ export const reasons = {
   Migrating: "Migrating",
   Deleting: "Deleting",
   ApplyFailed: "ApplyFailed",
+  // The autoscaler's Scaling condition.
+  ScaledUp: "ScaledUp",
+  ScaledDown: "ScaledDown",
+  Steady: "Steady",
+  Recommending: "Recommending",
+  HPAInControl: "HPAInControl",
+  AutoscalingOff: "AutoscalingOff",
+  AutoscalerPaused: "AutoscalerPaused",
+  SignalsMissing: "SignalsMissing",
+  MeasuringCapacity: "MeasuringCapacity",
+  NoProgress: "NoProgress",
+  SinkBackPressure: "SinkBackPressure",
+  HotPartition: "HotPartition",
+  Stabilizing: "Stabilizing",
+  CoolingDown: "CoolingDown",
+  RebalanceNotWorthIt: "RebalanceNotWorthIt",
+  Asleep: "Asleep",
 } as const;
 export type Reason = (typeof reasons)[keyof typeof reasons];
 

@@ -7,6 +7,7 @@ import { Informer, type InformerOptions, keyOf } from "./informer.js";
 import type { KubeClient, KubeObject, ResourceType } from "./kube-client.js";
 import { logger } from "./logger.js";
 import { queueDepth, queueLatency, reconcileDuration, reconcileErrors, reconcileTotal } from "./metrics.js";
+import { sameJson } from "./stable-json.js";
 import { type ReconcileOutcome, WorkQueue } from "./work-queue.js";
 
 export interface SecondaryWatch {
@@ -26,6 +27,11 @@ export interface ControllerDefinition<T extends KubeObject> {
   readonly timeoutMs: number;
   readonly resyncMs: number;
   reconcile(key: string, cached: T | undefined): Promise<ReconcileOutcome>;
+  /**
+   * Whether a watched change to a primary is worth a reconcile (default: every change). Lists and
+   * resyncs always enqueue, so a filtered change is at most delayed to the next resync, never lost.
+   */
+  primaryChanged?(previous: T, next: T): boolean;
   /** Other primary objects to reconcile when one changes (e.g. rollups cascading from it). */
   dependents?(object: T | undefined, key: string, primaries: readonly T[]): string[];
 }
@@ -81,7 +87,13 @@ export class ControllerRunner<T extends KubeObject> {
     this.primary = new Informer<T>(
       client,
       definition.primary,
-      (key, object, deleted) => {
+      (key, object, deleted, previous) => {
+        if (
+          previous !== undefined &&
+          object !== undefined &&
+          definition.primaryChanged?.(previous, object) === false
+        )
+          return;
         this.enqueue(key);
         for (const dependent of definition.dependents?.(object ?? deleted, key, this.primary.list()) ?? [])
           this.enqueue(dependent);
@@ -136,6 +148,24 @@ export function ownerKeys(kind: string): SecondaryWatch["keysFor"] {
       .filter((o) => o.kind === kind)
       .map((o) => (namespace ? `${namespace}/${o.name}` : o.name));
   };
+}
+
+/**
+ * Whether anything but the status (and bookkeeping such as resourceVersion) changed: the spec (by
+ * generation), labels, annotations, finalizers, owners or deletion. Controllers that write status but
+ * do not read it back use this to ignore their own and each other's status writes.
+ */
+export function changedBeyondStatus(previous: KubeObject, next: KubeObject): boolean {
+  const a = previous.metadata;
+  const b = next.metadata;
+  return (
+    a?.generation !== b?.generation ||
+    a?.deletionTimestamp !== b?.deletionTimestamp ||
+    !sameJson(a?.labels, b?.labels) ||
+    !sameJson(a?.annotations, b?.annotations) ||
+    !sameJson(a?.finalizers, b?.finalizers) ||
+    !sameJson(a?.ownerReferences, b?.ownerReferences)
+  );
 }
 
 export { keyOf };

@@ -37,7 +37,8 @@ export class Informer<T extends KubeObject> {
   constructor(
     private readonly client: KubeClient,
     private readonly type: ResourceType,
-    private readonly onKey: (key: string, object: T | undefined, deleted?: T) => void,
+    /** `previous` is the cached object a watch event replaced (absent on lists, resyncs and deletes). */
+    private readonly onKey: (key: string, object: T | undefined, deleted?: T, previous?: T) => void,
     private readonly options: InformerOptions,
   ) {}
 
@@ -169,8 +170,9 @@ export class Informer<T extends KubeObject> {
           this.cache.delete(key);
           this.onKey(key, undefined, event.object);
         } else {
+          const previous = this.cache.get(key);
           this.cache.set(key, event.object);
-          this.onKey(key, event.object);
+          this.onKey(key, event.object, undefined, previous);
         }
       },
       this.abort.signal,

@@ -21,22 +21,24 @@ export interface StatusWrite<S extends { conditions?: unknown }> {
   /** Whether a Ready change is worth a Warning (a refusal or a blocker) rather than a Normal Event. */
   readonly warning: boolean;
   /**
-   * "all": this controller owns the whole status. "listed": it owns only the fields (and condition
-   * types) it sets; others belong to another field manager and are neither compared nor written.
+   * "all": this controller owns the whole status. Otherwise it owns only the listed fields (and the
+   * condition types it sets); others belong to another field manager and are neither compared nor
+   * written. A listed field absent from `status` is one to clear, so its removal is a change.
    */
-  readonly owns?: "all" | "listed";
+  readonly owns?: "all" | { readonly fields: readonly string[] };
   /** Server-side apply field manager; controllers sharing a status use different ones. */
   readonly fieldManager?: string;
 }
 
-/** The part of `previous` that `status` speaks for: its keys, and its condition types. */
+/** The part of `previous` that a writer owning `fields` speaks for, with the condition types it sets. */
 function ownedView(
   previous: Record<string, unknown> | undefined,
   status: Record<string, unknown>,
+  fields: readonly string[],
 ): Record<string, unknown> {
   const view: Record<string, unknown> = {};
   const types = new Set(((status.conditions as Condition[] | undefined) ?? []).map((c) => c.type));
-  for (const key of Object.keys(status)) {
+  for (const key of fields) {
     view[key] =
       key === "conditions"
         ? ((previous?.conditions as Condition[] | undefined) ?? []).filter((c) => types.has(c.type))
@@ -50,15 +52,19 @@ export async function writeStatusIfChanged<S extends { conditions?: unknown }>(
 ): Promise<boolean> {
   const { client, type, object, previous, status } = write;
   const compared =
-    write.owns === "listed"
-      ? ownedView(previous as Record<string, unknown> | undefined, status as Record<string, unknown>)
-      : previous;
+    write.owns === undefined || write.owns === "all"
+      ? previous
+      : ownedView(
+          previous as Record<string, unknown> | undefined,
+          status as Record<string, unknown>,
+          write.owns.fields,
+        );
   if (sameJson(compared, status)) return false;
   const meta = { name: object.metadata?.name, namespace: object.metadata?.namespace };
   await client.apply(
     type,
     { apiVersion, kind: type.kind, metadata: meta, status } as KubeObject,
-    fieldManager,
+    write.fieldManager ?? fieldManager,
     "status",
   );
   apiWrites.inc({

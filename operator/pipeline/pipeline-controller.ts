@@ -12,7 +12,7 @@ import { renderWindowTableDdl } from "../clickhouse/window-table-ddl.js";
 import { applyIfChanged } from "../core/apply-objects.js";
 import { findCondition, reasons } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
-import { ownerKeys } from "../core/controller.js";
+import { changedBeyondStatus, ownerKeys } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
@@ -22,8 +22,13 @@ import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
 import { SpecError } from "../spec-error.js";
-import { computePipelineStatus, type PipelineObservation } from "./pipeline-status.js";
-import { objectNameFor, type RuntimeSettings, renderPipelineObjects } from "./render-pipeline-objects.js";
+import { computePipelineStatus, type PipelineObservation, pipelineStatusFields } from "./pipeline-status.js";
+import {
+  configuredReplicas,
+  objectNameFor,
+  type RuntimeSettings,
+  renderPipelineObjects,
+} from "./render-pipeline-objects.js";
 import { validatePipelineSemantics } from "./validate-pipeline.js";
 
 export interface PipelineObject extends KubeObject {
@@ -59,6 +64,8 @@ export function pipelineControllerDefinition(
     maxBackoffMs: 60_000,
     timeoutMs: 120_000,
     resyncMs: 5 * 60_000,
+    // Status writes (ours, the autoscaler's every few seconds) change nothing this controller renders.
+    primaryChanged: changedBeyondStatus,
     reconcile: (key) => reconcilePipeline(deps, key),
   };
 }
@@ -118,7 +125,7 @@ export async function reconcilePipeline(
     return { kind: "requeueAfter", ms: refused ? 5 * 60_000 : 15_000 };
   }
 
-  const replicas = spec.replicas ?? Math.max(1, spec.scaling.minReplicas);
+  const replicas = configuredReplicas(spec);
   const ref = { namespace, name, uid: pipeline.metadata?.uid ?? "", generation };
   const objects = renderPipelineObjects(ref, spec, replicas, deps.settings);
   const results = [
@@ -219,7 +226,7 @@ async function writeStatus(
     previous: pipeline.status,
     status,
     warning: observation.kind !== "applied",
-    owns: "listed",
+    owns: { fields: pipelineStatusFields },
   });
   return status;
 }

@@ -19,6 +19,17 @@ export type PipelineObservation =
       readonly retainedColumns: readonly string[];
     };
 
+/** The status fields this controller writes; the autoscaler writes the others (see autoscaler-status.ts). */
+export const pipelineStatusFields = [
+  "observedGeneration",
+  "conditions",
+  "replicas",
+  "readyReplicas",
+  "selector",
+  "configHash",
+  "clickhouse",
+] as const satisfies readonly (keyof PipelineStatus)[];
+
 export function computePipelineStatus(
   previous: PipelineStatus | undefined,
   generation: number,

@@ -47,6 +47,19 @@ export function defaultConsumerGroup(namespace: string, name: string): string {
   return `tally.${namespace}.${name}`;
 }
 
+/** The pipeline's consumer group: the one its runtime pods join and the autoscaler samples. */
+export function consumerGroupOf(namespace: string, name: string, spec: PipelineSpec): string {
+  return spec.source.kafka.consumerGroup ?? defaultConsumerGroup(namespace, name);
+}
+
+/**
+ * Runtime pods wanted: `spec.replicas` (the scale subresource, which the autoscaler sets) or, before
+ * anything set it, the scaling minimum (at least one, so a new pipeline starts consuming).
+ */
+export function configuredReplicas(spec: PipelineSpec): number {
+  return spec.replicas ?? Math.max(1, spec.scaling.minReplicas);
+}
+
 export function objectNameFor(pipeline: string): string {
   return `tally-${pipeline}`;
 }
@@ -68,7 +81,7 @@ export function renderRuntimeConfig(ref: PipelineRef, spec: PipelineSpec): Runti
     kind: "Pipeline",
     metadata: { namespace: ref.namespace, name: ref.name, generation: ref.generation },
     spec,
-    consumerGroup: spec.source.kafka.consumerGroup ?? defaultConsumerGroup(ref.namespace, ref.name),
+    consumerGroup: consumerGroupOf(ref.namespace, ref.name, spec),
   };
 }
 

@@ -7,6 +7,7 @@ import { createClient } from "@clickhouse/client";
 import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
 import { parseDuration } from "../../operator/api/v1alpha1/duration.js";
+import { kafkajsConnectionOptions } from "../../operator/core/kafka-connection.js";
 import { envSchemaResolver } from "../decode/schema-source.js";
 import { Enricher } from "../enrich/enricher.js";
 import { createLookupSource } from "../enrich/lookups.js";
@@ -58,33 +59,7 @@ export async function startPipelineWorker(
 
   const kafka = new kafkajs.Kafka({
     clientId: `tally-runtime-${settings.podName}`,
-    brokers: [...settings.kafka.brokers],
-    ssl:
-      settings.kafka.ssl === undefined
-        ? undefined
-        : settings.kafka.ssl.ca === undefined
-          ? true
-          : { ca: [settings.kafka.ssl.ca] },
-    sasl:
-      settings.kafka.sasl === undefined
-        ? undefined
-        : settings.kafka.sasl.mechanism === "plain"
-          ? {
-              mechanism: "plain",
-              username: settings.kafka.sasl.username,
-              password: settings.kafka.sasl.password,
-            }
-          : settings.kafka.sasl.mechanism === "scram-sha-256"
-            ? {
-                mechanism: "scram-sha-256",
-                username: settings.kafka.sasl.username,
-                password: settings.kafka.sasl.password,
-              }
-            : {
-                mechanism: "scram-sha-512",
-                username: settings.kafka.sasl.username,
-                password: settings.kafka.sasl.password,
-              },
+    ...kafkajsConnectionOptions(settings.kafka),
     logLevel: kafkajs.logLevel.WARN,
     logCreator: kafkaLogCreator(log),
   });
