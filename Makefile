@@ -39,12 +39,13 @@ integration: stack-up
 	@echo "[test] integration tests against the local stack"
 	@npx --no-install vitest run --project integration
 
-## test: lint, type-check, unit and integration tests (starts the stack if it is not up)
-test: setup lint typecheck unit integration
+## test: lint, type-check, unit, integration and e2e tests (starts the stack if it is not up)
+test: setup lint typecheck unit integration e2e
 
 ## e2e: the end-to-end suite against the local stack
 e2e: stack-up
-	@npx --no-install vitest run --project e2e --passWithNoTests
+	@echo "[test] end-to-end tests against the local stack"
+	@npx --no-install vitest run --project e2e
 
 ## e2e-kind: the same suite on a kind cluster (needs a container engine)
 e2e-kind:

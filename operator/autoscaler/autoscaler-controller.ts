@@ -31,7 +31,11 @@ import {
 import { type HpaLister, hpaTargeting } from "./hpa-stand-down.js";
 import { kafkaConnectionFor, type OffsetSampler } from "./offset-sampler.js";
 import { decideScale, ScaleAction, ScalingSpecError, scalingPolicyFromSpec } from "./scaling-policy.js";
-import { computeSignals, defaultSignalOptions, type OffsetSample } from "./signals.js";
+import { computeSignals, defaultSignalOptions, type Measured, type OffsetSample } from "./signals.js";
+
+function describeMeasured(measured: Measured): number | string {
+  return measured.kind === "known" ? Math.round(measured.value) : `unknown: ${measured.why}`;
+}
 
 export const autoscalerControllerName = "autoscaler";
 export const autoscalerFieldManager = "tally-operator-autoscaler";
@@ -56,6 +60,10 @@ interface PipelineMemory {
   samples: OffsetSample[];
   state: AutoscalerState;
   lastRoundAt: number;
+  /** The last sampling failure, so a lasting one is logged once, not every round. */
+  lastSampleError: string | undefined;
+  /** The last decision's rule: a change is logged with the signals behind it. */
+  lastRule: string | undefined;
 }
 
 /** Samples older than this serve no rate window and no staleness check. */
@@ -102,7 +110,13 @@ async function runRound(
     const decoded = decodeAutoscalerState(cached.status?.autoscaler);
     if (!decoded.ok)
       objectLogger(autoscalerControllerName, key).warn({ err: decoded.error }, "autoscaler state");
-    remembered = { samples: [], state: decoded.state, lastRoundAt: 0 };
+    remembered = {
+      samples: [],
+      state: decoded.state,
+      lastRoundAt: 0,
+      lastSampleError: undefined,
+      lastRule: undefined,
+    };
     memory.set(key, remembered);
   }
   // Watch events and resyncs arrive between rounds; rounds keep their own pace.
@@ -147,8 +161,12 @@ async function playRound(
     remembered.samples.push(sample);
   } catch (error) {
     sampleError = error instanceof Error ? error.message : String(error);
-    log.warn({ err: sampleError }, "offsets not sampled; holding");
+    if (sampleError !== remembered.lastSampleError)
+      log.warn({ err: sampleError }, "offsets not sampled; holding");
   }
+  if (sampleError === undefined && remembered.lastSampleError !== undefined)
+    log.info("offsets sampled again");
+  remembered.lastSampleError = sampleError;
   remembered.samples = remembered.samples.filter((s) => now - s.at <= keepSamplesMs);
 
   const current = configuredReplicas(spec);
@@ -176,6 +194,20 @@ async function playRound(
   }
   // The state moves on only once the action (if any) has landed: a failed patch retries the round.
   remembered.state = decision.nextHistory;
+  if (decision.rule !== remembered.lastRule) {
+    remembered.lastRule = decision.rule;
+    log.info(
+      {
+        rule: decision.rule,
+        replicas: decision.replicas,
+        lag: describeMeasured(signals.totalLag),
+        processingRate: describeMeasured(signals.processingRate),
+        capacityPerReplica: describeMeasured(signals.capacityPerReplica),
+        reason: decision.reason,
+      },
+      "autoscaler decision changed",
+    );
+  }
   return { kind: "decided", signals, decision, sampleError };
 }
 

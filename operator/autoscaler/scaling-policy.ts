@@ -613,7 +613,7 @@ export function decideScale(
         why = `${hotLead}${hotMore}: ${hot.length === 1 ? "it has a consumer to itself" : "each has a consumer to itself"} and more replicas cannot fix ${hot.length === 1 ? "it" : "them"}; ${holding} (${demandText})`;
       } else {
         rule = DecisionRule.steady;
-        why = `${replicasText(current)} keep up: ${demandText}, busiest consumer ${percent(currentBusiest)} loaded (scale up above ${percent(tuning.scaleUpUtilization)}, down when fewer fit under ${percent(tuning.targetUtilization)})`;
+        why = `${replicasText(current)} ${current === 1 ? "keeps" : "keep"} up: ${demandText}, busiest consumer ${percent(currentBusiest)} loaded (scale up above ${percent(tuning.scaleUpUtilization)}, down when fewer fit under ${percent(tuning.targetUtilization)})`;
       }
     }
   }

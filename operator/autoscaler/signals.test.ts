@@ -182,6 +182,27 @@ describe("computeSignals", () => {
     );
   });
 
+  it("measures after a rebalance once the new group shape spans a rate interval", () => {
+    const s = signals([
+      sample(t0, 0, [[300_000, 0]]),
+      sample(t0 + 4_000, 1, [[300_000, 10_000]]),
+      sample(t0 + 9_000, 1, [[300_000, 60_000]]),
+      sample(t0 + 15_000, 1, [[300_000, 120_000]]),
+    ]);
+    // From the first sample with one consumer: 110,000 in 11 s.
+    expect(s.rebalancing).toBe(false);
+    expect(s.windowMs).toBe(11_000);
+    expect(s.capacityPerReplica).toEqual({ kind: "known", value: 10_000 });
+
+    const tooSoon = signals([
+      sample(t0, 0, [[300_000, 0]]),
+      sample(t0 + 12_000, 1, [[300_000, 10_000]]),
+      sample(t0 + 15_000, 1, [[300_000, 40_000]]),
+    ]);
+    expect(tooSoon.rebalancing).toBe(true);
+    expect(tooSoon.capacityPerReplica.kind).toBe("unknown");
+  });
+
   it("extrapolates capacity from the busy ratio without a backlog", () => {
     const s = signals([
       sample(t0, 2, [[0, 0]]),

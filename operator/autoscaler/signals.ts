@@ -273,10 +273,15 @@ export function computeSignals(input: SignalInput): ConsumerGroupSignals {
   }
   const freshness: Freshness = { kind: "fresh", ageMs };
 
-  // The oldest sample still inside the window, far enough back to give a rate.
-  const base = samples.find(
-    (s) => s.at >= latest.at - options.rateWindowMs && latest.at - s.at >= options.minRateIntervalMs,
-  );
+  // The oldest sample still inside the window, far enough back to give a rate — preferably one taken
+  // after the consuming replica count last changed: rates across a rebalance mix two group shapes,
+  // while rates after it measure the new one (a pod that just joined may still be warming up, which
+  // underestimates capacity and errs towards more replicas; later windows correct it).
+  const gives = (s: OffsetSample) =>
+    s.at >= latest.at - options.rateWindowMs && latest.at - s.at >= options.minRateIntervalMs;
+  const lastChange = samples.findLastIndex((s) => s.consumingReplicas !== latest.consumingReplicas);
+  const settledSince = samples[lastChange + 1]?.at ?? latest.at;
+  const base = samples.find((s) => gives(s) && s.at >= settledSince) ?? samples.find(gives);
   const windowSamples = base === undefined ? [latest] : samples.filter((s) => s.at >= base.at);
   const seconds = base === undefined ? 0 : (latest.at - base.at) / 1000;
   const baseByKey = new Map(base?.partitions.map((p) => [partitionLabel(p), p]));

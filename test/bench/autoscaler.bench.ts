@@ -5,8 +5,10 @@
  * pure. `node --import tsx test/bench/run.ts autoscaler`.
  *
  * Parameters (environment):
- * - TALLY_BENCH_REPLICA_CAPACITY: messages per second one runtime replica processes (default 20,000 until
- *   the runtime's measured figure is plugged in). Trace rates scale with it.
+ * - TALLY_BENCH_REPLICA_CAPACITY: messages per second one runtime replica processes. By default the
+ *   runtime bench's figure from the same run (`runtime.events_per_s_per_core`: one replica is one
+ *   process on one core, running the example pipeline end to end); 20,000 only when that bench did not
+ *   run (`run.ts autoscaler` alone), which the output says. Trace rates scale with it.
  * - TALLY_BENCH_KEDA_LAG_THRESHOLD: KEDA's lagThreshold (default: 5 seconds of one replica's capacity —
  *   a backlog one replica clears in a few seconds, the kind of value one tunes lagThreshold to).
  * - TALLY_BENCH_REBALANCE_PAUSE_MS: how long a rebalance stops the group (default 5,000).
@@ -81,8 +83,8 @@ export interface BenchParameters {
   readonly rebalancePauseMs: number;
 }
 
-export function benchParameters(): BenchParameters {
-  const capacityPerReplica = envNumber("TALLY_BENCH_REPLICA_CAPACITY", referenceCapacity);
+export function benchParameters(measuredCapacity?: number): BenchParameters {
+  const capacityPerReplica = envNumber("TALLY_BENCH_REPLICA_CAPACITY", measuredCapacity ?? referenceCapacity);
   return {
     capacityPerReplica,
     kedaLagThreshold: envNumber("TALLY_BENCH_KEDA_LAG_THRESHOLD", Math.round(capacityPerReplica * 5)),
@@ -153,11 +155,18 @@ function table(comparisons: readonly TraceComparison[]): string {
   return [header, ...rows].map((r) => r.map((cell, i) => pad(cell, widths[i] ?? 0)).join("  ")).join("\n");
 }
 
-export async function runBench(): Promise<BenchFigure[]> {
-  const parameters = benchParameters();
+export async function runBench(earlier: readonly BenchFigure[] = []): Promise<BenchFigure[]> {
+  const measured = earlier.find((f) => f.name === "runtime.events_per_s_per_core")?.value;
+  const parameters = benchParameters(measured === undefined ? undefined : Math.round(measured));
   const comparisons = compareOnTraces(parameters);
+  const source =
+    process.env.TALLY_BENCH_REPLICA_CAPACITY !== undefined
+      ? "from TALLY_BENCH_REPLICA_CAPACITY"
+      : measured !== undefined
+        ? "measured by the runtime bench in this run"
+        : "reference value: the runtime bench did not run";
   console.log(
-    `[autoscaler] replica capacity ${parameters.capacityPerReplica}/s, KEDA lagThreshold ${parameters.kedaLagThreshold}, rebalance pause ${parameters.rebalancePauseMs}ms`,
+    `[autoscaler] replica capacity ${parameters.capacityPerReplica}/s (${source}), KEDA lagThreshold ${parameters.kedaLagThreshold}, rebalance pause ${parameters.rebalancePauseMs}ms`,
   );
   console.log(table(comparisons));
   const figures: BenchFigure[] = [

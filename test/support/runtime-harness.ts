@@ -59,11 +59,11 @@ export interface RuntimeTestNames {
   readonly consumerGroup: string;
 }
 
-export function runtimeTestNames(label: string): RuntimeTestNames {
+export function runtimeTestNames(label: string, namespace = "rt"): RuntimeTestNames {
   const id = randomUUID().replace(/-/g, "").slice(0, 8);
   return {
     id,
-    namespace: "rt",
+    namespace,
     pipeline: `${label}-${id}`,
     topic: `rt-${label}-${id}`,
     deadLetterTopic: `rt-${label}-${id}-dlq`,
@@ -739,10 +739,16 @@ export interface RuntimeScenario {
  */
 export function runtimeScenario(
   label: string,
-  traffic: { readonly seed: number; readonly partitions: number; readonly perPartition: number },
+  traffic: {
+    readonly seed: number;
+    readonly partitions: number;
+    readonly perPartition: number;
+    readonly spacingMs?: number;
+  },
   edit?: (spec: PipelineSpec) => void,
+  namespace?: string,
 ): RuntimeScenario {
-  const names = runtimeTestNames(label);
+  const names = runtimeTestNames(label, namespace);
   const manifest = pipelineManifest(names, edit);
   const plan = planOf(manifest);
   const produced = generateClickstream({ ...traffic, startMs: Date.now() - 3 * 3_600_000 });
