@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stackConfig } from "../env/config.js";
+import { asList, exampleManifests } from "../support/examples.js";
+import {
+  createNamespace,
+  deleteNamespace,
+  deleteTallyObjects,
+  kubectlOk,
+  type OperatorProcess,
+  startOperator,
+  waitForCondition,
+} from "../support/kube.js";
+import { createTopics, produce, runtimeScenario } from "../support/runtime-harness.js";
+
+// The autoscaler loop against the real apiserver and Kafka, in the situations where it must not act:
+// a topic that does not exist yet (hold, say why, no retry storm), an HPA pointed at the Pipeline
+// (stand down, say so), and the pause annotation. The scaling itself is the e2e test's subject.
+
+let namespace: string;
+let operator: OperatorProcess;
+
+beforeAll(async () => {
+  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
+  await kubectlOk(["wait", "--for=condition=Established", "crd/pipelines.tally.dev"]);
+  namespace = await createNamespace("tally-as");
+  operator = await startOperator({ namespace, env: { TALLY_AUTOSCALER_INTERVAL_MS: "1000" } });
+});
+
+afterAll(async () => {
+  await deleteTallyObjects(namespace);
+  await operator?.stop();
+  await deleteNamespace(namespace);
+});
+
+describe("the autoscaler loop", () => {
+  it("holds on a missing topic, reports lag once it exists, stands down for an HPA and honours the pause annotation", async () => {
+    const scenario = runtimeScenario(
+      "as",
+      { seed: 5, partitions: 2, perPartition: 200 },
+      undefined,
+      namespace,
+    );
+    const { names } = scenario;
+    await kubectlOk(["apply", "-f", "-"], asList(exampleManifests("local-connections.yaml", namespace)));
+    await kubectlOk(["apply", "-f", "-"], scenario.manifest);
+
+    // No topic: a missing signal, held, with the broker's answer in the condition; never an error retry.
+    const missing = await waitForCondition("pipeline", namespace, names.pipeline, "Scaling", "False", {
+      reason: "SignalsMissing",
+    });
+    expect(missing.message).toContain(`topic ${names.topic}`);
+    expect(missing.message).toContain("holding at 1 replica");
+
+    // The topic appears with a backlog: lag is measured and reported.
+    await createTopics(names, 2);
+    await produce(names.topic, scenario.produced);
+    await waitForCondition("pipeline", namespace, names.pipeline, "Scaling", "True");
+    const withLag = JSON.parse(
+      await kubectlOk(["get", "pipeline", names.pipeline, "-n", namespace, "-o", "jsonpath={.status}"]),
+    ) as { lag?: number; desiredReplicas?: number };
+    expect(typeof withLag.lag).toBe("number");
+    expect(withLag.desiredReplicas).toBeGreaterThanOrEqual(1);
+
+    // An HPA on the Pipeline's scale subresource owns replicas: ours stands down and says which one.
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "user-hpa", namespace },
+        spec: {
+          scaleTargetRef: { apiVersion: "tally.dev/v1alpha1", kind: "Pipeline", name: names.pipeline },
+          minReplicas: 1,
+          maxReplicas: 3,
+          metrics: [
+            {
+              type: "Resource",
+              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+            },
+          ],
+        },
+      }),
+    );
+    const standDown = await waitForCondition("pipeline", namespace, names.pipeline, "Scaling", "False", {
+      reason: "HPAInControl",
+      timeoutMs: 60_000,
+    });
+    expect(standDown.message).toContain("HorizontalPodAutoscaler user-hpa");
+    const events = JSON.parse(
+      await kubectlOk([
+        "get",
+        "events.events.k8s.io",
+        "-n",
+        namespace,
+        "--field-selector",
+        `regarding.name=${names.pipeline},reason=HPAInControl`,
+        "-o",
+        "json",
+      ]),
+    ) as { items: { type: string }[] };
+    expect(events.items.map((e) => e.type)).toEqual(["Warning"]);
+
+    // Without the HPA but paused by annotation: held, and the reason says so.
+    await kubectlOk(["delete", "hpa", "user-hpa", "-n", namespace]);
+    await kubectlOk([
+      "annotate",
+      "pipeline",
+      names.pipeline,
+      "-n",
+      namespace,
+      "tally.dev/autoscaler-paused=true",
+    ]);
+    const paused = await waitForCondition("pipeline", namespace, names.pipeline, "Scaling", "False", {
+      reason: "AutoscalerPaused",
+      timeoutMs: 60_000,
+    });
+    expect(paused.message).toContain('tally.dev/autoscaler-paused="true"');
+
+    // Through all of it: no scale write (nothing asked for one) and no failed round.
+    expect(await operator.metric("tally_operator_api_writes_total", { verb: "scale" })).toBe(0);
+    expect(await operator.metric("tally_operator_reconcile_errors_total")).toBe(0);
+  });
+});
