@@ -31,7 +31,13 @@ import {
 import { type HpaLister, hpaTargeting } from "./hpa-stand-down.js";
 import { kafkaConnectionFor, type OffsetSampler } from "./offset-sampler.js";
 import { decideScale, ScaleAction, ScalingSpecError, scalingPolicyFromSpec } from "./scaling-policy.js";
-import { computeSignals, defaultSignalOptions, type Measured, type OffsetSample } from "./signals.js";
+import {
+  computeSignals,
+  defaultSignalOptions,
+  type Measured,
+  type OffsetSample,
+  sinkPressureFromSamples,
+} from "./signals.js";
 
 function describeMeasured(measured: Measured): number | string {
   return measured.kind === "known" ? Math.round(measured.value) : `unknown: ${measured.why}`;
@@ -170,10 +176,11 @@ async function playRound(
   remembered.samples = remembered.samples.filter((s) => now - s.at <= keepSamplesMs);
 
   const current = configuredReplicas(spec);
+  const table = `${spec.sink.clickhouse.database}.${spec.sink.clickhouse.table}`;
   const signals = computeSignals({
     samples: remembered.samples,
     currentReplicas: current,
-    sinkPressure: [],
+    sinkPressure: sinkPressureFromSamples(remembered.samples, table),
     now,
   });
 

@@ -6,6 +6,7 @@
  * sample connects afresh.
  */
 import kafkajs from "kafkajs";
+import { parseCommitMetadata, type SinkReport } from "../../runtime/source/commit-metadata.js";
 import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
 import { type KafkaConnection, kafkajsConnectionOptions } from "../core/kafka-connection.js";
 import type { KubeClient } from "../core/kube-client.js";
@@ -95,9 +96,10 @@ export class OffsetSampler {
           .catch((error: unknown) => {
             throw new Error(`committed offsets of group ${request.groupId} on ${topic}: ${describe(error)}`);
           });
-        const byPartition = new Map(committed?.partitions.map((p) => [p.partition, Number(p.offset)]));
+        const byPartition = new Map(committed?.partitions.map((p) => [p.partition, p]));
         for (const end of ends) {
-          const offset = byPartition.get(end.partition);
+          const entry = byPartition.get(end.partition);
+          const offset = entry === undefined ? undefined : Number(entry.offset);
           const startsAt = Number(request.startOffset === "earliest" ? end.low : end.high);
           partitions.push({
             topic,
@@ -109,6 +111,7 @@ export class OffsetSampler {
                 : offset < 0
                   ? { kind: "none", startsAt }
                   : { kind: "committed", offset },
+            sinkReport: sinkReportOf(entry?.metadata, `${topic}[${end.partition}]`),
           });
         }
       }
@@ -157,6 +160,15 @@ export class OffsetSampler {
       throw new Error(`connecting to ${connection.brokers.join(",")}: ${describe(error)}`);
     }
     return entry.admin;
+  }
+}
+
+/** The runtime's sink report from commit metadata; metadata that is not Tally's carries none. */
+function sinkReportOf(metadata: string | null | undefined, where: string): SinkReport | undefined {
+  try {
+    return parseCommitMetadata(metadata, where)?.sink;
+  } catch {
+    return undefined;
   }
 }
 

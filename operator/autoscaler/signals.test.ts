@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { computeSignals, type OffsetSample, type PartitionOffsets, type SignalInput } from "./signals.js";
+import {
+  computeSignals,
+  type OffsetSample,
+  type PartitionOffsets,
+  type SignalInput,
+  sinkPressureFromSamples,
+} from "./signals.js";
 
 const t0 = 1_700_000_000_000;
 
@@ -210,5 +216,45 @@ describe("computeSignals", () => {
     ]);
     // 10,000/s over 2 replicas busy a quarter of the time: 20,000/s each.
     expect(s.capacityPerReplica).toEqual({ kind: "known", value: 20_000 });
+  });
+});
+
+describe("sinkPressureFromSamples", () => {
+  const report = (insertMs: number, failedInserts = 0, tooManyParts = false) => ({
+    insertMs,
+    failedInserts,
+    tooManyParts,
+  });
+  function withReports(at: number, committed: number[], reports: ReturnType<typeof report>[]): OffsetSample {
+    return {
+      at,
+      consumingReplicas: 1,
+      partitions: committed.map((c, i) => ({ ...partition(i, 10_000, c), sinkReport: reports[i] })),
+    };
+  }
+
+  it("is empty while inserts go well", () => {
+    expect(sinkPressureFromSamples([withReports(t0, [10], [report(300)])], "db.events")).toEqual([]);
+    expect(sinkPressureFromSamples([], "db.events")).toEqual([]);
+  });
+
+  it("names failed inserts, too many parts and slow inserts from commits that moved", () => {
+    const samples = [
+      withReports(t0, [100, 100], [report(200), report(200)]),
+      withReports(t0 + 10_000, [200, 300], [report(12_000, 2), report(500, 1, true)]),
+    ];
+    expect(sinkPressureFromSamples(samples, "db.events")).toEqual([
+      { kind: "too-many-parts", table: "db.events" },
+      { kind: "insert-errors", sink: "clickhouse", count: 3 },
+      { kind: "slow", sink: "clickhouse", p99Ms: 12_000, limitMs: 10_000 },
+    ]);
+  });
+
+  it("ignores an idle partition's old report", () => {
+    const samples = [
+      withReports(t0, [100, 100], [report(200, 4, true), report(200)]),
+      withReports(t0 + 10_000, [100, 300], [report(200, 4, true), report(300)]),
+    ];
+    expect(sinkPressureFromSamples(samples, "db.events")).toEqual([]);
   });
 });

@@ -8,6 +8,8 @@
  * input rate is a statement the policy acts on (scale down, scale to zero), so a missing sample must
  * not be able to masquerade as one.
  */
+
+import type { SinkReport } from "../../runtime/source/commit-metadata.js";
 import { comparePartitions, type PartitionKey, partitionLabel, roundRobinAssignment } from "./assignment.js";
 import { formatDuration } from "./format.js";
 
@@ -41,6 +43,8 @@ export interface PartitionOffsets extends PartitionKey {
   /** High watermark (offset the next produced message gets); undefined when it was not reported. */
   readonly endOffset: number | undefined;
   readonly committed: CommittedOffset;
+  /** How the runtime's last batch on this partition fared in ClickHouse (from the commit's metadata). */
+  readonly sinkReport?: SinkReport | undefined;
 }
 
 /** One poll of the admin API: every partition of the subscribed topics, reported or not. */
@@ -68,6 +72,49 @@ export type SinkPressure =
       readonly p99Ms: number;
       readonly limitMs: number;
     };
+
+/** A batch's ClickHouse inserts slower than this (retries included) count as the sink pushing back. */
+export const slowInsertMs = 10_000;
+
+/**
+ * The back-pressure the runtime reported with its commits within the rate window. Only partitions
+ * whose commit moved in the window speak (an idle partition's last report is old news); with a single
+ * sample, the newest reports do.
+ */
+export function sinkPressureFromSamples(
+  samples: readonly OffsetSample[],
+  table: string,
+  windowMs: number = defaultSignalOptions.rateWindowMs,
+): SinkPressure[] {
+  const sorted = [...samples].sort((a, b) => a.at - b.at);
+  const latest = sorted.at(-1);
+  if (latest === undefined) return [];
+  const base = sorted.find((s) => s.at >= latest.at - windowMs) ?? latest;
+  const before = new Map(base.partitions.map((p) => [partitionLabel(p), p]));
+  let failed = 0;
+  let slowest = 0;
+  let tooManyParts = false;
+  for (const p of latest.partitions) {
+    const report = p.sinkReport;
+    if (report === undefined) continue;
+    const then = before.get(partitionLabel(p));
+    const moved =
+      base === latest ||
+      then === undefined ||
+      effectiveCommitted(then.committed) !== effectiveCommitted(p.committed) ||
+      JSON.stringify(then.sinkReport) !== JSON.stringify(report);
+    if (!moved) continue;
+    failed += report.failedInserts;
+    slowest = Math.max(slowest, report.insertMs);
+    tooManyParts ||= report.tooManyParts;
+  }
+  const pressure: SinkPressure[] = [];
+  if (tooManyParts) pressure.push({ kind: "too-many-parts", table });
+  if (failed > 0) pressure.push({ kind: "insert-errors", sink: "clickhouse", count: failed });
+  if (slowest > slowInsertMs)
+    pressure.push({ kind: "slow", sink: "clickhouse", p99Ms: slowest, limitMs: slowInsertMs });
+  return pressure;
+}
 
 export function describeSinkPressure(pressure: SinkPressure): string {
   switch (pressure.kind) {

@@ -10,6 +10,22 @@ describe("commit metadata", () => {
     ],
     [{ maxEventTimeMs: 5, inflight: undefined }, "tally/1 max=5"],
     [{ maxEventTimeMs: Number.NEGATIVE_INFINITY, inflight: undefined }, "tally/1 max=none"],
+    [
+      {
+        maxEventTimeMs: 5,
+        inflight: { first: 7, last: 9 },
+        sink: { insertMs: 1_250, failedInserts: 3, tooManyParts: true },
+      },
+      "tally/1 max=5 inflight=7-9 sink=1250ms/3f/parts",
+    ],
+    [
+      {
+        maxEventTimeMs: 5,
+        inflight: undefined,
+        sink: { insertMs: 40, failedInserts: 0, tooManyParts: false },
+      },
+      "tally/1 max=5 sink=40ms/0f",
+    ],
   ])("formats %j", (metadata, text) => {
     expect(formatCommitMetadata(metadata)).toBe(text);
     expect(parseCommitMetadata(text, "t[0]")).toEqual(metadata);

@@ -9,6 +9,10 @@
  *
  * M is the partition's newest emitted event time before the batch (M' after it): the rebuild of the
  * partition's state at the committed offset needs it to bound what to read (see rebuild-range.ts).
+ *
+ * Both may end with " sink=<ms>ms/<n>f[/parts]": how the partition's previous batch fared in ClickHouse
+ * (inserts' wall time including retries, failed attempts, whether one failed with "too many parts").
+ * The operator's autoscaler reads it with the offsets and holds scale-up while the sink pushes back.
  * A worker that finds an in-flight record re-reads exactly [first, last] as one batch, so the re-sent
  * insert carries the same deduplication token and ClickHouse drops it if the original landed.
  */
@@ -18,6 +22,17 @@ export interface CommitMetadata {
   readonly maxEventTimeMs: number;
   /** The batch that was being written when this was committed, if any. */
   readonly inflight: { readonly first: number; readonly last: number } | undefined;
+  /** How the previous batch's inserts went; absent before the partition's first batch. */
+  readonly sink?: SinkReport;
+}
+
+export interface SinkReport {
+  /** Wall time of the batch's ClickHouse inserts, retries included. */
+  readonly insertMs: number;
+  /** Insert attempts that failed before the inserts succeeded. */
+  readonly failedInserts: number;
+  /** One of them failed with TOO_MANY_PARTS (the table merges slower than it is written). */
+  readonly tooManyParts: boolean;
 }
 
 const PREFIX = "tally/1";
@@ -26,14 +41,19 @@ export function formatCommitMetadata(metadata: CommitMetadata): string {
   const max = Number.isFinite(metadata.maxEventTimeMs) ? String(metadata.maxEventTimeMs) : "none";
   const inflight =
     metadata.inflight === undefined ? "" : ` inflight=${metadata.inflight.first}-${metadata.inflight.last}`;
-  return `${PREFIX} max=${max}${inflight}`;
+  const sink =
+    metadata.sink === undefined
+      ? ""
+      : ` sink=${Math.round(metadata.sink.insertMs)}ms/${metadata.sink.failedInserts}f${metadata.sink.tooManyParts ? "/parts" : ""}`;
+  return `${PREFIX} max=${max}${inflight}${sink}`;
 }
 
 export class CommitMetadataError extends Error {
   override readonly name = "CommitMetadataError";
 }
 
-const pattern = /^tally\/1 max=(none|-?[0-9]+)(?: inflight=([0-9]+)-([0-9]+))?$/;
+const pattern =
+  /^tally\/1 max=(none|-?[0-9]+)(?: inflight=([0-9]+)-([0-9]+))?(?: sink=([0-9]+)ms\/([0-9]+)f(\/parts)?)?$/;
 
 /**
  * Parses committed metadata. Empty or absent metadata (offsets committed by something else, e.g. an
@@ -51,11 +71,18 @@ export function parseCommitMetadata(
       `${where}: committed offset metadata ${JSON.stringify(text)} is not Tally's (${PREFIX} ...)`,
     );
   }
-  const [, max = "none", first, last] = match;
+  const [, max = "none", first, last, insertMs, failed, parts] = match;
   const inflight =
     first === undefined || last === undefined ? undefined : { first: Number(first), last: Number(last) };
   if (inflight !== undefined && inflight.last < inflight.first) {
     throw new CommitMetadataError(`${where}: in-flight range ${first}-${last} is empty`);
   }
-  return { maxEventTimeMs: max === "none" ? Number.NEGATIVE_INFINITY : Number(max), inflight };
+  const maxEventTimeMs = max === "none" ? Number.NEGATIVE_INFINITY : Number(max);
+  if (insertMs === undefined || failed === undefined) return { maxEventTimeMs, inflight };
+  const sink = {
+    insertMs: Number(insertMs),
+    failedInserts: Number(failed),
+    tooManyParts: parts !== undefined,
+  };
+  return { maxEventTimeMs, inflight, sink };
 }

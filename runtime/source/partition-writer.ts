@@ -24,7 +24,7 @@ import type { DeadLetterSink } from "../sinks/dead-letter-sink.js";
 import type { RedisSink } from "../sinks/redis-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
 import type { TestHooks } from "../worker/test-hooks.js";
-import { formatCommitMetadata } from "./commit-metadata.js";
+import { formatCommitMetadata, type SinkReport } from "./commit-metadata.js";
 import { FencedCommitError, type OffsetCommitter } from "./offset-committer.js";
 
 export interface WriterDeps {
@@ -38,6 +38,14 @@ export interface WriterDeps {
   readonly log: Logger;
   readonly now: () => number;
 }
+
+interface StepOutcome {
+  readonly failures: number;
+  readonly tooManyParts: boolean;
+}
+
+/** ClickHouse's TOO_MANY_PARTS (code 252): "Too many parts (N). Merges are processing significantly slower than inserts". */
+const tooManyPartsPattern = /TOO_MANY_PARTS|Too many parts/;
 
 /** Thrown inside the loop when the partition was revoked or the group fenced: stop without committing. */
 class Stopped extends Error {}
@@ -101,6 +109,9 @@ export class PartitionWriter {
     });
   }
 
+  /** How the last completed batch's inserts went: reported with every commit (commit-metadata.ts). */
+  private lastSink: SinkReport | undefined;
+
   /** Revoked or fenced: finish the current step, then stop before the next commit. */
   stop(): void {
     this.stopped = true;
@@ -140,24 +151,31 @@ export class PartitionWriter {
           metadata: formatCommitMetadata({
             maxEventTimeMs: batch.maxEventTimeBeforeMs,
             inflight: { first: batch.firstOffset, last: batch.lastOffset },
+            sink: this.lastSink,
           }),
         },
         this.epoch,
       ),
     );
     hooks.reached("before-insert", batch.rowCount);
-    await this.step(`insert raw rows ${range}`, async () => {
+    const insertStarted = this.deps.now();
+    const raw = await this.step(`insert raw rows ${range}`, async () => {
       const end = metrics.insertLatency.startTimer({ table: "raw" });
       await clickhouse.insert(batch, "raw");
       end();
     });
     hooks.reached("after-raw-insert", batch.rowCount);
-    await this.step(`insert window rows ${range}`, async () => {
+    const windows = await this.step(`insert window rows ${range}`, async () => {
       const end = metrics.insertLatency.startTimer({ table: "windows" });
       await clickhouse.insert(batch, "windows");
       end();
     });
     hooks.reached("after-insert", batch.rowCount);
+    this.lastSink = {
+      insertMs: Math.max(0, this.deps.now() - insertStarted),
+      failedInserts: raw.failures + windows.failures,
+      tooManyParts: raw.tooManyParts || windows.tooManyParts,
+    };
     await this.step(`produce dead letters ${range}`, () => deadLetters.send(batch.deadLetters));
     if (this.queue.length <= 1) {
       await this.step("commit", () =>
@@ -169,6 +187,7 @@ export class PartitionWriter {
             metadata: formatCommitMetadata({
               maxEventTimeMs: batch.maxEventTimeAfterMs,
               inflight: undefined,
+              sink: this.lastSink,
             }),
           },
           this.epoch,
@@ -187,8 +206,12 @@ export class PartitionWriter {
     );
   }
 
-  /** Runs a step until it succeeds; stops (without retrying) when revoked or fenced. */
-  private async step(label: string, action: () => Promise<void>): Promise<void> {
+  /**
+   * Runs a step until it succeeds; stops (without retrying) when revoked or fenced. Answers how many
+   * attempts failed, and whether one failed because the table has too many parts.
+   */
+  private async step(label: string, action: () => Promise<void>): Promise<StepOutcome> {
+    let tooManyParts = false;
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw new Stopped();
       try {
@@ -198,8 +221,10 @@ export class PartitionWriter {
             { partition: this.where, step: label, attempts: attempt + 1 },
             "sink step succeeded after retries",
           );
-        return;
+        return { failures: attempt, tooManyParts };
       } catch (error) {
+        if (tooManyPartsPattern.test(error instanceof Error ? error.message : String(error)))
+          tooManyParts = true;
         if (error instanceof FencedCommitError || generationErrors.has(errorType(error) ?? "")) {
           this.deps.log.info(
             { partition: this.where, step: label, reason: String(error) },

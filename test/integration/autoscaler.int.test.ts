@@ -10,7 +10,13 @@ import {
   startOperator,
   waitForCondition,
 } from "../support/kube.js";
-import { createTopics, produce, runtimeScenario } from "../support/runtime-harness.js";
+import {
+  createTopics,
+  kafkaClient,
+  produce,
+  runtimeScenario,
+  waitForCommitted,
+} from "../support/runtime-harness.js";
 
 // The autoscaler loop against the real apiserver and Kafka, in the situations where it must not act:
 // a topic that does not exist yet (hold, say why, no retry storm), an HPA pointed at the Pipeline
@@ -60,6 +66,19 @@ describe("the autoscaler loop", () => {
     ) as { lag?: number; desiredReplicas?: number };
     expect(typeof withLag.lag).toBe("number");
     expect(withLag.desiredReplicas).toBeGreaterThanOrEqual(1);
+
+    // The runtime reports how its inserts went with every commit; that is what the autoscaler reads for
+    // sink back-pressure.
+    await waitForCommitted(
+      names,
+      scenario.produced.map((p) => p.length),
+      90_000,
+    );
+    const admin = kafkaClient().admin();
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId: names.consumerGroup, topics: [names.topic] });
+    await admin.disconnect();
+    for (const p of committed?.partitions ?? []) expect(p.metadata).toMatch(/ sink=[0-9]+ms\/0f$/);
 
     // An HPA on the Pipeline's scale subresource owns replicas: ours stands down and says which one.
     await kubectlOk(
