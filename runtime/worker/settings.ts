@@ -22,22 +22,11 @@ import { parseArgs } from "node:util";
 import { parseAllDocuments } from "yaml";
 import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
 import { formatProblems, validatePipelineSpec } from "../../operator/api/v1alpha1/validation.js";
+import type { KafkaConnection } from "../../operator/core/kafka-connection.js";
 import { defaultConsumerGroup, type RuntimeConfig } from "../../operator/pipeline/render-pipeline-objects.js";
 
 export class SettingsError extends Error {
   override readonly name = "SettingsError";
-}
-
-export interface KafkaConnection {
-  readonly brokers: readonly string[];
-  readonly ssl: { readonly ca: string | undefined } | undefined;
-  readonly sasl:
-    | {
-        readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
-        readonly username: string;
-        readonly password: string;
-      }
-    | undefined;
 }
 
 export interface WorkerSettings {

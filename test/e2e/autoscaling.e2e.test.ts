@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackConfig } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
-import { asList, exampleManifests } from "../support/examples.js";
 import {
-  createNamespace,
-  deleteNamespace,
-  deleteTallyObjects,
+  eventsAbout,
   kubectlOk,
-  type OperatorProcess,
-  startOperator,
+  type OperatorNamespace,
+  operatorNamespace,
   waitForCondition,
 } from "../support/kube.js";
 import {
@@ -40,21 +36,17 @@ interface PipelineView {
   };
 }
 
+let scope: OperatorNamespace;
 let namespace: string;
-let operator: OperatorProcess;
 const clickhouse = clickhouseClient();
 
 beforeAll(async () => {
-  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
-  await kubectlOk(["wait", "--for=condition=Established", "crd/pipelines.tally.dev"]);
-  namespace = await createNamespace("tally-scale");
-  operator = await startOperator({ namespace, env: { TALLY_AUTOSCALER_INTERVAL_MS: "2000" } });
+  scope = await operatorNamespace("tally-scale", { TALLY_AUTOSCALER_INTERVAL_MS: "2000" });
+  namespace = scope.namespace;
 });
 
 afterAll(async () => {
-  await deleteTallyObjects(namespace);
-  await operator?.stop();
-  await deleteNamespace(namespace);
+  await scope?.close();
   await clickhouse.close();
 });
 
@@ -113,7 +105,6 @@ describe("autoscaling on consumer lag", () => {
     await produceGradually(names.topic, scenario.produced, 40, 0);
     const total = scenario.produced.reduce((n, p) => n + p.length, 0);
     log(`${Math.round((Date.now() - started) / 1000)} s: produced ${total} messages`);
-    await kubectlOk(["apply", "-f", "-"], asList(exampleManifests("local-connections.yaml", namespace)));
     await kubectlOk(["apply", "-f", "-"], scenario.manifest);
     await waitForCondition("pipeline", namespace, names.pipeline, "Ready", "True", { timeoutMs: 120_000 });
     expect((await get()).spec.replicas ?? 1).toBe(1);
@@ -179,22 +170,11 @@ describe("autoscaling on consumer lag", () => {
     expect(peakLag).toBeGreaterThan(0);
 
     // Every scale action is explained in an Event.
-    const events = JSON.parse(
-      await kubectlOk([
-        "get",
-        "events.events.k8s.io",
-        "-n",
-        namespace,
-        "--field-selector",
-        `regarding.name=${names.pipeline}`,
-        "-o",
-        "json",
-      ]),
-    ) as { items: { reason: string; note: string }[] };
-    const reasons = events.items.map((e) => e.reason);
+    const events = await eventsAbout(namespace, names.pipeline);
+    const reasons = events.map((e) => e.reason);
     expect(reasons).toContain("ScaledUp");
     expect(reasons).toContain("ScaledDown");
-    for (const e of events.items.filter((x) => x.reason.startsWith("Scaled")))
+    for (const e of events.filter((x) => x.reason.startsWith("Scaled")))
       expect(e.note).toMatch(/\d+ → \d+: /);
 
     // Nothing lost, nothing counted twice through every rebalance.

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackConfig } from "../env/config.js";
-import { asList, exampleManifests } from "../support/examples.js";
 import {
-  createNamespace,
-  deleteNamespace,
-  deleteTallyObjects,
+  eventsAbout,
   kubectlOk,
-  type OperatorProcess,
-  startOperator,
+  type OperatorNamespace,
+  operatorNamespace,
   waitForCondition,
 } from "../support/kube.js";
 import {
@@ -22,20 +18,16 @@ import {
 // a topic that does not exist yet (hold, say why, no retry storm), an HPA pointed at the Pipeline
 // (stand down, say so), and the pause annotation. The scaling itself is the e2e test's subject.
 
+let scope: OperatorNamespace;
 let namespace: string;
-let operator: OperatorProcess;
 
 beforeAll(async () => {
-  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
-  await kubectlOk(["wait", "--for=condition=Established", "crd/pipelines.tally.dev"]);
-  namespace = await createNamespace("tally-as");
-  operator = await startOperator({ namespace, env: { TALLY_AUTOSCALER_INTERVAL_MS: "1000" } });
+  scope = await operatorNamespace("tally-as", { TALLY_AUTOSCALER_INTERVAL_MS: "1000" });
+  namespace = scope.namespace;
 });
 
 afterAll(async () => {
-  await deleteTallyObjects(namespace);
-  await operator?.stop();
-  await deleteNamespace(namespace);
+  await scope?.close();
 });
 
 describe("the autoscaler loop", () => {
@@ -47,7 +39,6 @@ describe("the autoscaler loop", () => {
       namespace,
     );
     const { names } = scenario;
-    await kubectlOk(["apply", "-f", "-"], asList(exampleManifests("local-connections.yaml", namespace)));
     await kubectlOk(["apply", "-f", "-"], scenario.manifest);
 
     // No topic: a missing signal, held, with the broker's answer in the condition; never an error retry.
@@ -105,19 +96,8 @@ describe("the autoscaler loop", () => {
       timeoutMs: 60_000,
     });
     expect(standDown.message).toContain("HorizontalPodAutoscaler user-hpa");
-    const events = JSON.parse(
-      await kubectlOk([
-        "get",
-        "events.events.k8s.io",
-        "-n",
-        namespace,
-        "--field-selector",
-        `regarding.name=${names.pipeline},reason=HPAInControl`,
-        "-o",
-        "json",
-      ]),
-    ) as { items: { type: string }[] };
-    expect(events.items.map((e) => e.type)).toEqual(["Warning"]);
+    const events = await eventsAbout(namespace, names.pipeline, "HPAInControl");
+    expect(events.map((e) => e.type)).toEqual(["Warning"]);
 
     // Without the HPA but paused by annotation: held, and the reason says so.
     await kubectlOk(["delete", "hpa", "user-hpa", "-n", namespace]);
@@ -136,7 +116,7 @@ describe("the autoscaler loop", () => {
     expect(paused.message).toContain('tally.dev/autoscaler-paused="true"');
 
     // Through all of it: no scale write (nothing asked for one) and no failed round.
-    expect(await operator.metric("tally_operator_api_writes_total", { verb: "scale" })).toBe(0);
-    expect(await operator.metric("tally_operator_reconcile_errors_total")).toBe(0);
+    expect(await scope.operator.metric("tally_operator_api_writes_total", { verb: "scale" })).toBe(0);
+    expect(await scope.operator.metric("tally_operator_reconcile_errors_total")).toBe(0);
   });
 });

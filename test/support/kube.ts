@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { KubeClient } from "../../operator/core/kube-client.js";
 import { stackConfig, stackPaths } from "../env/config.js";
 import { eventually } from "./eventually.js";
+import { asList, exampleManifests } from "./examples.js";
 import { freePort } from "./free-port.js";
 
 export const kubeconfig = join(stackConfig.stateDir, "kubeconfig");
@@ -183,4 +184,57 @@ export async function deleteTallyObjects(namespace: string): Promise<void> {
     "--wait=true",
     "--timeout=60s",
   ]);
+}
+
+export interface OperatorNamespace {
+  readonly namespace: string;
+  readonly operator: OperatorProcess;
+  /** Deletes the namespace's Tally objects while the operator still runs (finalizers), then stops both. */
+  close(): Promise<void>;
+}
+
+/**
+ * A test's own namespace with the CRDs installed, the local connection Secrets applied and an operator
+ * watching it.
+ */
+export async function operatorNamespace(
+  prefix: string,
+  env?: Record<string, string>,
+): Promise<OperatorNamespace> {
+  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
+  await kubectlOk(["wait", "--for=condition=Established", "crd/pipelines.tally.dev"]);
+  const namespace = await createNamespace(prefix);
+  await kubectlOk(["apply", "-f", "-"], asList(exampleManifests("local-connections.yaml", namespace)));
+  const operator = await startOperator({ namespace, env });
+  return {
+    namespace,
+    operator,
+    async close() {
+      await deleteTallyObjects(namespace);
+      await operator.stop();
+      await deleteNamespace(namespace);
+    },
+  };
+}
+
+/** The events.k8s.io Events about one object, optionally of one reason. */
+export async function eventsAbout(
+  namespace: string,
+  name: string,
+  reason?: string,
+): Promise<{ type: string; reason: string; note: string }[]> {
+  const selector = `regarding.name=${name}${reason === undefined ? "" : `,reason=${reason}`}`;
+  const list = JSON.parse(
+    await kubectlOk([
+      "get",
+      "events.events.k8s.io",
+      "-n",
+      namespace,
+      "--field-selector",
+      selector,
+      "-o",
+      "json",
+    ]),
+  ) as { items: { type: string; reason: string; note: string }[] };
+  return list.items;
 }
