@@ -96,6 +96,8 @@ export function pipelineManifest(
   };
   doc.metadata = { name: names.pipeline, namespace: names.namespace };
   const spec = doc.spec;
+  // The example names the stack's default address; point it at the stack actually running.
+  spec.source.kafka.brokers = [...kafkaBrokers];
   spec.source.kafka.topics = [names.topic];
   spec.source.kafka.consumerGroup = names.consumerGroup;
   spec.sink.clickhouse.table = names.table;
