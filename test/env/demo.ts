@@ -149,6 +149,21 @@ async function main(): Promise<void> {
         `  ${r.type.padEnd(12)} events ${String(r.events).padStart(6)}  users ${String(r.users).padStart(5)}  revenue ${r.revenue}`,
       );
     }
+    say("the pipeline as kubectl shows it (LAG and DESIRED come from the autoscaler):");
+    for (const line of (await kubectlOk(["get", "pipeline", "clickstream", "-n", namespace]))
+      .trim()
+      .split("\n"))
+      say(`  ${line}`);
+    const scaleReason = await kubectlOk([
+      "get",
+      "pipeline",
+      "clickstream",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={.status.scaleReason}",
+    ]);
+    say(`autoscaler: ${scaleReason}`);
     const ok = raw === expectedRows && distinct === expectedRows && rolled === expectedRows;
     say(ok ? "ground truth holds: nothing lost, nothing counted twice" : "MISMATCH against the ground truth");
     say(`done in ${Math.round((Date.now() - started) / 1000)} s. Explore:`);
