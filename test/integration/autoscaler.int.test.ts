@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../support/eventually.js";
 import {
   eventsAbout,
   kubectlOk,
@@ -118,5 +119,73 @@ describe("the autoscaler loop", () => {
     // Through all of it: no scale write (nothing asked for one) and no failed round.
     expect(await scope.operator.metric("tally_operator_api_writes_total", { verb: "scale" })).toBe(0);
     expect(await scope.operator.metric("tally_operator_reconcile_errors_total")).toBe(0);
+  });
+
+  it("scales an idle pipeline to zero and wakes it when the lag reaches activationLag", async () => {
+    const scenario = runtimeScenario(
+      "zero",
+      { seed: 9, partitions: 2, perPartition: 100 },
+      (spec) => {
+        spec.scaling = {
+          mode: "auto",
+          minReplicas: 0,
+          maxReplicas: 2,
+          activationLag: 50,
+          targetCatchUp: "30s",
+          scaleUpStabilization: "0s",
+          scaleDownStabilization: "5s",
+          cooldown: "5s",
+        };
+      },
+      namespace,
+    );
+    const { names } = scenario;
+    await createTopics(names, 2);
+    await kubectlOk(["apply", "-f", "-"], scenario.manifest);
+    const replicas = async () =>
+      Number(
+        (await kubectlOk([
+          "get",
+          "pipeline",
+          names.pipeline,
+          "-n",
+          namespace,
+          "-o",
+          "jsonpath={.spec.replicas}",
+        ])) || "1",
+      );
+
+    // Nothing arrives and nothing waits: after the 5 s window, zero replicas.
+    await eventually(
+      async () => {
+        if ((await replicas()) !== 0) throw new Error(`replicas ${await replicas()}`);
+      },
+      90_000,
+      1_000,
+    );
+    const asleep = await waitForCondition("pipeline", namespace, names.pipeline, "Scaling", "True", {
+      reason: "Asleep",
+      timeoutMs: 30_000,
+    });
+    expect(asleep.message).toContain("below activationLag 50");
+
+    // A backlog above the activation threshold wakes it, and the woken replica drains it.
+    await produce(names.topic, scenario.produced);
+    await eventually(
+      async () => {
+        if ((await replicas()) < 1) throw new Error("still at zero");
+      },
+      60_000,
+      1_000,
+    );
+    await waitForCommitted(
+      names,
+      scenario.produced.map((p) => p.length),
+      90_000,
+    );
+    const scaled = (await eventsAbout(namespace, names.pipeline)).filter((e) =>
+      e.reason.startsWith("Scaled"),
+    );
+    expect(scaled.map((e) => e.note.slice(0, 5))).toEqual(expect.arrayContaining(["1 → 0", "0 → 1"]));
   });
 });
