@@ -140,10 +140,17 @@ export class KafkaSource {
     });
     await this.admin.connect();
     await consumer.connect();
-    await consumer.subscribe({
-      topics: [...this.plan.topics],
-      fromBeginning: this.plan.spec.source.kafka.startOffset === "earliest",
-    });
+    await consumer
+      .subscribe({
+        topics: [...this.plan.topics],
+        fromBeginning: this.plan.spec.source.kafka.startOffset === "earliest",
+      })
+      .catch((error: unknown) => {
+        // kafkajs says only "This server does not host this topic-partition"; name what was asked for.
+        throw new Error(
+          `subscribing to spec.source.kafka.topics [${this.plan.topics.join(", ")}]: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
