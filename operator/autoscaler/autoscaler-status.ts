@@ -12,6 +12,7 @@ import {
   type Condition,
   type DesiredCondition,
   findCondition,
+  type Reason,
   reasons,
   setConditions,
 } from "../core/conditions.js";
@@ -52,83 +53,80 @@ export interface AutoscalerEvent {
   readonly note: string;
 }
 
-function round(value: number, digits: number): number {
+function roundTo(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
 
-function scalingCondition(round_: AutoscalerRound): DesiredCondition {
-  switch (round_.kind) {
+function scalingCondition(round: AutoscalerRound): DesiredCondition {
+  switch (round.kind) {
     case "invalid":
-      return { type: "Scaling", status: "False", reason: reasons.InvalidSpec, message: round_.message };
+      return { type: "Scaling", status: "False", reason: reasons.InvalidSpec, message: round.message };
     case "standDown":
       return {
         type: "Scaling",
         status: "False",
         reason: reasons.HPAInControl,
-        message: `HorizontalPodAutoscaler ${round_.hpa} targets this Pipeline's scale subresource, so it sets replicas; Tally's autoscaler stands down and only reports lag`,
+        message: `HorizontalPodAutoscaler ${round.hpa} targets this Pipeline's scale subresource, so it sets replicas; Tally's autoscaler stands down and only reports lag`,
       };
     case "decided": {
-      const { decision } = round_;
+      const { decision } = round;
       const message =
-        round_.sampleError !== undefined &&
+        round.sampleError !== undefined &&
         (decision.rule === DecisionRule.missingSignals || decision.rule === DecisionRule.staleSignals)
-          ? `offsets could not be sampled (${round_.sampleError}); ${decision.reason}`
+          ? `offsets could not be sampled (${round.sampleError}); ${decision.reason}`
           : decision.reason;
       return { type: "Scaling", ...conditionFor(decision), message };
     }
   }
 }
 
+/** Decisions that mean the autoscaler is not in control of replicas (Scaling=False). */
+const notInControl: Partial<Record<DecisionRule, Reason>> = {
+  [DecisionRule.modeOff]: reasons.AutoscalingOff,
+  [DecisionRule.paused]: reasons.AutoscalerPaused,
+  [DecisionRule.missingSignals]: reasons.SignalsMissing,
+  [DecisionRule.staleSignals]: reasons.SignalsMissing,
+};
+
+/** Holds with a reason of their own; any other hold is Steady, or Recommending in recommend mode. */
+const holdReasons: Partial<Record<DecisionRule, Reason>> = {
+  [DecisionRule.noCapacityEstimate]: reasons.MeasuringCapacity,
+  [DecisionRule.noProgress]: reasons.NoProgress,
+  [DecisionRule.sinkBackPressure]: reasons.SinkBackPressure,
+  [DecisionRule.hotPartition]: reasons.HotPartition,
+  [DecisionRule.stabilization]: reasons.Stabilizing,
+  [DecisionRule.cooldown]: reasons.CoolingDown,
+  [DecisionRule.rebalanceCost]: reasons.RebalanceNotWorthIt,
+  [DecisionRule.asleep]: reasons.Asleep,
+};
+
 function conditionFor(decision: ScaleDecision): Pick<DesiredCondition, "status" | "reason"> {
   if (decision.action === ScaleAction.up) return { status: "True", reason: reasons.ScaledUp };
   if (decision.action === ScaleAction.down) return { status: "True", reason: reasons.ScaledDown };
-  switch (decision.rule) {
-    case DecisionRule.modeOff:
-      return { status: "False", reason: reasons.AutoscalingOff };
-    case DecisionRule.paused:
-      return { status: "False", reason: reasons.AutoscalerPaused };
-    case DecisionRule.missingSignals:
-    case DecisionRule.staleSignals:
-      return { status: "False", reason: reasons.SignalsMissing };
-    case DecisionRule.noCapacityEstimate:
-      return { status: "True", reason: reasons.MeasuringCapacity };
-    case DecisionRule.noProgress:
-      return { status: "True", reason: reasons.NoProgress };
-    case DecisionRule.sinkBackPressure:
-      return { status: "True", reason: reasons.SinkBackPressure };
-    case DecisionRule.hotPartition:
-      return { status: "True", reason: reasons.HotPartition };
-    case DecisionRule.stabilization:
-      return { status: "True", reason: reasons.Stabilizing };
-    case DecisionRule.cooldown:
-      return { status: "True", reason: reasons.CoolingDown };
-    case DecisionRule.rebalanceCost:
-      return { status: "True", reason: reasons.RebalanceNotWorthIt };
-    case DecisionRule.asleep:
-      return { status: "True", reason: reasons.Asleep };
-    default:
-      return {
-        status: "True",
-        reason: decision.recommendation !== decision.replicas ? reasons.Recommending : reasons.Steady,
-      };
-  }
+  const stopped = notInControl[decision.rule];
+  if (stopped !== undefined) return { status: "False", reason: stopped };
+  const recommending = decision.recommendation !== decision.replicas;
+  return {
+    status: "True",
+    reason: holdReasons[decision.rule] ?? (recommending ? reasons.Recommending : reasons.Steady),
+  };
 }
 
-function signalsOf(round_: AutoscalerRound): ConsumerGroupSignals | undefined {
-  return round_.kind === "invalid" ? undefined : round_.signals;
+function signalsOf(round: AutoscalerRound): ConsumerGroupSignals | undefined {
+  return round.kind === "invalid" ? undefined : round.signals;
 }
 
 /** The autoscaler's status fields after this round. Unknown signals are left out (shown empty), never 0. */
 export function computeAutoscalerStatus(
   previous: PipelineStatus | undefined,
   generation: number,
-  round_: AutoscalerRound,
+  round: AutoscalerRound,
   state: AutoscalerState,
   now: Date,
 ): AutoscalerStatus {
-  const signals = signalsOf(round_);
-  const condition = scalingCondition(round_);
+  const signals = signalsOf(round);
+  const condition = scalingCondition(round);
   const status: AutoscalerStatus = {
     conditions: setConditions(
       previous?.conditions as Condition[] | undefined,
@@ -139,11 +137,11 @@ export function computeAutoscalerStatus(
     scaleReason: condition.message,
     autoscaler: encodeAutoscalerState(state),
   };
-  if (round_.kind === "decided") status.desiredReplicas = round_.decision.recommendation;
+  if (round.kind === "decided") status.desiredReplicas = round.decision.recommendation;
   if (signals?.totalLag.kind === "known") status.lag = Math.round(signals.totalLag.value);
-  if (signals?.lagSeconds.kind === "known") status.lagSeconds = round(signals.lagSeconds.value, 1);
+  if (signals?.lagSeconds.kind === "known") status.lagSeconds = roundTo(signals.lagSeconds.value, 1);
   if (signals?.processingRate.kind === "known")
-    status.processingRate = round(signals.processingRate.value, 1);
+    status.processingRate = roundTo(signals.processingRate.value, 1);
   if (state.lastScaleAt !== undefined)
     status.lastScaleTime = new Date(state.lastScaleAt).toISOString().replace(/\.\d{3}Z$/, "Z");
   return status;
@@ -165,15 +163,15 @@ const notable = new Set<string>([
 export function autoscalerEvent(
   previous: PipelineStatus | undefined,
   next: AutoscalerStatus,
-  round_: AutoscalerRound,
+  round: AutoscalerRound,
 ): AutoscalerEvent | undefined {
   const before = findCondition(previous?.conditions as Condition[] | undefined, "Scaling");
   const after = findCondition(next.conditions as Condition[] | undefined, "Scaling");
   if (after === undefined) return undefined;
-  if (round_.kind === "decided" && round_.decision.action !== ScaleAction.hold)
+  if (round.kind === "decided" && round.decision.action !== ScaleAction.hold)
     return { type: "Normal", reason: after.reason, note: after.message };
   if (
-    round_.kind === "decided" &&
+    round.kind === "decided" &&
     after.reason === reasons.Recommending &&
     previous?.desiredReplicas !== next.desiredReplicas
   )
