@@ -36,9 +36,10 @@ import { PartitionProcessor, type SourceMessage } from "../pipeline/partition-pr
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import { collectRebuildRows } from "../pipeline/rebuild-range.js";
 import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
+import type { DeadLetterSink } from "../sinks/dead-letter-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
 import type { ByteBudget } from "./byte-budget.js";
-import { parseCommitMetadata } from "./commit-metadata.js";
+import { type CommitMetadata, parseCommitMetadata } from "./commit-metadata.js";
 import { OffsetCommitter } from "./offset-committer.js";
 import { PartitionWriter, type WriterDeps } from "./partition-writer.js";
 
@@ -97,6 +98,7 @@ export class KafkaSource {
     private readonly plan: PipelinePlan,
     private readonly clickhouse: ClickHouseSink,
     private readonly enricher: Enricher,
+    private readonly deadLetters: DeadLetterSink,
     private readonly writerDeps: Omit<WriterDeps, "committer">,
     private readonly budget: ByteBudget,
     private readonly metrics: RuntimeMetrics,
@@ -168,6 +170,8 @@ export class KafkaSource {
     for (const state of this.partitions.values()) this.cut(state);
     const flushed = await this.waitForWriters(Math.max(0, deadline - Date.now() - 2_000));
     if (this.timer !== undefined) clearInterval(this.timer);
+    await Promise.allSettled([...this.partitions.values()].map((s) => s.writer.deadLetters.close()));
+    await this.deadLetters.close();
     await this.writerDeps.redis?.flush(Math.max(0, Math.min(1_000, deadline - Date.now() - 1_000)));
     await Promise.race([
       Promise.allSettled([this.consumer.disconnect(), this.admin.disconnect()]),
@@ -344,6 +348,7 @@ export class KafkaSource {
 
   private revoke(state: PartitionState): void {
     state.writer.stop();
+    void state.writer.deadLetters.close();
     this.partitions.delete(state.key);
     this.budgetPaused.delete(state.key);
     this.tracker.removePartition(state.key);
@@ -409,39 +414,57 @@ export class KafkaSource {
       return existing;
     }
 
-    const processor = new PartitionProcessor(this.plan, topic, partition);
-    if (committed >= 0) {
-      const maxEventTime =
-        metadata?.maxEventTimeMs ?? (await this.clickhouse.fetchMaxEventTime(topic, partition, committed));
-      const started = Date.now();
-      const { rows, lowerMs, extensions } = await collectRebuildRows(this.plan, maxEventTime, (from, to) =>
-        this.clickhouse.fetchRebuildRows(topic, partition, committed, from, to),
+    // Before any batch: this fences the previous owner's dead-letter transactions and reads how far they got.
+    const deadLetters = await this.deadLetters.open(topic, partition);
+    try {
+      const processor = await this.rebuildAt(topic, partition, committed, metadata);
+      const writer = new PartitionWriter(
+        { ...this.writerDeps, committer: this.committer },
+        topic,
+        partition,
+        epoch,
+        deadLetters,
       );
-      processor.restore(rows, committed);
-      if (metadata?.inflight !== undefined && metadata.inflight.first === committed) {
-        processor.cutAfter(metadata.inflight.last);
-      }
-      this.metrics.rebuilds.inc();
-      this.metrics.rebuildRows.inc(rows.length);
-      this.log.info(
-        {
-          partition: key,
-          offset: committed,
-          inflight: metadata?.inflight ?? null,
-          rows: rows.length,
-          lower: Number.isFinite(lowerMs) ? new Date(lowerMs).toISOString() : null,
-          extensions,
-          ms: Date.now() - started,
-        },
-        "rebuilt partition state from the raw table",
-      );
+      return { key, topic, partition, epoch, processor, writer, highWatermark: undefined };
+    } catch (error) {
+      await deadLetters.close();
+      throw error;
     }
-    const writer = new PartitionWriter(
-      { ...this.writerDeps, committer: this.committer },
-      topic,
-      partition,
-      epoch,
+  }
+
+  /** The partition's processor at the committed offset, rebuilt from the raw table. */
+  private async rebuildAt(
+    topic: string,
+    partition: number,
+    committed: number,
+    metadata: CommitMetadata | undefined,
+  ): Promise<PartitionProcessor> {
+    const processor = new PartitionProcessor(this.plan, topic, partition);
+    if (committed < 0) return processor;
+    const maxEventTime =
+      metadata?.maxEventTimeMs ?? (await this.clickhouse.fetchMaxEventTime(topic, partition, committed));
+    const started = Date.now();
+    const { rows, lowerMs, extensions } = await collectRebuildRows(this.plan, maxEventTime, (from, to) =>
+      this.clickhouse.fetchRebuildRows(topic, partition, committed, from, to),
     );
-    return { key, topic, partition, epoch, processor, writer, highWatermark: undefined };
+    processor.restore(rows, committed);
+    if (metadata?.inflight !== undefined && metadata.inflight.first === committed) {
+      processor.cutAfter(metadata.inflight.last);
+    }
+    this.metrics.rebuilds.inc();
+    this.metrics.rebuildRows.inc(rows.length);
+    this.log.info(
+      {
+        partition: partitionKey(topic, partition),
+        offset: committed,
+        inflight: metadata?.inflight ?? null,
+        rows: rows.length,
+        lower: Number.isFinite(lowerMs) ? new Date(lowerMs).toISOString() : null,
+        extensions,
+        ms: Date.now() - started,
+      },
+      "rebuilt partition state from the raw table",
+    );
+    return processor;
   }
 }

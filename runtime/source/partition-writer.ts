@@ -5,7 +5,8 @@
  *   1. commit offset `first` with metadata "inflight=first-last" (commit-metadata.ts)
  *   2. insert the raw rows            (token …/first-last/raw)
  *   3. insert the window rows         (token …/first-last/windows)
- *   4. produce the dead letters
+ *   4. produce the dead letters, in a transaction that also records the batch's end for them
+ *      (dead-letter-sink.ts), so a replay skips letters already written
  *   5. commit offset `last + 1` (skipped when the next batch is already queued: its step 1 commits
  *      `last + 1` with its own in-flight record)
  *   6. publish the window results to Redis (fire and forget; see redis-sink.ts)
@@ -20,7 +21,7 @@ import type { Logger } from "pino";
 import type { SealedBatch } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
-import type { DeadLetterSink } from "../sinks/dead-letter-sink.js";
+import type { PartitionDeadLetters } from "../sinks/dead-letter-sink.js";
 import type { RedisSink } from "../sinks/redis-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
 import type { TestHooks } from "../worker/test-hooks.js";
@@ -31,7 +32,6 @@ export interface WriterDeps {
   readonly plan: PipelinePlan;
   readonly committer: OffsetCommitter;
   readonly clickhouse: ClickHouseSink;
-  readonly deadLetters: DeadLetterSink;
   readonly redis: RedisSink | undefined;
   readonly hooks: TestHooks;
   readonly metrics: RuntimeMetrics;
@@ -50,12 +50,16 @@ const tooManyPartsPattern = /TOO_MANY_PARTS|Too many parts/;
 /** Thrown inside the loop when the partition was revoked or the group fenced: stop without committing. */
 class Stopped extends Error {}
 
-/** Kafka errors meaning "this member's generation is over": retrying cannot help, the rebalance will. */
+/**
+ * Kafka errors meaning "this member's generation is over" (or, for the dead-letter producer, "a newer
+ * owner of the partition opened its transactional id"): retrying cannot help, the rebalance will.
+ */
 const generationErrors = new Set([
   "ILLEGAL_GENERATION",
   "REBALANCE_IN_PROGRESS",
   "UNKNOWN_MEMBER_ID",
   "FENCED_INSTANCE_ID",
+  "INVALID_PRODUCER_EPOCH",
 ]);
 
 function errorType(error: unknown): string | undefined {
@@ -81,6 +85,8 @@ export class PartitionWriter {
     readonly partition: number,
     /** The assignment epoch this writer may commit in (see offset-committer.ts). */
     public epoch: number,
+    /** This partition's dead letters, opened (and any earlier owner fenced) before the writer. */
+    readonly deadLetters: PartitionDeadLetters,
   ) {
     this.where = `${topic}[${partition}]`;
   }
@@ -140,7 +146,7 @@ export class PartitionWriter {
   }
 
   private async write(batch: SealedBatch): Promise<void> {
-    const { committer, clickhouse, deadLetters, hooks, metrics } = this.deps;
+    const { committer, clickhouse, hooks, metrics } = this.deps;
     const range = `${batch.firstOffset}-${batch.lastOffset}`;
     await this.step("commit in-flight record", () =>
       committer.commit(
@@ -176,7 +182,20 @@ export class PartitionWriter {
       failedInserts: raw.failures + windows.failures,
       tooManyParts: raw.tooManyParts || windows.tooManyParts,
     };
-    await this.step(`produce dead letters ${range}`, () => deadLetters.send(batch.deadLetters));
+    await this.step(`produce dead letters ${range}`, async () => {
+      const { written, skipped } = await this.deadLetters.write({
+        firstOffset: batch.firstOffset,
+        lastOffset: batch.lastOffset,
+        letters: batch.deadLetters,
+      });
+      metrics.deadLetters.inc(written);
+      if (skipped > 0)
+        this.deps.log.info(
+          { partition: this.where, range, written, skipped },
+          "replayed batch: skipped dead letters an earlier attempt had written",
+        );
+      hooks.reached("after-dead-letters", written);
+    });
     if (this.queue.length <= 1) {
       await this.step("commit", () =>
         committer.commit(
@@ -195,7 +214,6 @@ export class PartitionWriter {
       );
     }
     metrics.batchRows.observe(batch.rowCount);
-    metrics.deadLetters.inc(batch.deadLetters.length);
     metrics.batchLatency.observe(Math.max(0, this.deps.now() - batch.openedAtMs) / 1000);
     this.deps.redis?.publish(
       batch.windowResults,

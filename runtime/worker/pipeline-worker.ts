@@ -15,8 +15,8 @@ import { compilePipelinePlan } from "../pipeline/pipeline-plan.js";
 import { ClickHouseSink } from "../sinks/clickhouse-sink.js";
 import {
   type DeadLetterSink,
-  kafkaDeadLetterSink,
   loggingDeadLetterSink,
+  transactionalDeadLetterSink,
 } from "../sinks/dead-letter-sink.js";
 import { RedisSink } from "../sinks/redis-sink.js";
 import { ByteBudget } from "../source/byte-budget.js";
@@ -99,33 +99,27 @@ export async function startPipelineWorker(
   );
   const enricher = new Enricher(lookups, plan.mapper);
 
-  const pipelineName = `${plan.namespace}/${plan.name}`;
-  let producer: kafkajs.Producer | undefined;
-  let deadLetters: DeadLetterSink;
-  if (plan.spec.deadLetter !== undefined) {
-    producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
-    deadLetters = kafkaDeadLetterSink(producer, plan.spec.deadLetter.topic, pipelineName);
-  } else {
-    deadLetters = loggingDeadLetterSink((letter) =>
-      log.warn(
-        {
-          topic: letter.origin.topic,
-          partition: letter.origin.partition,
-          offset: letter.origin.offset,
-          kind: letter.kind,
-          field: letter.field,
-          window: letter.window,
-        },
-        `dead letter (no spec.deadLetter topic): ${letter.message}`,
-      ),
-    );
-  }
+  const deadLetters: DeadLetterSink =
+    plan.spec.deadLetter === undefined
+      ? loggingDeadLetterSink((letter) =>
+          log.warn(
+            {
+              topic: letter.origin.topic,
+              partition: letter.origin.partition,
+              offset: letter.origin.offset,
+              kind: letter.kind,
+              field: letter.field,
+              window: letter.window,
+            },
+            `dead letter (no spec.deadLetter topic): ${letter.message}`,
+          ),
+        )
+      : transactionalDeadLetterSink(kafka, {
+          topic: plan.spec.deadLetter.topic,
+          pipeline: `${plan.namespace}/${plan.name}`,
+          consumerGroup: plan.consumerGroup,
+          beforeCommit: (letters) => hooks.reached("before-dead-letter-commit", letters),
+        });
 
   let source: KafkaSource | undefined;
   const redisSink =
@@ -160,7 +154,8 @@ export async function startPipelineWorker(
     plan,
     sink,
     enricher,
-    { plan, clickhouse: sink, deadLetters, redis: redisSink, hooks, metrics, log, now: Date.now },
+    deadLetters,
+    { plan, clickhouse: sink, redis: redisSink, hooks, metrics, log, now: Date.now },
     budget,
     metrics,
     log,
@@ -202,7 +197,6 @@ export async function startPipelineWorker(
       draining = true;
       const started = Date.now();
       const { flushed } = await running.drain(settings.shutdownGraceMs);
-      await producer?.disconnect().catch(() => {});
       redis?.disconnect();
       await clickhouse.close().catch(() => {});
       server?.close();

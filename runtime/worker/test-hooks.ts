@@ -1,13 +1,21 @@
 /**
  * Fault injection for the integration tests, honoured only when TALLY_TEST_CRASH_AT is set:
- *   TALLY_TEST_CRASH_AT=before-insert | after-raw-insert | after-insert
+ *   TALLY_TEST_CRASH_AT=before-insert | after-raw-insert | after-insert | before-dead-letter-commit | after-dead-letters
  *   TALLY_TEST_CRASH_AFTER_BATCHES=<n>   (default 3): crash at the n-th batch with rows reaching that point
  * The process kills itself with SIGKILL there, as `kill -9` would: no cleanup, no commit, nothing flushed.
  *   before-insert     the batch's in-flight record is committed, nothing inserted
  *   after-raw-insert  the raw insert was acknowledged, the window insert not sent
  *   after-insert      both inserts acknowledged, the offsets after the batch not committed
+ *   before-dead-letter-commit  the batch's dead letters sent inside their transaction, not committed
+ *   after-dead-letters         the dead-letter transaction committed, the source offsets not
  */
-export const crashPoints = ["before-insert", "after-raw-insert", "after-insert"] as const;
+export const crashPoints = [
+  "before-insert",
+  "after-raw-insert",
+  "after-insert",
+  "before-dead-letter-commit",
+  "after-dead-letters",
+] as const;
 export type CrashPoint = (typeof crashPoints)[number];
 
 export interface TestHooks {

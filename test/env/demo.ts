@@ -13,6 +13,7 @@ import { eventually } from "../support/eventually.js";
 import { asList, exampleManifests } from "../support/examples.js";
 import { produce } from "../support/kafka-produce.js";
 import { deleteTallyObjects, kubectl, kubectlOk, startOperator, waitForCondition } from "../support/kube.js";
+import { readDeadLetters } from "../support/runtime-harness.js";
 import { clickhouseUrl, kafkaBrokers, stackConfig } from "./config.js";
 
 const namespace = "tally-demo";
@@ -131,17 +132,15 @@ async function main(): Promise<void> {
         format: "JSONEachRow",
       })
     ).json<{ type: string; events: string; users: string; revenue: number }>();
-    const deadLetters = (await admin.fetchTopicOffsets(deadLetterTopic)).reduce(
-      (n, p) => n + Number(p.high),
-      0,
-    );
+    const deadLetters = await readDeadLetters(deadLetterTopic);
+    const late = deadLetters.filter((l) => l.kind === "late").length;
     await admin.disconnect();
 
     say(
       `raw rows ${raw} (expected ${expectedRows}, distinct event ids ${distinct}); minute rollup counts ${rolled}`,
     );
     say(
-      `dead-letter topic holds ${deadLetters} records (${expected.invalid.length} invalid ones expected among them)`,
+      `dead-letter topic holds ${deadLetters.length - late} invalid records (expected ${expected.invalid.length}) and ${late} late ones`,
     );
     say("minute rollup by event type:");
     for (const r of byType) {
