@@ -32,6 +32,13 @@ describe("JSON decoder", () => {
     });
   });
 
+  it.each(["2024-03-01T12:34:56.789Z", "2024-03-01 12:34:56+02:00", "2016-12-31T23:59:60Z"])(
+    "accepts the date-time %s",
+    (ts) => {
+      expect(decoder.decode(bytes(JSON.stringify({ event_id: "a", ts })))).toEqual({ event_id: "a", ts });
+    },
+  );
+
   it.each([
     [null, "decode", /empty message/],
     [bytes("{not json"), "decode", /not UTF-8 JSON/],
@@ -39,6 +46,8 @@ describe("JSON decoder", () => {
     [bytes("[1,2]"), "decode", /expected a JSON object, got an array/],
     [bytes('{"ts":"2024-01-01T00:00:00Z"}'), "schema", /missing required property event_id/],
     [bytes('{"event_id":"a","ts":"yesterday"}'), "schema", /\/ts must match format "date-time"/],
+    [bytes('{"event_id":"a","ts":"2023-02-29T00:00:00Z"}'), "schema", /\/ts must match format "date-time"/],
+    [bytes('{"event_id":"a","ts":"2024-03-01T12:34:56"}'), "schema", /\/ts must match format "date-time"/],
   ])("refuses %#", (input, kind, message) => {
     const result = decoder.decode(input);
     expect(result).toBeInstanceOf(DecodeFailure);
