@@ -316,7 +316,7 @@ describe("SessionSet", () => {
     expect(set.insert(lone)).toEqual({ merged: lone, absorbed: [] });
   });
 
-  it("findContaining and overlapping use half-open bounds", () => {
+  it("findContaining and soleOverlapping use half-open bounds", () => {
     const set = newSet();
     set.insert(counted(0, 10));
     set.insert(counted(20, 30));
@@ -325,8 +325,10 @@ describe("SessionSet", () => {
     expect(set.findContaining(10)).toBeUndefined();
     expect(set.findContaining(-1)).toBeUndefined();
     expect(set.findContaining(25)?.start).toBe(20);
-    expect(set.overlapping(10, 20)).toEqual([]);
-    expect(set.overlapping(9, 21).map((s) => s.start)).toEqual([0, 20]);
+    expect(set.soleOverlapping(10, 20)).toBeUndefined();
+    expect(set.soleOverlapping(9, 20)?.start).toBe(0);
+    expect(set.soleOverlapping(10, 21)?.start).toBe(20);
+    expect(set.soleOverlapping(9, 21)).toBeUndefined();
   });
 
   it("extendEnd grows in place and refuses to overlap the next session", () => {

@@ -164,15 +164,16 @@ export class SessionSet<T extends SessionInterval> {
     return item !== undefined && item.start <= t ? item : undefined;
   }
 
-  /** Sessions that overlap [start, end), in start order. */
-  overlapping(start: number, end: number): T[] {
-    const result: T[] = [];
-    for (let i = this.firstEndingAfter(start); i < this.items.length; i++) {
-      const item = this.items[i];
-      if (item === undefined || item.start >= end) break;
-      result.push(item);
-    }
-    return result;
+  /**
+   * The session overlapping [start, end) when exactly one does; undefined when none or several do. (The hot path
+   * asks only this, so it builds no list.)
+   */
+  soleOverlapping(start: number, end: number): T | undefined {
+    const index = this.firstEndingAfter(start);
+    const item = this.items[index];
+    if (item === undefined || item.start >= end) return undefined;
+    const next = this.items[index + 1];
+    return next !== undefined && next.start < end ? undefined : item;
   }
 
   /** Inserts a session, merging it with every session it overlaps. */

@@ -371,8 +371,7 @@ export class WindowOperator {
       this.sessions.set(lookup, sessions);
     }
     const end = t + spec.gapMs;
-    const overlaps = sessions.overlapping(t, end);
-    const only = overlaps.length === 1 ? overlaps[0] : undefined;
+    const only = sessions.soleOverlapping(t, end);
     if (only !== undefined && only.start <= t) {
       // Hot path (in-order events of an active session): update in place, maybe push the end out. No other
       // session overlaps [t, end), so extending cannot create an overlap.

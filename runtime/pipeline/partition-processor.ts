@@ -150,6 +150,9 @@ export class PartitionProcessor {
   /** Window results since the last cut, latest revision per window identity (insertion order kept). */
   private pending = new Map<string, WindowResult>();
   private pendingBytes = 0;
+  /** The current event as the window operators read it, and its raw row's provenance: reused, not allocated per event. */
+  private readonly event: { timestampMs: number; fields: Row } = { timestampMs: 0, fields: {} };
+  private readonly origin: { readonly topic: string; readonly partition: number; offset: number };
 
   constructor(
     readonly plan: PipelinePlan,
@@ -158,6 +161,7 @@ export class PartitionProcessor {
   ) {
     this.dedup = plan.dedup === undefined ? undefined : new DedupState(plan.dedup.horizonMs);
     this.operators = plan.windows.map((spec) => new WindowOperator(spec));
+    this.origin = { topic, partition, offset: 0 };
   }
 
   /** Newest event time emitted on the partition (−Infinity before the first). */
@@ -357,33 +361,23 @@ export class PartitionProcessor {
       );
       return;
     }
-    this.accept(complete, time, (window, watermarkMs) => {
-      this.deadLetter(
-        open,
-        message,
-        "late",
-        `event time ${iso(time)} is too late for window ${window}: its windows closed before watermark ${iso(watermarkMs)} minus allowed lateness ${this.plan.eventTime.allowedLatenessMs} ms`,
-        this.plan.eventTime.field,
-        window,
-      );
-    });
-    this.plan.rawEncoder.encode(open.writer, complete, {
-      topic: this.topic,
-      partition: this.partition,
-      offset: message.offset,
-    });
+    this.accept(complete, time, open, message);
+    this.origin.offset = message.offset;
+    this.plan.rawEncoder.encode(open.writer, complete, this.origin);
     open.rowCount++;
     this.counters.out++;
   }
 
   /**
    * An emitted event's effect on the partition state. Shared by the live path and `restore`, so a
-   * rebuild replays exactly what the live path did.
+   * rebuild replays exactly what the live path did. The live path passes its batch and message, which a
+   * late event becomes a dead letter of.
    */
   private accept(
     row: Row,
     time: number,
-    onLate?: (window: string, watermarkMs: number) => void,
+    open: OpenBatch | undefined,
+    message: SourceMessage | undefined,
     collect = true,
   ): void {
     const newest = Math.max(time, this.maxEventTime);
@@ -392,13 +386,23 @@ export class PartitionProcessor {
       this.dedup.record(row[dedup.field] ?? null, time, newest);
     this.maxEventTime = newest;
     const watermark = newest - this.plan.eventTime.maxOutOfOrdernessMs;
-    const event = { timestampMs: time, fields: row };
+    const event = this.event;
+    event.timestampMs = time;
+    event.fields = row;
     for (const op of this.operators) {
       const outcome = op.ingest(event, watermark);
       const window = op.spec.name;
       if (outcome.kind === "late") {
         this.counters.lateDropped[window] = (this.counters.lateDropped[window] ?? 0) + 1;
-        onLate?.(window, watermark);
+        if (open !== undefined && message !== undefined)
+          this.deadLetter(
+            open,
+            message,
+            "late",
+            `event time ${iso(time)} is too late for window ${window}: its windows closed before watermark ${iso(watermark)} minus allowed lateness ${this.plan.eventTime.allowedLatenessMs} ms`,
+            this.plan.eventTime.field,
+            window,
+          );
       } else if (outcome.kind === "accepted" && time < watermark) {
         this.counters.lateAccepted[window] = (this.counters.lateAccepted[window] ?? 0) + 1;
       } else if (outcome.kind === "rejected") {
@@ -479,7 +483,7 @@ export class PartitionProcessor {
           `${this.where()}: raw row at offset ${offset} has no event time ${timeField}`,
         );
       }
-      this.accept(row, time, undefined, false);
+      this.accept(row, time, undefined, undefined, false);
     }
     const watermark = this.watermarkMs;
     for (const op of this.operators) op.advance(watermark);

@@ -25,33 +25,40 @@ const number = (type: string) => (v: RowValue) => (typeof v === "number" ? Strin
 const isoTime = (type: string) => (v: RowValue) => (typeof v === "number" ? quotedIso(v) : fail(type, v));
 
 const pad2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
-const pad3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
+/** `123Z"`: the end of a quoted timestamp, per millisecond of the second. */
+const millisEnd = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, "0")}Z"`);
 /** Years 0000..9999, where toISOString has its fixed-width form. */
 const FIXED_ISO_MIN_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
 const FIXED_ISO_END_MS = Date.UTC(10_000, 0, 1);
 let cachedDay = Number.NaN;
 let cachedDayPrefix = "";
+let cachedSecond = Number.NaN;
+let cachedSecondPrefix = "";
 
 /**
- * `"${new Date(ms).toISOString()}"`, without a Date per value: consecutive events mostly share a day, so
- * the "YYYY-MM-DDT" prefix is cached and only the time of day is formatted.
+ * `"${new Date(ms).toISOString()}"`, without a Date per value: consecutive events mostly share a second, so
+ * `"YYYY-MM-DDTHH:MM:SS.` is cached (and the day's `YYYY-MM-DDT` under it) and a value is one concatenation.
  */
 export function quotedIso(ms: number): string {
   if (!(Number.isSafeInteger(ms) && ms >= FIXED_ISO_MIN_MS && ms < FIXED_ISO_END_MS))
     return `"${new Date(ms).toISOString()}"`;
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== cachedDay) {
-    cachedDay = day;
-    cachedDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  const millis = ((ms % 1000) + 1000) % 1000;
+  const second = (ms - millis) / 1000;
+  if (second !== cachedSecond) {
+    const day = Math.floor(ms / DAY_MS);
+    if (day !== cachedDay) {
+      cachedDay = day;
+      cachedDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    }
+    let rest = second - day * (DAY_MS / 1000);
+    const seconds = rest % 60;
+    rest = (rest - seconds) / 60;
+    const minutes = rest % 60;
+    const hours = (rest - minutes) / 60;
+    cachedSecond = second;
+    cachedSecondPrefix = `"${cachedDayPrefix}${pad2[hours]}:${pad2[minutes]}:${pad2[seconds]}.`;
   }
-  let rest = ms - day * DAY_MS;
-  const millis = rest % 1000;
-  rest = (rest - millis) / 1000;
-  const seconds = rest % 60;
-  rest = (rest - seconds) / 60;
-  const minutes = rest % 60;
-  const hours = (rest - minutes) / 60;
-  return `"${cachedDayPrefix}${pad2[hours]}:${pad2[minutes]}:${pad2[seconds]}.${pad3[millis]}Z"`;
+  return cachedSecondPrefix + millisEnd[millis];
 }
 
 function baseEncoder(type: ColumnType): ValueEncoder {
