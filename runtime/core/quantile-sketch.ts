@@ -244,9 +244,15 @@ function sumCounts(bins: ReadonlyMap<number, number>): number {
   return total;
 }
 
-/** Keys in ascending numeric order (a typed array sorts numerically). */
+/**
+ * Keys in ascending numeric order (a typed array sorts numerically). Filled by a loop: `Float64Array.from` takes
+ * the iterator protocol and allocates a result object per key.
+ */
 function sortedKeys(bins: ReadonlyMap<number, number>): Float64Array {
-  return Float64Array.from(bins.keys()).sort();
+  const keys = new Float64Array(bins.size);
+  let i = 0;
+  for (const key of bins.keys()) keys[i++] = key;
+  return keys.sort();
 }
 
 /** [key, count, key, count, ...] in ascending key order. */

@@ -41,6 +41,20 @@ describe("JSON row values", () => {
   });
 });
 
+describe("String values", () => {
+  it("property: are JSON.stringify's text for any string, escapes and lone surrogates included", () => {
+    const encode = encoderFor("String", false);
+    for (const text of ["", 'a"b', "a\\b", "\u0000\u001f", "\ud800", "\udc00x", "😀", "\u2028"])
+      expect(encode(text)).toBe(JSON.stringify(text));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" })), (text) => {
+        expect(encode(text)).toBe(JSON.stringify(text));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
 describe("quotedIso", () => {
   it("property: equals toISOString in quotes for every representable time, in any order", () => {
     const edges = [

@@ -20,7 +20,18 @@ function fail(type: string, value: RowValue): never {
   throw new TypeError(`JSON row ${type}: unexpected value ${JSON.stringify(value)}`);
 }
 
-const json = (type: string) => (v: RowValue) => (typeof v === "string" ? JSON.stringify(v) : fail(type, v));
+/** Whether JSON.stringify would escape nothing in `v`: no quote, backslash, control character or surrogate. */
+function needsNoEscape(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+
+/** JSON.stringify(v) for a string, without its copy of the characters when nothing needs escaping (most values). */
+const jsonString = (v: string) => (needsNoEscape(v) ? `"${v}"` : JSON.stringify(v));
+const json = (type: string) => (v: RowValue) => (typeof v === "string" ? jsonString(v) : fail(type, v));
 const number = (type: string) => (v: RowValue) => (typeof v === "number" ? String(v) : fail(type, v));
 const isoTime = (type: string) => (v: RowValue) => (typeof v === "number" ? quotedIso(v) : fail(type, v));
 
