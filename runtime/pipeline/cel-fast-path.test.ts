@@ -77,7 +77,8 @@ describe("CEL fast path", () => {
       }),
       { numRuns: 3000 },
     );
-    // The subset must actually cover a good share of the generated filters.
-    expect(answered).toBeGreaterThan(500);
+    // The subset must actually cover a good share of the generated filters (about a sixth of them, varying with
+    // the random seed: a bound at 500 failed now and then).
+    expect(answered).toBeGreaterThan(300);
   });
 });
