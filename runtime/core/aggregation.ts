@@ -166,9 +166,7 @@ export function prepareValue(fn: AggregationFn, value: unknown, into: PreparedVa
   if (fn === "count" || value === undefined || value === null) return;
   if (fn === "uniq") {
     if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") return;
-    const { hi, lo } = hash64(uniqKey(value));
-    into.hi = hi;
-    into.lo = lo;
+    hash64(uniqKey(value), into);
     into.present = true;
     return;
   }

@@ -11,7 +11,10 @@
 // - a window with few distinct values keeps a Map of the non-zero registers instead of 2^p bytes, because most
 //   (window, group) cells in a live pipeline see few distinct values.
 
-import { hash64 } from "./murmur3.js";
+import { type Hash64, hash64 } from "./murmur3.js";
+
+/** `add`'s hash, reused. */
+const addScratch: Hash64 = { hi: 0, lo: 0 };
 
 export const DEFAULT_HLL_PRECISION = 14; // 16384 registers, standard error 1.04 / sqrt(16384) ≈ 0.81 %
 export const MIN_HLL_PRECISION = 4;
@@ -74,8 +77,8 @@ export class HyperLogLog {
 
   /** Adds a value given as its canonical string (callers tag the type, so 1 and "1" differ). */
   add(key: string): void {
-    const { hi, lo } = hash64(key);
-    this.addHash(hi, lo);
+    hash64(key, addScratch);
+    this.addHash(addScratch.hi, addScratch.lo);
   }
 
   /** Adds a 64-bit hash given as two unsigned 32-bit halves: the top p bits pick the register. */

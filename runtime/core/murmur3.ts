@@ -56,6 +56,13 @@ export type Hash128 = readonly [number, number, number, number];
 
 /** The hash of `bytes`, or of its first `length` bytes. */
 export function murmur3x86_128(bytes: Uint8Array, seed = 0, length = bytes.length): Hash128 {
+  const words = new Uint32Array(4);
+  murmur3Into(bytes, seed, length, words);
+  return [words[0] ?? 0, words[1] ?? 0, words[2] ?? 0, words[3] ?? 0];
+}
+
+/** murmur3x86_128 into `out` (h1..h4): the per-event path allocates no tuple of heap numbers. */
+function murmur3Into(bytes: Uint8Array, seed: number, length: number, out: Uint32Array): void {
   const blocks = length >>> 4;
   let h1 = seed >>> 0;
   let h2 = h1;
@@ -126,16 +133,27 @@ export function murmur3x86_128(bytes: Uint8Array, seed = 0, length = bytes.lengt
   h3 = (h3 + h1) | 0;
   h4 = (h4 + h1) | 0;
 
-  return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
+  out[0] = h1;
+  out[1] = h2;
+  out[2] = h3;
+  out[3] = h4;
 }
 
 /** Reused for every hash64 (the runtime hashes one value per event and aggregation); grows as needed. */
 let scratch = Buffer.allocUnsafe(1024);
+const scratchWords = new Uint32Array(4);
 
-/** A stable 64-bit hash of a string (its UTF-8 bytes) as two unsigned 32-bit halves. */
-export function hash64(text: string): { readonly hi: number; readonly lo: number } {
+/** Two unsigned 32-bit halves of a 64-bit hash. */
+export interface Hash64 {
+  hi: number;
+  lo: number;
+}
+
+/** A stable 64-bit hash of a string (its UTF-8 bytes), written into `into` (nothing allocated per call). */
+export function hash64(text: string, into: Hash64): void {
   // UTF-8 needs at most 3 bytes per UTF-16 unit, so the write is never truncated.
   if (text.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(text.length * 3);
-  const [h1, h2] = murmur3x86_128(scratch, 0, scratch.write(text, 0, "utf8"));
-  return { hi: h1, lo: h2 };
+  murmur3Into(scratch, 0, scratch.write(text, 0, "utf8"), scratchWords);
+  into.hi = scratchWords[0] ?? 0;
+  into.lo = scratchWords[1] ?? 0;
 }
