@@ -29,6 +29,18 @@ describe("DedupState", () => {
     expect(d.isDuplicate("e950", 990)).toBe(true);
   });
 
+  it("keeps the newest time of an id whether or not it was just asked about", () => {
+    const d = new DedupState(1000);
+    d.record("a", 5000, 5000);
+    expect(d.isDuplicate("a", 5000)).toBe(true);
+    d.record("a", 4000, 5000); // older: the stored 5000 stays
+    d.record("a", 4000, 5000);
+    expect(d.isDuplicate("a", 6000)).toBe(true);
+    expect(d.isDuplicate("b", 6000)).toBe(false);
+    d.record("a", 5500, 6000); // asked about b, records a: its own lookup
+    expect(d.isDuplicate("a", 6500)).toBe(true);
+  });
+
   it("matches ids by value across types the field can hold", () => {
     const d = new DedupState(1000);
     d.record(42, 0, 0);

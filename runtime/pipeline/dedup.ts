@@ -23,6 +23,12 @@ export class DedupState {
   private queueIds: string[] = [];
   private queueTimes: number[] = [];
   private head = 0;
+  /**
+   * What `isDuplicate` just looked up: the live path records an accepted event right after asking about it, and
+   * this saves the second lookup. `record` clears it, so only the answer for the unchanged map is ever reused.
+   */
+  private askedKey: string | undefined;
+  private askedTime: number | undefined;
 
   constructor(readonly horizonMs: number) {}
 
@@ -33,7 +39,10 @@ export class DedupState {
   /** Whether `id` is a duplicate, given the newest emitted event time so far (before this event). */
   isDuplicate(id: RowValue, maxEventTimeMs: number): boolean {
     if (id === null) return false;
-    const time = this.seen.get(String(id));
+    const key = String(id);
+    const time = this.seen.get(key);
+    this.askedKey = key;
+    this.askedTime = time;
     return time !== undefined && time >= maxEventTimeMs - this.horizonMs;
   }
 
@@ -41,7 +50,8 @@ export class DedupState {
   record(id: RowValue, eventTimeMs: number, maxEventTimeMs: number): void {
     if (id === null) return;
     const key = String(id);
-    const previous = this.seen.get(key);
+    const previous = key === this.askedKey ? this.askedTime : this.seen.get(key);
+    this.askedKey = undefined;
     if (previous === undefined || eventTimeMs > previous) {
       this.seen.set(key, eventTimeMs);
       this.queueIds.push(key);
