@@ -6,8 +6,11 @@
  *    a pod would (a child process with the example pipeline: three windows, HyperLogLog, quantiles,
  *    sessions). ClickHouse runs in its own process and is not counted.
  *  - runtime.bare_consumer_events_per_s_per_core: a kafkajs consumer that only counts the same
- *    messages, per CPU-second of its process (the client's ceiling); runtime.json_parse_events_per_s:
- *    JSON.parse of the same bytes on one core.
+ *    messages (bare-consumer.ts), in its own process and measured as the worker is, per CPU-second
+ *    (the client's ceiling); runtime.json_parse_events_per_s: JSON.parse of the same bytes on one core.
+ *    Both run over 1,000,000 messages, from the group assignment to the last message.
+ *  - runtime.raw_only_*: the same messages through the least a pipeline does (decode, validate, the
+ *    raw table, dead letters), to show what the example's dedup, CEL, windows and Redis cost.
  *  - runtime.throughput_ratio_vs_bare_consumer: whole path ÷ bare consumer, both per core (target ≥ 0.5);
  *    the wall-clock rates and their ratio are printed too.
  *  - runtime.e2e_latency_p50_ms / _p99_ms: from the producer's acknowledgement to the row being in
@@ -18,9 +21,10 @@
  *  - runtime.inprocess_*_events_per_s: the pipeline alone, in this process, stage by stage (where the
  *    time goes).
  */
-import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import kafkajs from "kafkajs";
@@ -30,6 +34,7 @@ import { WindowOperator } from "../../runtime/core/window-operator.js";
 import type { WindowSpec } from "../../runtime/core/window-spec.js";
 import { Enricher } from "../../runtime/enrich/enricher.js";
 import { PartitionProcessor } from "../../runtime/pipeline/partition-processor.js";
+import { stackConfig } from "../env/config.js";
 import { generateClickstream, type ProducedMessage } from "../support/clickstream-generator.js";
 import {
   clickhouseClient,
@@ -38,6 +43,7 @@ import {
   pipelineManifest,
   planOf,
   produce,
+  type RuntimeTestNames,
   runtimeTestNames,
   WorkerProcess,
   waitForCommitted,
@@ -45,8 +51,11 @@ import {
 } from "../support/runtime-harness.js";
 import { type BenchFigure, perSecond } from "./bench-figure.js";
 
+const execFileAsync = promisify(execFile);
+
 const partitions = 4;
-const perPartition = 50_000;
+/** 1,000,000 events: long enough that JIT warm-up is a small part of either process's CPU. */
+const perPartition = 250_000;
 
 function progress(message: string): void {
   console.error(`[bench] runtime: ${message}`);
@@ -65,34 +74,18 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
+/** The bare consumer (bare-consumer.ts) in its own process, like the worker. */
 async function bareConsumer(topic: string, total: number): Promise<{ perCore: number; wall: number }> {
-  const consumer = kafkaClient("tally-bench-bare").consumer({
-    groupId: `bench-bare-${randomUUID()}`,
-    maxBytes: 16 * 1024 * 1024,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let counted = 0;
-  let firstAt = 0;
-  let cpuAt = process.cpuUsage();
-  const { wallMs, cpuMs } = await new Promise<{ wallMs: number; cpuMs: number }>((resolve, reject) => {
-    consumer
-      .run({
-        eachBatch: async ({ batch }) => {
-          if (firstAt === 0) {
-            firstAt = performance.now();
-            cpuAt = process.cpuUsage();
-          }
-          counted += batch.messages.length;
-          if (counted >= total) {
-            const cpu = process.cpuUsage(cpuAt);
-            resolve({ wallMs: performance.now() - firstAt, cpuMs: (cpu.user + cpu.system) / 1000 });
-          }
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ["--import", "tsx", join(import.meta.dirname, "bare-consumer.ts"), topic, String(total)],
+    { cwd: stackConfig.repoRoot, timeout: 300_000 },
+  );
+  const { counted, cpuMs, wallMs } = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as {
+    counted: number;
+    cpuMs: number;
+    wallMs: number;
+  };
   return { perCore: perSecond(counted, cpuMs), wall: perSecond(counted, wallMs) };
 }
 
@@ -115,6 +108,7 @@ interface Measured {
   readonly wall: number;
   readonly p50: number;
   readonly p99: number;
+  readonly rawOnly: { readonly perCore: number; readonly wall: number };
   readonly bare: { readonly perCore: number; readonly wall: number };
   readonly parse: number;
 }
@@ -139,40 +133,77 @@ async function wholePath(): Promise<Measured> {
   progress(`produced ${total} events`);
 
   const bare = await bareConsumer(names.topic, total);
-  progress(`bare consumer: ${Math.round(bare.wall)} events/s`);
+  progress(`bare consumer: ${Math.round(bare.perCore)} events/s per core`);
   const parse = jsonParse(produced.flat());
+  const counts = produced.map((p) => p.length);
 
-  const worker = WorkerProcess.start(writeManifest(manifest), "bench");
+  // First the least a pipeline does: decode, validate, the raw table and the dead-letter topic; no
+  // dedup, transforms, windows or Redis. (Before the example, whose latency run adds messages.)
+  const rawNames = {
+    ...runtimeTestNames("bench-raw"),
+    topic: names.topic,
+    deadLetterTopic: names.deadLetterTopic,
+  };
+  const rawOnly = await startMeasuredWorker(
+    rawNames,
+    pipelineManifest(rawNames, (spec) => {
+      spec.sink.clickhouse.batch = { maxRows: 10_000, maxDelay: "1s" };
+      spec.windows = [];
+      spec.transforms = [];
+      spec.dedup = undefined;
+      spec.sink.redis = undefined;
+    }),
+    "bench-raw",
+  );
+  let raw: { perCore: number; wall: number };
   try {
-    const pid = worker.child.pid;
-    if (pid === undefined) throw new Error("worker has no pid");
-    // Measure from the assignment on (start-up, compilation and table creation excluded).
-    for (;;) {
-      if (worker.exit !== undefined) throw new Error(`worker exited:\n${worker.tail()}`);
-      const port = await worker.metricsPort().catch(() => undefined);
-      if (port !== undefined && (await worker.metric("tally_runtime_assigned_partitions")) > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const cpu0 = cpuSeconds(pid);
-    const t0 = performance.now();
-    await waitForCommitted(
-      names,
-      produced.map((p) => p.length),
-      300_000,
-    );
-    const wallMs = performance.now() - t0;
-    const cpu = cpuSeconds(pid) - cpu0;
-    progress(`whole path: ${total} events in ${Math.round(wallMs)} ms, ${cpu.toFixed(1)} CPU s`);
+    raw = await rawOnly.measure(counts);
+    progress(`raw-only path: ${Math.round(raw.perCore)} events/s per core`);
+  } finally {
+    await rawOnly.worker.stop();
+  }
 
+  const example = await startMeasuredWorker(names, manifest, "bench");
+  try {
+    const measured = await example.measure(counts);
+    progress(`whole path: ${Math.round(measured.perCore)} events/s per core`);
     const latency = await e2eLatency(
       names.topic,
       plan.spec.sink.clickhouse.database,
       plan.spec.sink.clickhouse.table,
     );
-    return { perCore: total / cpu, wall: perSecond(total, wallMs), ...latency, bare, parse };
+    return { ...measured, ...latency, rawOnly: raw, bare, parse };
   } finally {
-    await worker.stop();
+    await example.worker.stop();
   }
+}
+
+/**
+ * Starts a worker for the pipeline; `measure` waits until it has committed everything and answers its
+ * events per CPU-second (every thread of the process) and per wall-second, counted from the group
+ * assignment on, as the bare consumer is (start-up, loading and table creation excluded).
+ */
+async function startMeasuredWorker(names: RuntimeTestNames, manifest: string, label: string) {
+  const worker = WorkerProcess.start(writeManifest(manifest), label);
+  const pid = worker.child.pid;
+  if (pid === undefined) throw new Error("worker has no pid");
+  for (;;) {
+    if (worker.exit !== undefined) throw new Error(`worker exited:\n${worker.tail()}`);
+    const port = await worker.metricsPort().catch(() => undefined);
+    if (port !== undefined && (await worker.metric("tally_runtime_assigned_partitions")) > 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  return {
+    worker,
+    async measure(counts: readonly number[]): Promise<{ perCore: number; wall: number }> {
+      await waitForCommitted(names, counts, 600_000);
+      const wallMs = performance.now() - t0;
+      const total = counts.reduce((sum, n) => sum + n, 0);
+      return { perCore: total / (cpuSeconds(pid) - cpu0), wall: perSecond(total, wallMs) };
+    },
+  };
 }
 
 /** Produces 1,000 events/s for 10 s to a running worker and reads when each became queryable. */
@@ -346,6 +377,12 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
     {
       name: "runtime.throughput_ratio_vs_bare_consumer",
       value: whole.perCore / whole.bare.perCore,
+      unit: "ratio",
+    },
+    { name: "runtime.raw_only_events_per_s_per_core", value: whole.rawOnly.perCore, unit: "events/s/core" },
+    {
+      name: "runtime.raw_only_throughput_ratio_vs_bare_consumer",
+      value: whole.rawOnly.perCore / whole.bare.perCore,
       unit: "ratio",
     },
     { name: "runtime.events_per_s_wall", value: whole.wall, unit: "events/s" },
