@@ -1,8 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
+import type { RowValue } from "../decode/row.js";
 import { ChunkedWriter } from "./chunked-writer.js";
-import { decodeValue, encoderFor, quotedIso } from "./json-rows.js";
+import { decodeValue, maxJsonBytes, quotedIso, valueWriterFor } from "./json-rows.js";
+
+/** A value's JSON text, written into a buffer of exactly its reservation (so a short one shows). */
+const encoderFor = (type: ColumnType, nullable: boolean) => {
+  const write = valueWriterFor(type, nullable);
+  return (value: RowValue) => {
+    const out = Buffer.alloc(maxJsonBytes(value));
+    return out.toString("utf8", 0, write(out, 0, value));
+  };
+};
 
 describe("JSON row values", () => {
   it.each<[ColumnType, boolean, string | number | boolean | null, string]>([
@@ -84,5 +94,13 @@ describe("ChunkedWriter", () => {
     expect(w.toBuffer().toString("utf8")).toBe(parts.join(""));
     expect(w.allocatedBytes).toBeGreaterThanOrEqual(w.length);
     expect(w.allocatedBytes).toBeLessThanOrEqual(w.length * 2 + 64);
+  });
+
+  it("refuses to keep a write that ran past the chunk it reserved", () => {
+    const w = new ChunkedWriter(8);
+    const out = w.reserve(4);
+    expect(() => w.advanceTo(out.length + 1)).toThrow(RangeError);
+    w.advanceTo(w.cursor + out.write("abcd", w.cursor, "latin1"));
+    expect(w.toBuffer().toString("latin1")).toBe("abcd");
   });
 });
