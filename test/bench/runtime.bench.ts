@@ -304,10 +304,12 @@ function inProcessStages(messages: readonly ProducedMessage[]): BenchFigure[] {
       }),
     );
     const enricher = new Enricher([], plan.mapper);
-    // The first pass warms the JIT up; the second is measured, per CPU-second of this process.
+    // The first pass warms the JIT up; the second is measured, per CPU-second of this process, after a
+    // full collection so no earlier benchmark's garbage is collected on its time.
     let cpuMs = 0;
     for (let pass = 0; pass < 2; pass++) {
       const processor = new PartitionProcessor(plan, "bench", 0);
+      gc();
       const cpu = process.cpuUsage();
       for (let i = 0; i < input.length; i += 500) {
         for (const prepared of processor.prepare(input.slice(i, i + 500)))
