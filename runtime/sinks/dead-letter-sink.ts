@@ -60,9 +60,8 @@ export function deadLetterTransactionalId(consumerGroup: string, topic: string, 
   return `${consumerGroup}:${topic}:${partition}`;
 }
 
-/** The letters of one sealed batch, which covers source offsets [firstOffset, lastOffset]. */
+/** The letters of one sealed batch, whose source offsets end at lastOffset. */
 export interface DeadLetterBatch {
-  readonly firstOffset: number;
   readonly lastOffset: number;
   readonly letters: readonly DeadLetter[];
 }
@@ -114,7 +113,7 @@ export function transactionalDeadLetterSink(
 
   return {
     async open(topic, partition) {
-      const channel = new TransactionalPartitionChannel(kafka, options, topic, partition, progressGroup, () =>
+      const channel = new TransactionalPartitionChannel(kafka, options, topic, partition, () =>
         writtenThrough(topic, partition),
       );
       await channel.takeOver();
@@ -137,7 +136,6 @@ class TransactionalPartitionChannel implements PartitionDeadLetters {
     private readonly options: TransactionalDeadLetterOptions,
     private readonly topic: string,
     private readonly partition: number,
-    private readonly progressGroup: string,
     private readonly readWrittenThrough: () => Promise<number>,
   ) {}
 
@@ -183,7 +181,7 @@ class TransactionalPartitionChannel implements PartitionDeadLetters {
       });
       this.options.beforeCommit(owed.length);
       await transaction.sendOffsets({
-        consumerGroupId: this.progressGroup,
+        consumerGroupId: deadLetterProgressGroup(this.options.consumerGroup),
         topics: [
           {
             topic: this.topic,

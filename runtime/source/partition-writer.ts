@@ -184,7 +184,6 @@ export class PartitionWriter {
     };
     await this.step(`produce dead letters ${range}`, async () => {
       const { written, skipped } = await this.deadLetters.write({
-        firstOffset: batch.firstOffset,
         lastOffset: batch.lastOffset,
         letters: batch.deadLetters,
       });
