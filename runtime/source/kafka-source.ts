@@ -13,11 +13,13 @@
  * next commit, and what they had not committed is re-read by the next owner.
  *
  * Flush before revocation. kafkajs has no "partitions revoked" callback and re-joins as soon as it sees
- * the rebalance. So each eachBatch call first heartbeats itself: when that reports a rebalance in
- * progress, the group is still in its old generation, and the worker cuts and flushes every partition
- * (committing under the old generation, which the coordinator accepts until the join completes) before
- * letting the error through. A rebalance noticed elsewhere (idle consumer) finds at most maxDelay of
- * uncommitted data, which the next owner re-reads.
+ * the rebalance. So each eachBatch call heartbeats itself, before and after its work (kafkajs heartbeats
+ * right after eachBatch returns, and a heartbeat due during the batch would otherwise be its own): when
+ * that reports a rebalance in progress, the group is still in its old generation, and the worker cuts
+ * and flushes every partition (committing under the old generation, which the coordinator accepts until
+ * the join completes) before letting the error through. A rebalance noticed elsewhere (kafkajs'
+ * heartbeat after an empty fetch: an idle consumer) finds at most maxDelay of uncommitted data, which
+ * the next owner re-reads; the worker logs how much.
  *
  * Backpressure. Buffered bytes (open batches and sealed, not yet durable ones) are checked after every
  * message against the byte budget (byte-budget.ts): at the threshold the current partition is paused
@@ -90,6 +92,8 @@ export class KafkaSource {
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
   private flushingForRebalance = false;
+  /** Set by a flush that eachBatch ran for the rebalance kafkajs is about to report. */
+  private flushedForRebalance = false;
   private joinedOnce = false;
   private lastRedisCheck = 0;
 
@@ -131,7 +135,11 @@ export class KafkaSource {
   async start(): Promise<void> {
     const { consumer } = this;
     // Both listeners run synchronously inside kafkajs' emit, before it acts on the new generation.
-    consumer.on(consumer.events.REBALANCING, () => this.committer.close());
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (!this.flushedForRebalance) this.reportUnflushedRebalance();
+      this.flushedForRebalance = false;
+      this.committer.close();
+    });
     consumer.on(consumer.events.REQUEST, (event) => {
       if (event.payload.apiName === "JoinGroup") this.committer.close();
     });
@@ -210,12 +218,7 @@ export class KafkaSource {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
     this.committer.capture(commitOffsetsIfNecessary);
     if (this.draining || !isRunning() || isStale()) return;
-    try {
-      await heartbeat();
-    } catch (error) {
-      if (isRebalanceInProgress(error)) await this.flushForRebalance();
-      throw error;
-    }
+    await this.heartbeatOrFlush(heartbeat);
     const key = partitionKey(batch.topic, batch.partition);
     const state = this.partitions.get(key);
     if (state === undefined || state.epoch !== this.committer.epoch || this.committer.isFenced) return;
@@ -262,6 +265,24 @@ export class KafkaSource {
     this.metrics.recordCounters(state.processor.takeCounters());
     if (Number.isFinite(state.processor.maxEventTimeMs))
       this.tracker.observe(key, state.processor.maxEventTimeMs, now);
+    // kafkajs heartbeats right after this returns; a heartbeat that fell due while the batch ran is
+    // sent here instead, so the rebalance it may report is seen where the worker can still flush.
+    await this.heartbeatOrFlush(heartbeat);
+  }
+
+  /**
+   * kafkajs' heartbeat only goes out once the heartbeat interval has passed, and whichever call sends
+   * it sees a rebalance first. Seen here, the worker flushes (committing under the old generation)
+   * before kafkajs re-joins; seen by kafkajs itself (its heartbeat after an empty fetch), it re-joins
+   * at once and the REBALANCING listener reports what was left to the next owner.
+   */
+  private async heartbeatOrFlush(heartbeat: () => Promise<void>): Promise<void> {
+    try {
+      await heartbeat();
+    } catch (error) {
+      if (isRebalanceInProgress(error)) await this.flushForRebalance();
+      throw error;
+    }
   }
 
   private pauseForBudget(state: PartitionState, pause: () => void): void {
@@ -276,10 +297,25 @@ export class KafkaSource {
     try {
       for (const state of this.partitions.values()) this.cut(state);
       const flushed = await this.waitForWriters(this.settings.rebalanceFlushMs);
+      this.flushedForRebalance = true;
       this.log.info({ flushed }, "rebalance: flushed owed batches before re-joining");
     } finally {
       this.flushingForRebalance = false;
     }
+  }
+
+  /** kafkajs saw the rebalance outside eachBatch: say how much is left for the next owner to re-read. */
+  private reportUnflushedRebalance(): void {
+    let openBatches = 0;
+    let pendingBatches = 0;
+    for (const state of this.partitions.values()) {
+      if (state.processor.hasOpenBatch) openBatches++;
+      pendingBatches += state.writer.pending;
+    }
+    this.log.info(
+      { openBatches, pendingBatches },
+      "rebalance: kafkajs re-joins without a flush; uncommitted batches are re-read by the next owner",
+    );
   }
 
   private tick(): void {

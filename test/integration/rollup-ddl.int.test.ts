@@ -211,7 +211,7 @@ describe("rollup DDL on the real engine", () => {
         user_id: "u",
         type: "click",
         url: "/",
-        ts: "2026-11-20 10:00:00.000",
+        ts: new Date(Date.now() - 3_600_000).toISOString().replace("T", " ").replace("Z", ""),
         value: 1,
         _topic: "t",
         _partition: 0,
