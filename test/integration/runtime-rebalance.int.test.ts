@@ -58,18 +58,51 @@ describe("runtime: rebalance while two workers run", () => {
     expect(second.lines.some((l) => l.includes('"msg":"rebuilt partition state from the raw table"'))).toBe(
       true,
     );
-    // When the second joined, the first flushed and committed what it owed before re-joining (the stream
-    // keeps it busy, so its own eachBatch heartbeats see the rebalance), so the partitions it kept needed
-    // no rebuild.
-    expect(
-      first.lines.some((l) =>
-        l.includes('"flushed":true,"msg":"rebalance: flushed owed batches before re-joining"'),
-      ),
-      first.tail(),
-    ).toBe(true);
-    expect(first.lines.some((l) => l.includes('"msg":"kept partition state across the rebalance"'))).toBe(
-      true,
-    );
+    // How the first worker met the second's join. While it consumes, its own eachBatch heartbeats see the
+    // rebalance: it flushes and commits what it owes under the old generation, and keeps the partitions
+    // it still owns without a rebuild. While it consumes nothing (idle, or paused by its byte budget
+    // because ClickHouse is slow), kafkajs' heartbeat sees it first and re-joins at once: the fence then
+    // refuses the owed commits, the worker says what it left, and rebuilds what it keeps from the raw
+    // table. Either way the ground truth above held; here, each path must be the consistent one.
+    const rejoin = firstRejoin(first.lines);
+    console.log(`[rebalance] the first worker met the join: ${JSON.stringify(rejoin)}`);
+    if (rejoin.path === "flushed") {
+      expect(rejoin.kept, first.tail()).toBeGreaterThan(0);
+    } else {
+      expect(rejoin.path, first.tail()).toBe("unflushed");
+      if (rejoin.owed > 0) expect(rejoin.rebuilt, first.tail()).toBeGreaterThan(0);
+    }
     expect(await second.stop()).toEqual({ code: 0, signal: null });
   });
 });
+
+/** Which way the first rebalance went, from the worker's log: flushed first, or left to the fence. */
+function firstRejoin(lines: readonly string[]): {
+  path: "flushed" | "unflushed" | "none";
+  owed: number;
+  kept: number;
+  rebuilt: number;
+} {
+  const start = lines.findIndex(
+    (l) =>
+      l.includes('"msg":"rebalance: flushed owed batches before re-joining"') ||
+      l.includes('"msg":"rebalance: kafkajs re-joins without a flush'),
+  );
+  if (start < 0) return { path: "none", owed: 0, kept: 0, rebuilt: 0 };
+  const first = JSON.parse(lines[start] ?? "{}") as {
+    flushed?: boolean;
+    openBatches?: number;
+    pendingBatches?: number;
+  };
+  // The partitions' initialisation after that re-join, up to the next assignment.
+  const next = lines.findIndex((l, i) => i > start && l.includes('"msg":"assigned partitions'));
+  const end = lines.findIndex((l, i) => i > next && l.includes('"msg":"assigned partitions'));
+  const after = lines.slice(start, end < 0 ? lines.length : end);
+  return {
+    path: first.flushed === true ? "flushed" : "unflushed",
+    // A flush that ran out of time (rebalanceFlushMs) leaves owed batches like no flush at all.
+    owed: first.flushed === false ? 1 : (first.openBatches ?? 0) + (first.pendingBatches ?? 0),
+    kept: after.filter((l) => l.includes('"msg":"kept partition state across the rebalance"')).length,
+    rebuilt: after.filter((l) => l.includes('"msg":"rebuilt partition state from the raw table"')).length,
+  };
+}

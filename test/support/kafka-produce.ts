@@ -5,7 +5,7 @@ import type { ProducedMessage } from "./clickstream-generator.js";
 /** Produces each partition's messages in order, to that partition (offsets = their indexes in a fresh topic). */
 export async function produce(
   topic: string,
-  partitions: readonly (readonly ProducedMessage[])[],
+  partitions: readonly (readonly Pick<ProducedMessage, "partition" | "key" | "value">[])[],
 ): Promise<void> {
   const producer = new kafkajs.Kafka({
     brokers: kafkaBrokers,
