@@ -59,6 +59,10 @@ interface Shape {
   readonly sampledAt?: number | "never";
   readonly unknownLagOn?: number;
   readonly unknownInput?: boolean;
+  /** Commit records unchanged over these samples (else the group is moving). */
+  readonly stalled?: { readonly forMs: number; readonly samples: number; readonly slowestInsertMs?: number };
+  /** The backlog drains in this many seconds at the newest interval's rates (else it is not shrinking). */
+  readonly drainSeconds?: number;
 }
 
 function spread(value: number | readonly number[] | undefined, partitions: number): number[] {
@@ -103,6 +107,12 @@ function signalsOf(shape: Shape): ConsumerGroupSignals {
         ? unknown("no consumer had a backlog")
         : known(shape.measuredCapacity),
     lagSeconds: processing > 0 ? known(totalLag / processing) : unknown("nothing processed"),
+    drainSeconds:
+      shape.drainSeconds === undefined ? unknown("the lag did not shrink") : known(shape.drainSeconds),
+    progress:
+      shape.stalled === undefined
+        ? { kind: "moving" }
+        : { kind: "stalled", slowestInsertMs: undefined, ...shape.stalled },
     currentReplicas: current,
     consumingReplicas: consuming,
     rebalancing: false,
@@ -179,10 +189,88 @@ const cases: readonly Case[] = [
     expect: { action: "hold", replicas: 2, rule: DecisionRule.noCapacityEstimate },
   },
   {
-    name: "a stuck group (input, backlog, nothing committed) → hold",
-    signals: { lag: 50_000, input: 1_000, processing: 0 },
+    name: "stuck on evidence: no commit record moved for 45s over 10 samples, inserts take 800ms → hold",
+    signals: {
+      lag: 50_000,
+      input: 1_000,
+      processing: 0,
+      stalled: { forMs: 45_000, samples: 10, slowestInsertMs: 800 },
+    },
     state: capacity3100,
-    expect: { action: "hold", replicas: 2, rule: DecisionRule.noProgress, reason: /stuck group/ },
+    expect: {
+      action: "hold",
+      replicas: 2,
+      rule: DecisionRule.noProgress,
+      reason:
+        "no partition committed or started a batch for 45s (10 samples) and the slowest batch insert the partitions reported took 800ms, with 50,000 msgs waiting: the group looks stuck (crash loop, poison message, broken sink connection), and more replicas cannot help a stuck group; holding at 2 replicas",
+    },
+  },
+  {
+    name: "not stuck yet: a stall shorter than 3 of the reported 12s inserts is a slow batch → sized as usual",
+    signals: {
+      lag: 480_000,
+      input: 6_000,
+      processing: 0,
+      stalled: { forMs: 30_000, samples: 7, slowestInsertMs: 12_000 },
+    },
+    state: capacity3100,
+    expect: { action: "scale-up", replicas: 6, rule: DecisionRule.catchUp },
+  },
+  {
+    name: "not stuck yet: 40s of nothing over 2 samples is too few samples",
+    signals: { lag: 50_000, input: 1_000, processing: 0, stalled: { forMs: 40_000, samples: 2 } },
+    expect: { action: "hold", replicas: 2, rule: DecisionRule.noCapacityEstimate },
+  },
+  {
+    name: "not stuck yet: the first batches in flight for 45s, none reported (first-batch allowance 1m)",
+    signals: { lag: 50_000, input: 1_000, processing: 0, stalled: { forMs: 45_000, samples: 10 } },
+    expect: {
+      action: "hold",
+      replicas: 2,
+      rule: DecisionRule.noCapacityEstimate,
+      reason: /^consumer capacity not measured yet/,
+    },
+  },
+  {
+    name: "stuck: the first batches in flight for 65s, none reported → hold, saying so",
+    signals: { lag: 50_000, input: 1_000, processing: 0, stalled: { forMs: 65_000, samples: 14 } },
+    expect: {
+      action: "hold",
+      replicas: 2,
+      rule: DecisionRule.noProgress,
+      reason:
+        /^no partition committed or started a batch for 1m5s \(14 samples\) and no partition has finished a batch since it was assigned \(allowed 1m for the first\), with 50,000 msgs waiting/,
+    },
+  },
+  {
+    name: "a backlog that drains before added replicas could take over → hold, no scale-up",
+    signals: { lag: 480_000, input: 6_000, drainSeconds: 2 },
+    state: capacity3100,
+    expect: {
+      action: "hold",
+      replicas: 2,
+      rule: DecisionRule.drainsBeforeTakeover,
+      reason:
+        "lag 480,000 msgs, input 6,000/s, 3,100/s per replica: at the rate measured over the newest sample interval the backlog drains in 2s, before replicas added now could take over (20s: pod start 15s, rebalance 5s); holding at 2 replicas",
+    },
+  },
+  {
+    name: "a backlog that drains only after added replicas would take over → scale up",
+    signals: { lag: 480_000, input: 6_000, drainSeconds: 25 },
+    state: capacity3100,
+    expect: { action: "scale-up", replicas: 6, rule: DecisionRule.catchUp },
+  },
+  {
+    name: "takeover time is pod start plus rebalance: slow pod starts leave a 25s drain to the current replicas",
+    tuning: { podStartMs: 40_000 },
+    signals: { lag: 480_000, input: 6_000, drainSeconds: 25 },
+    state: capacity3100,
+    expect: {
+      action: "hold",
+      replicas: 2,
+      rule: DecisionRule.drainsBeforeTakeover,
+      reason: /\(45s: pod start 40s/,
+    },
   },
   {
     name: "catch-up: input plus backlog over 2m, capped at the partition count",
