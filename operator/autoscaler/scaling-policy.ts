@@ -332,9 +332,9 @@ function stuckGroup(signals: ConsumerGroupSignals, tuning: PolicyTuning): string
   if (progress.samples < tuning.stuckAfterSamples || progress.forMs < allowedMs) return undefined;
   const evidence =
     slowest === undefined
-      ? `no partition has finished a batch since it was assigned (allowed ${formatDuration(allowedMs)} for the first)`
-      : `the slowest batch insert the partitions reported took ${formatDuration(slowest)}`;
-  return `no partition committed or started a batch for ${formatDuration(progress.forMs)} (${progress.samples} samples) and ${evidence},`;
+      ? `and none has finished a batch since it was assigned (allowed ${formatDuration(allowedMs)} for the first)`
+      : `while their batch inserts took at most ${formatDuration(slowest)}`;
+  return `no partition committed or started a batch for ${formatDuration(progress.forMs)} over ${progress.samples} samples, ${evidence},`;
 }
 
 /**
