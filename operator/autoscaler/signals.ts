@@ -457,8 +457,9 @@ function commitRecords(sample: OffsetSample): string {
 }
 
 /**
- * How long the newest commit records have stood unchanged. Counted only since the consuming replica
- * count last changed: a rebalance explains a pause, and the partitions' new owners start afresh.
+ * How long the newest commit records have stood unchanged. Across changes of the ready replica count
+ * too: a crash-looping pod flaps between ready and not while re-reading the same in-flight batch, and a
+ * handover that does work shows up as new commit records well within the allowance.
  */
 function groupProgress(samples: readonly OffsetSample[], latest: OffsetSample): Progress {
   if (latest.partitions.some((p) => p.committed.kind === "unknown")) {
@@ -469,7 +470,7 @@ function groupProgress(samples: readonly OffsetSample[], latest: OffsetSample): 
   let count = 1;
   for (let i = samples.length - 2; i >= 0; i--) {
     const sample = samples[i];
-    if (sample === undefined || sample.consumingReplicas !== latest.consumingReplicas) break;
+    if (sample === undefined) break;
     if (commitRecords(sample) !== records) {
       if (count === 1) return { kind: "moving" };
       break;
@@ -477,7 +478,7 @@ function groupProgress(samples: readonly OffsetSample[], latest: OffsetSample): 
     oldest = sample;
     count += 1;
   }
-  if (count === 1) return { kind: "unknown", why: "one offset sample since the group last changed" };
+  if (count === 1) return { kind: "unknown", why: "only one offset sample" };
   const inserts = latest.partitions.flatMap((p) =>
     p.sinkReport === undefined ? [] : [p.sinkReport.insertMs],
   );
