@@ -138,5 +138,5 @@ describe("the autoscaler's progress evidence from the runtime's commit records",
     const signals = computeSignals({ samples, currentReplicas: 1, sinkPressure: [], now: clock });
     expect(signals.progress).toEqual({ kind: "moving" });
     expect(signals.totalLag).toEqual({ kind: "known", value: 0 });
-  });
+  }, 300_000);
 });
