@@ -256,6 +256,18 @@ const cases: readonly Case[] = [
     },
   },
   {
+    name: "no lag left though the window's input rate is above capacity (a burst absorbed) → hold",
+    signals: { lag: 0, input: 7_000, drainSeconds: 0 },
+    state: capacity3100,
+    expect: {
+      action: "hold",
+      replicas: 2,
+      rule: DecisionRule.drainsBeforeTakeover,
+      reason:
+        /: every partition's lag is 0, so the window's input rate is a burst the current replicas have absorbed, before replicas added now could take over/,
+    },
+  },
+  {
     name: "a backlog that drains only after added replicas would take over → scale up",
     signals: { lag: 480_000, input: 6_000, drainSeconds: 25 },
     state: capacity3100,

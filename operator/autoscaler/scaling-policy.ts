@@ -346,6 +346,9 @@ function drainsFirst(signals: ConsumerGroupSignals, tuning: PolicyTuning): strin
   const drain = signals.drainSeconds;
   const takeover = takeoverMs(tuning);
   if (drain.kind === "unknown" || drain.value * 1000 > takeover) return undefined;
+  if (drain.value === 0) {
+    return "every partition's lag is 0: the window's input rate counts a burst the current replicas have already absorbed";
+  }
   return `at the rate measured over the newest sample interval the backlog drains in ${formatDuration(drain.value * 1000)}, before replicas added now could take over (${formatDuration(takeover)}: pod start ${formatDuration(tuning.podStartMs)}, rebalance ${formatDuration(tuning.rebalancePauseMs)})`;
 }
 
