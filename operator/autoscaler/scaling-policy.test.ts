@@ -264,7 +264,7 @@ const cases: readonly Case[] = [
       replicas: 2,
       rule: DecisionRule.drainsBeforeTakeover,
       reason:
-        /: every partition's lag is 0, so the window's input rate is a burst the current replicas have absorbed, before replicas added now could take over/,
+        "lag 0 msgs, input 7,000/s, 3,100/s per replica: every partition's lag is 0: the window's input rate counts a burst the current replicas have already absorbed; holding at 2 replicas",
     },
   },
   {
