@@ -118,6 +118,7 @@ describe("computeAutoscalerStatus", () => {
     [{ rule: DecisionRule.stabilization }, "True", "Stabilizing"],
     [{ rule: DecisionRule.cooldown }, "True", "CoolingDown"],
     [{ rule: DecisionRule.rebalanceCost }, "True", "RebalanceNotWorthIt"],
+    [{ rule: DecisionRule.drainsBeforeTakeover }, "True", "BacklogDraining"],
     [{ rule: DecisionRule.asleep, replicas: 0, recommendation: 0 }, "True", "Asleep"],
     [{ rule: DecisionRule.catchUp, recommendation: 4 }, "True", "Recommending"],
     [{ rule: DecisionRule.steady }, "True", "Steady"],
@@ -213,6 +214,10 @@ describe("autoscalerEvent", () => {
     expect(eventFor(decided({ rule: DecisionRule.sinkBackPressure }), steady)).toMatchObject({
       type: "Warning",
       reason: "SinkBackPressure",
+    });
+    expect(eventFor(decided({ rule: DecisionRule.noProgress }), steady)).toMatchObject({
+      type: "Warning",
+      reason: "NoProgress",
     });
     expect(eventFor(decided({ rule: DecisionRule.paused }), steady)).toMatchObject({
       type: "Normal",

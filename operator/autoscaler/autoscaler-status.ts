@@ -98,6 +98,7 @@ const holdReasons: Partial<Record<DecisionRule, Reason>> = {
   [DecisionRule.stabilization]: reasons.Stabilizing,
   [DecisionRule.cooldown]: reasons.CoolingDown,
   [DecisionRule.rebalanceCost]: reasons.RebalanceNotWorthIt,
+  [DecisionRule.drainsBeforeTakeover]: reasons.BacklogDraining,
   [DecisionRule.asleep]: reasons.Asleep,
 };
 
@@ -147,10 +148,14 @@ export function computeAutoscalerStatus(
   return status;
 }
 
-/** Reasons worth an Event when the autoscaler enters them (the others are routine and stay in status). */
+/**
+ * Reasons worth an Event when the autoscaler enters them (the others are routine and stay in status).
+ * NoProgress is judged on several samples of commit records, so it is worth waking someone for.
+ */
 const notable = new Set<string>([
   reasons.InvalidSpec,
   reasons.HPAInControl,
+  reasons.NoProgress,
   reasons.SinkBackPressure,
   reasons.HotPartition,
   reasons.AutoscalerPaused,

@@ -6,7 +6,7 @@
  * sample connects afresh.
  */
 import kafkajs from "kafkajs";
-import { parseCommitMetadata, type SinkReport } from "../../runtime/source/commit-metadata.js";
+import { type CommitMetadata, parseCommitMetadata } from "../../runtime/source/commit-metadata.js";
 import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
 import { type KafkaConnection, kafkajsConnectionOptions } from "../core/kafka-connection.js";
 import type { KubeClient } from "../core/kube-client.js";
@@ -101,6 +101,7 @@ export class OffsetSampler {
           const entry = byPartition.get(end.partition);
           const offset = entry === undefined ? undefined : Number(entry.offset);
           const startsAt = Number(request.startOffset === "earliest" ? end.low : end.high);
+          const metadata = commitMetadataOf(entry?.metadata, `${topic}[${end.partition}]`);
           partitions.push({
             topic,
             partition: end.partition,
@@ -111,7 +112,8 @@ export class OffsetSampler {
                 : offset < 0
                   ? { kind: "none", startsAt }
                   : { kind: "committed", offset },
-            sinkReport: sinkReportOf(entry?.metadata, `${topic}[${end.partition}]`),
+            sinkReport: metadata?.sink,
+            inflight: metadata?.inflight,
           });
         }
       }
@@ -163,10 +165,10 @@ export class OffsetSampler {
   }
 }
 
-/** The runtime's sink report from commit metadata; metadata that is not Tally's carries none. */
-function sinkReportOf(metadata: string | null | undefined, where: string): SinkReport | undefined {
+/** The runtime's commit record (sink report, batch in flight); metadata that is not Tally's carries none. */
+function commitMetadataOf(metadata: string | null | undefined, where: string): CommitMetadata | undefined {
   try {
-    return parseCommitMetadata(metadata, where)?.sink;
+    return parseCommitMetadata(metadata, where);
   } catch {
     return undefined;
   }

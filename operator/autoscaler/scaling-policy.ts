@@ -9,8 +9,10 @@
  * carries at most `targetUtilization` of what one replica can do. Counts that leave partitions unevenly
  * spread lose to a nearby count that spreads them better because the busiest consumer, not the average,
  * decides whether the group keeps up. Around that core sit the HPA's stabilization windows, a cooldown,
- * a hysteresis band, the cost of a rebalance, partition skew, sink back-pressure, scale to zero, and the
- * rule that missing data means hold.
+ * a hysteresis band, the cost of a rebalance, partition skew, sink back-pressure, scale to zero, the
+ * rule that missing data means hold, a stuck group judged on the runtime's commit records (not on a
+ * quiet window: a slow batch commits nothing for a while too), and no scale-up for a backlog the current
+ * replicas drain before added ones could start and take over (`podStartMs` + `rebalancePauseMs`).
  */
 
 import { parseDuration } from "../api/v1alpha1/duration.js";
@@ -51,6 +53,7 @@ export const DecisionRule = {
   sinkBackPressure: "sink-back-pressure",
   rebalanceCost: "rebalance-cost",
   hotPartition: "hot-partition",
+  drainsBeforeTakeover: "drains-before-takeover",
 } as const;
 export type DecisionRule = (typeof DecisionRule)[keyof typeof DecisionRule];
 
@@ -65,8 +68,14 @@ export interface PolicyTuning {
   readonly scaleUpUtilization: number;
   /** Newest sample older than this: hold. */
   readonly staleAfterMs: number;
-  /** How long a rebalance stops the whole group (pod start, join, partition handover). */
+  /** How long a rebalance stops the whole group (join, partition handover). */
   readonly rebalancePauseMs: number;
+  /**
+   * How long a runtime pod added now takes before it can join the group: scheduling, image, process
+   * start, the rebuild of its partitions' state. Added replicas take over only after this and a
+   * rebalance pause, so a backlog the current replicas drain sooner at the measured rate is left to them.
+   */
+  readonly podStartMs: number;
   /**
    * A scale-down must pay back the processing a rebalance loses (pause × replicas) within this long,
    * or the saving is too small to be worth one.
@@ -74,6 +83,20 @@ export interface PolicyTuning {
   readonly rebalancePaybackMs: number;
   /** Weight of a new capacity measurement against the remembered estimate (exponential smoothing). */
   readonly capacitySmoothing: number;
+  /**
+   * A group is stuck (more replicas cannot help) only on evidence: no partition committed or started a
+   * batch across at least this many consecutive samples…
+   */
+  readonly stuckAfterSamples: number;
+  /** …for at least this long… */
+  readonly stuckAfterMs: number;
+  /** …and for this many times the slowest batch insert the partitions' commits report… */
+  readonly stuckAfterInserts: number;
+  /**
+   * …or, while no partition reports a finished batch (the first batches since they were assigned are
+   * still in flight, and how long one takes is unknown), for at least this long.
+   */
+  readonly firstBatchStuckAfterMs: number;
 }
 
 export const defaultTuning: PolicyTuning = {
@@ -81,9 +104,19 @@ export const defaultTuning: PolicyTuning = {
   scaleUpUtilization: 1,
   staleAfterMs: defaultSignalOptions.staleAfterMs,
   rebalancePauseMs: 5_000,
+  podStartMs: 15_000,
   rebalancePaybackMs: 120_000,
   capacitySmoothing: 0.5,
+  stuckAfterSamples: 3,
+  stuckAfterMs: 30_000,
+  stuckAfterInserts: 3,
+  firstBatchStuckAfterMs: 60_000,
 };
+
+/** How long replicas added now take to process anything: pod start, then a rebalance. */
+export function takeoverMs(tuning: PolicyTuning): number {
+  return tuning.podStartMs + tuning.rebalancePauseMs;
+}
 
 export type ScalingMode = PipelineSpec["scaling"]["mode"];
 
@@ -282,6 +315,43 @@ function percent(fraction: number): string {
   return `${Math.round(fraction * 100)}%`;
 }
 
+/**
+ * Evidence that the group is stuck, as the reason's opening, or undefined: no partition committed or
+ * started a batch across several samples, for longer than several of the slowest batch inserts the
+ * partitions report take (a slow batch is not a stuck group), or longer than the first-batch allowance
+ * while none has reported one yet.
+ */
+function stuckGroup(signals: ConsumerGroupSignals, tuning: PolicyTuning): string | undefined {
+  const progress = signals.progress;
+  if (progress.kind !== "stalled" || signals.consumingReplicas === 0) return undefined;
+  const slowest = progress.slowestInsertMs;
+  const allowedMs =
+    slowest === undefined
+      ? tuning.firstBatchStuckAfterMs
+      : Math.max(tuning.stuckAfterMs, tuning.stuckAfterInserts * slowest);
+  if (progress.samples < tuning.stuckAfterSamples || progress.forMs < allowedMs) return undefined;
+  const evidence =
+    slowest === undefined
+      ? `and none has finished a batch since it was assigned (allowed ${formatDuration(allowedMs)} for the first)`
+      : `while their batch inserts took at most ${formatDuration(slowest)}`;
+  return `no partition committed or started a batch for ${formatDuration(progress.forMs)} over ${progress.samples} samples, ${evidence},`;
+}
+
+/**
+ * Why the backlog is left to the current replicas, or undefined: at the rate measured over the newest
+ * sample interval it drains before replicas added now could start and take over, so adding them would
+ * only pause the group for a rebalance once the work is done.
+ */
+function drainsFirst(signals: ConsumerGroupSignals, tuning: PolicyTuning): string | undefined {
+  const drain = signals.drainSeconds;
+  const takeover = takeoverMs(tuning);
+  if (drain.kind === "unknown" || drain.value * 1000 > takeover) return undefined;
+  if (drain.value === 0) {
+    return "every partition's lag is 0: the window's input rate counts a burst the current replicas have already absorbed";
+  }
+  return `at the rate measured over the newest sample interval the backlog drains in ${formatDuration(drain.value * 1000)}, before replicas added now could take over (${formatDuration(takeover)}: pod start ${formatDuration(tuning.podStartMs)}, rebalance ${formatDuration(tuning.rebalancePauseMs)})`;
+}
+
 interface Context {
   readonly signals: ConsumerGroupSignals;
   readonly policy: ScalingPolicy;
@@ -437,28 +507,17 @@ export function decideScale(
   }
   const totalInput = inputs.reduce((a, b) => a + b, 0);
 
-  const sinkPressure = signals.sinkPressure;
-  const processing = signals.processingRate;
-  // Input arriving, a backlog, ready consumers and nothing committed: the group is stuck (crash loop,
-  // poison message, broken sink connection). More consumers would be stuck too.
-  if (
-    current > 0 &&
-    totalLag > 0 &&
-    totalInput > 0 &&
-    processing.kind === "known" &&
-    processing.value === 0 &&
-    signals.consumingReplicas > 0 &&
-    !signals.rebalancing &&
-    sinkPressure.length === 0
-  ) {
+  const stuck = current > 0 && totalLag > 0 && totalInput > 0 ? stuckGroup(signals, tuning) : undefined;
+  if (stuck !== undefined) {
     return hold(
       ctx,
       DecisionRule.noProgress,
-      `consumers committed nothing in ${formatDuration(signals.windowMs)} with ${formatCount(totalLag)} msgs waiting: more replicas cannot help a stuck group; ${holding}`,
+      `${stuck} with ${formatCount(totalLag)} msgs waiting: the group looks stuck (crash loop, poison message, broken sink connection), and more replicas cannot help a stuck group; ${holding}`,
       measuredState,
       undefined,
     );
   }
+  const sinkPressure = signals.sinkPressure;
 
   const catchUpS = policy.targetCatchUpMs / 1000;
   const pauseS = tuning.rebalancePauseMs / 1000;
@@ -552,6 +611,7 @@ export function decideScale(
     inputLoad(n) <= tuning.targetUtilization && moveLoad(n) <= tuning.scaleUpUtilization;
   const drainsInTime = (n: number) => stayLoad(n) <= tuning.scaleUpUtilization;
   const currentBusiest = current > 0 ? stayLoad(current) : Number.POSITIVE_INFINITY;
+  const draining = drainsFirst(signals, tuning);
   const anyCount = hot.length > 0;
 
   if (current === 0) {
@@ -566,6 +626,10 @@ export function decideScale(
       current > upper
         ? `${replicasText(current)} exceed the limit of ${upper} (maxReplicas ${policy.maxReplicas}, ${partitionCount} partitions)`
         : `${replicasText(current)} are below minReplicas ${policy.minReplicas}`;
+  } else if (currentBusiest > tuning.scaleUpUtilization && draining !== undefined) {
+    raw = current;
+    rule = DecisionRule.drainsBeforeTakeover;
+    why = `${demandText}: ${draining}; ${holding}`;
   } else if (currentBusiest > tuning.scaleUpUtilization) {
     // The current count cannot absorb the input and drain the backlog in time: size for the target.
     const sized =

@@ -258,3 +258,154 @@ describe("sinkPressureFromSamples", () => {
     expect(sinkPressureFromSamples(samples, "db.events")).toEqual([]);
   });
 });
+
+describe("progress, from the commit records", () => {
+  /** One partition: committed offset, in-flight batch, reported insert time. */
+  function record(
+    at: number,
+    committed: number | "none",
+    inflight?: readonly [number, number],
+    insertMs?: number,
+    replicas = 1,
+  ): OffsetSample {
+    return {
+      at,
+      consumingReplicas: replicas,
+      partitions: [
+        {
+          ...partition(0, 50_000, committed),
+          inflight: inflight === undefined ? undefined : { first: inflight[0], last: inflight[1] },
+          sinkReport:
+            insertMs === undefined ? undefined : { insertMs, failedInserts: 0, tooManyParts: false },
+        },
+        {
+          ...partition(1, 50_000, 40_000),
+          sinkReport: { insertMs: 700, failedInserts: 0, tooManyParts: false },
+        },
+      ],
+    };
+  }
+
+  it.each([
+    {
+      name: "one sample: unknown",
+      samples: [record(t0, 100)],
+      expected: { kind: "unknown", why: "only one offset sample" },
+    },
+    {
+      name: "the committed offset moved: moving",
+      samples: [record(t0, 100), record(t0 + 5_000, 2_100)],
+      expected: { kind: "moving" },
+    },
+    {
+      name: "a batch started at the same offset (an in-flight record appeared): moving",
+      samples: [record(t0, 100), record(t0 + 5_000, 100, [100, 2_099])],
+      expected: { kind: "moving" },
+    },
+    {
+      name: "the first commit of a group that never committed: moving",
+      samples: [record(t0, "none"), record(t0 + 5_000, 0, [0, 1_999])],
+      expected: { kind: "moving" },
+    },
+    {
+      name: "the same records over three samples: stalled for 10s, slowest reported insert",
+      samples: [
+        record(t0, 100),
+        record(t0 + 5_000, 100, [100, 2_099], 1_500),
+        record(t0 + 10_000, 100, [100, 2_099], 1_500),
+        record(t0 + 15_000, 100, [100, 2_099], 1_500),
+      ],
+      expected: { kind: "stalled", forMs: 10_000, samples: 3, slowestInsertMs: 1_500 },
+    },
+    {
+      name: "no partition reports an insert: stalled, slowest unknown",
+      samples: [
+        { ...record(t0, 0, [0, 1_999]), partitions: [partition(0, 9_000, 0)] },
+        { ...record(t0 + 5_000, 0, [0, 1_999]), partitions: [partition(0, 9_500, 0)] },
+      ],
+      expected: { kind: "stalled", forMs: 5_000, samples: 2, slowestInsertMs: undefined },
+    },
+    {
+      name: "ready replicas flapping (a crash loop) do not reset it: the commit records are the evidence",
+      samples: [
+        record(t0, 100, [100, 2_099], 900, 1),
+        record(t0 + 5_000, 100, [100, 2_099], 900, 0),
+        record(t0 + 10_000, 100, [100, 2_099], 900, 1),
+      ],
+      expected: { kind: "stalled", forMs: 10_000, samples: 3, slowestInsertMs: 900 },
+    },
+    {
+      name: "committed offsets not reported: unknown",
+      samples: [
+        record(t0, 100),
+        { ...record(t0 + 5_000, 100), partitions: [partition(0, 50_000, "unknown")] },
+      ],
+      expected: { kind: "unknown", why: "committed offsets not reported" },
+    },
+  ])("$name", ({ samples, expected }) => {
+    const latest = samples.at(-1)?.at ?? t0;
+    expect(signals(samples, { now: latest }).progress).toEqual(expected);
+  });
+});
+
+describe("drain time, at the newest interval's rates", () => {
+  it.each([
+    {
+      name: "each partition's lag over its net rate; the slowest decides",
+      samples: [
+        sample(t0, 1, [
+          [40_000, 10_000],
+          [40_000, 30_000],
+        ]),
+        sample(t0 + 5_000, 1, [
+          [40_000, 20_000],
+          [41_000, 36_000],
+        ]),
+      ],
+      // 20,000 at 2,000/s; 5,000 at 1,200 − 200/s.
+      expected: { kind: "known", value: 10 },
+    },
+    {
+      name: "only the newest interval counts: a burst earlier in the window does not hide that input stopped",
+      samples: [
+        sample(t0, 1, [[0, 0]]),
+        sample(t0 + 5_000, 1, [[60_000, 10_000]]),
+        sample(t0 + 10_000, 1, [[60_000, 25_000]]),
+        sample(t0 + 15_000, 1, [[60_000, 40_000]]),
+      ],
+      expected: { kind: "known", value: 20_000 / 3_000 },
+    },
+    {
+      name: "no lag: drained",
+      samples: [sample(t0, 1, [[1_000, 1_000]]), sample(t0 + 5_000, 1, [[2_000, 2_000]])],
+      expected: { kind: "known", value: 0 },
+    },
+    {
+      name: "a lag that does not shrink: unknown, naming the partition",
+      samples: [
+        sample(t0, 1, [
+          [10_000, 10_000],
+          [10_000, 5_000],
+        ]),
+        sample(t0 + 5_000, 1, [
+          [20_000, 20_000],
+          [20_000, 10_000],
+        ]),
+      ],
+      expected: { kind: "unknown", why: "the lag of orders-1 did not shrink over the newest 5s" },
+    },
+    {
+      name: "the group rebalanced within the interval: unknown",
+      samples: [sample(t0, 1, [[40_000, 10_000]]), sample(t0 + 5_000, 2, [[40_000, 30_000]])],
+      expected: { kind: "unknown", why: "the group rebalanced within the newest interval" },
+    },
+    {
+      name: "one sample: unknown",
+      samples: [sample(t0, 1, [[40_000, 10_000]])],
+      expected: { kind: "unknown", why: "no offset sample 5s to 15s before the newest" },
+    },
+  ])("$name", ({ samples, expected }) => {
+    const latest = samples.at(-1)?.at ?? t0;
+    expect(signals(samples, { now: latest }).drainSeconds).toEqual(expected);
+  });
+});

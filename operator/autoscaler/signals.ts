@@ -9,7 +9,7 @@
  * not be able to masquerade as one.
  */
 
-import type { SinkReport } from "../../runtime/source/commit-metadata.js";
+import type { CommitMetadata, SinkReport } from "../../runtime/source/commit-metadata.js";
 import { comparePartitions, type PartitionKey, partitionLabel, roundRobinAssignment } from "./assignment.js";
 import { formatDuration } from "./format.js";
 
@@ -45,6 +45,8 @@ export interface PartitionOffsets extends PartitionKey {
   readonly committed: CommittedOffset;
   /** How the runtime's last batch on this partition fared in ClickHouse (from the commit's metadata). */
   readonly sinkReport?: SinkReport | undefined;
+  /** The batch the runtime was writing when it committed (from the commit's metadata), if any. */
+  readonly inflight?: CommitMetadata["inflight"];
 }
 
 /** One poll of the admin API: every partition of the subscribed topics, reported or not. */
@@ -140,6 +142,29 @@ export type Freshness =
   | { readonly kind: "stale"; readonly ageMs: number; readonly staleAfterMs: number }
   | { readonly kind: "missing" };
 
+/**
+ * Whether the group gets anywhere, judged on the commit records the runtime writes (commit-metadata.ts):
+ * a partition progresses when its committed offset moves or it starts a new batch (a new in-flight
+ * record). A slow batch and a stuck group both commit nothing for a while; what tells them apart is how
+ * long that lasts against how long the partitions' reported batch inserts take.
+ */
+export type Progress =
+  /** Some partition committed or started a batch since the previous sample. */
+  | { readonly kind: "moving" }
+  | {
+      readonly kind: "stalled";
+      /** Since the oldest of the consecutive samples that show the same commit records (a lower bound). */
+      readonly forMs: number;
+      /** How many consecutive samples, the newest included, show the same commit records. */
+      readonly samples: number;
+      /**
+       * The slowest batch insert the partitions' commits report; undefined while none reports one (no
+       * batch finished since the partitions were assigned: the first is still in flight).
+       */
+      readonly slowestInsertMs: number | undefined;
+    }
+  | { readonly kind: "unknown"; readonly why: string };
+
 export interface ConsumerGroupSignals {
   /** When the newest sample was taken; undefined when there is none. */
   readonly sampledAt: number | undefined;
@@ -161,6 +186,15 @@ export interface ConsumerGroupSignals {
   readonly capacityPerReplica: Measured;
   /** Total lag divided by the processing rate. */
   readonly lagSeconds: Measured;
+  /**
+   * How long the backlog takes to drain at the rates of the newest sample interval: the slowest
+   * partition's lag over its processing rate minus its input rate. Unknown while a partition with a lag
+   * is not shrinking. The newest interval, not the rate window: after a burst, the window's input rate
+   * still counts messages that are already in the backlog.
+   */
+  readonly drainSeconds: Measured;
+  /** Whether the consumers make progress, from the commit records over the samples kept. */
+  readonly progress: Progress;
   /** The Pipeline's replica count (its scale subresource): what the policy scales from. */
   readonly currentReplicas: number;
   /** Ready runtime pods in the newest sample. */
@@ -277,6 +311,8 @@ function allUnknown(
     processingRatePerReplica: none,
     capacityPerReplica: none,
     lagSeconds: none,
+    drainSeconds: none,
+    progress: { kind: "unknown", why },
     consumingReplicas,
     rebalancing: false,
   };
@@ -403,9 +439,94 @@ export function computeSignals(input: SignalInput): ConsumerGroupSignals {
     processingRatePerReplica,
     capacityPerReplica,
     lagSeconds,
+    drainSeconds: drainTime(samples, latest, options),
+    progress: groupProgress(samples, latest),
     consumingReplicas,
     rebalancing,
   };
+}
+
+/** A partition's commit record: what moves when it makes progress (committed offset, batch in flight). */
+function commitRecord(p: PartitionOffsets): string {
+  const offset = p.committed.kind === "committed" ? p.committed.offset : p.committed.kind;
+  return `${partitionLabel(p)}@${offset}${p.inflight === undefined ? "" : `+${p.inflight.first}-${p.inflight.last}`}`;
+}
+
+function commitRecords(sample: OffsetSample): string {
+  return sample.partitions.map(commitRecord).sort().join(" ");
+}
+
+/**
+ * How long the newest commit records have stood unchanged. Across changes of the ready replica count
+ * too: a crash-looping pod flaps between ready and not while re-reading the same in-flight batch, and a
+ * handover that does work shows up as new commit records well within the allowance.
+ */
+function groupProgress(samples: readonly OffsetSample[], latest: OffsetSample): Progress {
+  if (latest.partitions.some((p) => p.committed.kind === "unknown")) {
+    return { kind: "unknown", why: "committed offsets not reported" };
+  }
+  const records = commitRecords(latest);
+  let oldest = latest;
+  let count = 1;
+  for (let i = samples.length - 2; i >= 0; i--) {
+    const sample = samples[i];
+    if (sample === undefined) break;
+    if (commitRecords(sample) !== records) {
+      if (count === 1) return { kind: "moving" };
+      break;
+    }
+    oldest = sample;
+    count += 1;
+  }
+  if (count === 1) return { kind: "unknown", why: "only one offset sample" };
+  const inserts = latest.partitions.flatMap((p) =>
+    p.sinkReport === undefined ? [] : [p.sinkReport.insertMs],
+  );
+  return {
+    kind: "stalled",
+    forMs: latest.at - oldest.at,
+    samples: count,
+    slowestInsertMs: inserts.length === 0 ? undefined : Math.max(...inserts),
+  };
+}
+
+/** See `ConsumerGroupSignals.drainSeconds`. */
+function drainTime(samples: readonly OffsetSample[], latest: OffsetSample, options: SignalOptions): Measured {
+  const previous = samples.findLast((s) => latest.at - s.at >= options.minRateIntervalMs);
+  if (previous === undefined || latest.at - previous.at > options.rateWindowMs) {
+    return unknown(
+      `no offset sample ${formatDuration(options.minRateIntervalMs)} to ${formatDuration(options.rateWindowMs)} before the newest`,
+    );
+  }
+  if (samples.some((s) => s.at >= previous.at && s.consumingReplicas !== latest.consumingReplicas)) {
+    return unknown("the group rebalanced within the newest interval");
+  }
+  const seconds = (latest.at - previous.at) / 1000;
+  const before = new Map(previous.partitions.map((p) => [partitionLabel(p), p]));
+  let longest = 0;
+  for (const now of latest.partitions) {
+    const lag = partitionLag(now);
+    if (lag.kind === "unknown") return lag;
+    if (lag.value === 0) continue;
+    const then = before.get(partitionLabel(now));
+    const input = growth(then?.endOffset, now.endOffset, seconds, "end offset");
+    const processed = growth(
+      then === undefined ? undefined : effectiveCommitted(then.committed),
+      effectiveCommitted(now.committed),
+      seconds,
+      "committed offset",
+    );
+    if (input.kind === "unknown") return input;
+    if (processed.kind === "unknown") return processed;
+    const net = processed.value - input.value;
+    if (net <= 0) {
+      return unknown(
+        `the lag of ${partitionLabel(now)} did not shrink over the newest ${formatDuration(latest.at - previous.at)}`,
+      );
+    }
+    longest = Math.max(longest, lag.value / net);
+  }
+  return known(longest);
 }
 
 interface CapacityInput {
@@ -441,6 +562,7 @@ function measureCapacity(input: CapacityInput): Measured {
   const members = roundRobinAssignment(input.partitions.length, input.consumingReplicas);
   let saturated = 0;
   let processed = 0;
+  let idleWithBacklog = 0;
   for (const member of members) {
     let busy = false;
     let rate = 0;
@@ -466,7 +588,10 @@ function measureCapacity(input: CapacityInput): Measured {
     if (busy && measurable && rate > 0) {
       saturated += 1;
       processed += rate;
-    }
+    } else if (busy && measurable) idleWithBacklog += 1;
+  }
+  if (saturated === 0 && idleWithBacklog > 0) {
+    return unknown("the consumers with a backlog committed nothing within the window (a batch in flight?)");
   }
   if (saturated === 0) {
     return unknown("no consumer had a backlog throughout the window, so none showed its limit");

@@ -46,6 +46,7 @@ export const reasons = {
   Stabilizing: "Stabilizing",
   CoolingDown: "CoolingDown",
   RebalanceNotWorthIt: "RebalanceNotWorthIt",
+  BacklogDraining: "BacklogDraining",
   Asleep: "Asleep",
 } as const;
 export type Reason = (typeof reasons)[keyof typeof reasons];
