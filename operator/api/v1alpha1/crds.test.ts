@@ -86,6 +86,19 @@ describe("Pipeline CRD", () => {
     expect(rules).toContain("slide must be positive, at most size, and divide size evenly");
   });
 
+  it("documents a field shared by union variants per variant where its meaning differs", () => {
+    const root = openApiSchema("Pipeline");
+    const spec = (root.properties as Record<string, JsonSchema>).spec as JsonSchema;
+    const windows = (spec.properties as Record<string, JsonSchema>).windows as JsonSchema;
+    const aggregation = ((windows.items as JsonSchema).properties as Record<string, JsonSchema>)
+      .aggregations as JsonSchema;
+    const field = ((aggregation.items as JsonSchema).properties as Record<string, JsonSchema>)
+      .field as JsonSchema;
+    expect(field.description).toMatch(/fn sum, avg, min, max: .*numeric/);
+    expect(field.description).toMatch(/fn uniq: .*any type \(strings included\)/);
+    expect(field.description).toMatch(/fn quantiles: .*numeric/);
+  });
+
   it("states quantile bounds the OpenAPI v3.0 way (boolean exclusive bounds)", () => {
     const yaml = renderCrdYaml(resourceDefinitions[0] as (typeof resourceDefinitions)[number]);
     expect(yaml).toMatch(/minimum: 0\n\s+exclusiveMinimum: true/);
