@@ -6,6 +6,7 @@ import {
   celRules,
   Duration,
   Identifier,
+  identifierPattern,
   ObjectName,
   ObservedGeneration,
   SecretKeyRef,
@@ -122,14 +123,20 @@ export const AlertRuleSpec = Type.Object(
       description: "critical, warning or info.",
       default: defaults.severity,
     }),
+    // Alertmanager refuses an alert whose label or annotation names are not [a-zA-Z_][a-zA-Z0-9_]*:
+    // the same characters as an identifier.
     labels: Type.Optional(
-      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), {
-        description: "Labels added to notifications.",
+      Type.Record(Type.String({ pattern: identifierPattern }), Type.String({ maxLength: 1024 }), {
+        description:
+          "Labels added to notifications; names as Alertmanager accepts them: [a-zA-Z_][a-zA-Z0-9_]*.",
+        maxProperties: 32,
       }),
     ),
     annotations: Type.Optional(
-      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 4096 }), {
-        description: "Annotations (summary, runbook_url, …) added to notifications.",
+      Type.Record(Type.String({ pattern: identifierPattern }), Type.String({ maxLength: 4096 }), {
+        description:
+          "Annotations (summary, runbook_url, …) added to notifications; names as for labels: [a-zA-Z_][a-zA-Z0-9_]*.",
+        maxProperties: 32,
       }),
     ),
     notify: Type.Array(Channel, {

@@ -11,6 +11,7 @@ import {
   FreeForm,
   Identifier,
   ObservedGeneration,
+  PositiveDuration,
   SecretKeyRef,
   SecretRef,
 } from "./schema-kit.js";
@@ -204,7 +205,9 @@ const Transform = Type.Union(
       {
         type: Type.Literal("filter", { description: "Keep events for which the expression is true." }),
         name: Identifier("Name of the step, used in metrics and errors."),
-        expression: CelExpression("CEL expression over `event` returning bool."),
+        expression: CelExpression(
+          "CEL expression over `event` returning bool. `event` holds the declared fields: strings and UUIDs are strings, Bool is bool, numbers, dates and times are doubles (write `event.n + 1.0`, not `+ 1`). Checked against spec.fields when applied: a field the pipeline does not have, or an expression that is not bool, is refused.",
+        ),
       },
       { description: "A filter step." },
     ),
@@ -213,7 +216,9 @@ const Transform = Type.Union(
         type: Type.Literal("set", { description: "Set a field to the expression's value." }),
         name: Identifier("Name of the step, used in metrics and errors."),
         field: Identifier("The field written; one of spec.fields."),
-        expression: CelExpression("CEL expression over `event`."),
+        expression: CelExpression(
+          "CEL expression over `event` (typed as for a filter) whose value is stored in `field`; a value of a type the field cannot hold is refused when applied.",
+        ),
       },
       { description: "A computed field." },
     ),
@@ -281,7 +286,7 @@ const Window = Type.Union(
       {
         type: Type.Literal("tumbling", { description: "Fixed, non-overlapping windows." }),
         ...windowCommon,
-        size: Duration("Window length."),
+        size: PositiveDuration("Window length."),
       },
       { description: "Tumbling windows." },
     ),
@@ -289,7 +294,7 @@ const Window = Type.Union(
       {
         type: Type.Literal("sliding", { description: "Overlapping windows of `size`, one every `slide`." }),
         ...windowCommon,
-        size: Duration("Window length."),
+        size: PositiveDuration("Window length."),
         slide: Duration("Distance between window starts; must divide size."),
       },
       {
@@ -307,7 +312,7 @@ const Window = Type.Union(
           description: "Per-key sessions that close after a gap of inactivity.",
         }),
         ...windowCommon,
-        gap: Duration("Inactivity that ends a session."),
+        gap: PositiveDuration("Inactivity (in event time) that ends a session."),
       },
       { description: "Session windows." },
     ),

@@ -172,19 +172,35 @@ export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonS
     });
     if (required.length > 0) out.required = required;
   }
+  const rules: CelRule[] = Array.isArray(schema["x-kubernetes-validations"])
+    ? [...(schema["x-kubernetes-validations"] as CelRule[])]
+    : [];
   if (schema.type === "object" && isRecord(schema.patternProperties)) {
-    // TypeBox's Record: one pattern covering every key becomes additionalProperties.
-    const [value] = Object.values(schema.patternProperties);
+    // TypeBox's Record: its one key pattern becomes a CEL rule (structural schemas have no
+    // propertyNames), its value schema additionalProperties.
+    const [[keyPattern, value] = []] = Object.entries(schema.patternProperties);
     if (!isRecord(value)) throw new SchemaShapeError(`${path}: record without a value schema`);
     out.additionalProperties = renderStructuralSchema(value, `${path}[*]`);
+    if (keyPattern !== undefined && keyPattern !== anyKeyPattern) {
+      rules.push({
+        rule: `self.all(k, k.matches(${celString(keyPattern)}))`,
+        message: `every key must match ${keyPattern}`,
+      });
+    }
   }
   if (schema.type === "array") {
     if (!isRecord(schema.items)) throw new SchemaShapeError(`${path}: array without items`);
     out.items = renderStructuralSchema(schema.items, `${path}[*]`);
   }
-  const rules = schema["x-kubernetes-validations"];
-  if (Array.isArray(rules) && rules.length > 0) out["x-kubernetes-validations"] = rules;
+  if (rules.length > 0) out["x-kubernetes-validations"] = rules;
   return out;
+}
+
+/** The key pattern of a TypeBox Record whose keys are any string. */
+const anyKeyPattern = "^(.*)$";
+
+function celString(text: string): string {
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
 function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
@@ -354,6 +370,9 @@ export function renderValidationSchema(schema: JsonSchema, path = "spec"): JsonS
         isRecord(v) ? renderValidationSchema(v, `${path}[*]`) : v,
       ]),
     );
+    // A key matching no pattern is refused by name (propertyNames), not silently kept.
+    const [keyPattern] = Object.keys(schema.patternProperties);
+    if (keyPattern !== undefined && keyPattern !== anyKeyPattern) out.propertyNames = { pattern: keyPattern };
   }
   if (schema.type === "array" && isRecord(schema.items))
     out.items = renderValidationSchema(schema.items, `${path}[*]`);
