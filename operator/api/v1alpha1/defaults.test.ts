@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { alertRuleDefaults, pipelineDefaults, rollupDefaults } from "./defaults.js";
 import { renderCrd, resourceDefinitions } from "./resources.js";
 import type { JsonSchema } from "./structural-schema.js";
+import { minimalAlertRuleSpec, minimalPipelineSpec, minimalRollupSpec, valueAt } from "./test-fixtures.js";
 import { validateAlertRuleSpec, validatePipelineSpec, validateRollupSpec } from "./validation.js";
 
 /** Every node under the CRD's spec with its path (`[*]` for list items), as defaults.ts keys them. */
@@ -56,53 +57,15 @@ describe.each(tables)("%s defaults", (kind, table) => {
   });
 });
 
-/** Reads a dotted path with `[*]` meaning the first item. */
-function at(value: unknown, path: string): unknown {
-  let node = value;
-  for (const key of path.replace(/\[\*\]/g, ".0").split(".")) node = (node as Record<string, unknown>)[key];
-  return node;
-}
-
 describe("the operator's and the runtime's validators", () => {
-  it("apply the same Pipeline defaults to a minimal spec", () => {
-    const minimal = {
-      source: { kafka: { brokers: ["k:9092"], topics: ["t"], tls: {} } },
-      format: { type: "json" },
-      fields: [
-        { name: "id", type: "String" },
-        { name: "ts", type: "DateTime64(3)" },
-      ],
-      eventTime: { field: "ts" },
-      dedup: { field: "id" },
-      enrich: [{ source: "redisHash", name: "u", keyField: "id", keyPrefix: "u:", fields: ["id"] }],
-      windows: [{ type: "tumbling", name: "w", size: "1m", aggregations: [{ fn: "count", name: "n" }] }],
-      sink: {
-        clickhouse: { connectionSecretRef: { name: "ch" }, table: "events" },
-        redis: { connectionSecretRef: { name: "r" } },
-      },
-    };
-    const result = validatePipelineSpec(minimal);
+  it.each([
+    ["Pipeline", validatePipelineSpec, minimalPipelineSpec, pipelineDefaults],
+    ["Rollup", validateRollupSpec, minimalRollupSpec, rollupDefaults],
+    ["AlertRule", validateAlertRuleSpec, minimalAlertRuleSpec, alertRuleDefaults],
+  ] as const)("fill in the same %s defaults into a minimal spec", (_kind, validate, spec, table) => {
+    const result = validate(spec);
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
-    for (const [path, value] of Object.entries(pipelineDefaults))
-      expect(at(result.value, path), path).toEqual(value);
-  });
-
-  it("apply the same Rollup and AlertRule defaults", () => {
-    const rollup = validateRollupSpec({
-      source: { kind: "Pipeline", name: "p" },
-      granularity: "1h",
-      metrics: [{ fn: "count", name: "n" }],
-    });
-    if (!rollup.ok) throw new Error(JSON.stringify(rollup.problems));
-    for (const [path, value] of Object.entries(rollupDefaults))
-      expect(at(rollup.value, path), path).toEqual(value);
-    const alert = validateAlertRuleSpec({
-      query: { source: { kind: "Rollup", name: "r" }, metric: "n" },
-      condition: { type: "threshold", operator: "gt", value: 1 },
-      notify: [{ type: "alertmanager", name: "am", url: "http://am:9093" }],
-    });
-    if (!alert.ok) throw new Error(JSON.stringify(alert.problems));
-    for (const [path, value] of Object.entries(alertRuleDefaults))
-      expect(at(alert.value, path), path).toEqual(value);
+    for (const [path, value] of Object.entries(table))
+      expect(valueAt(result.value, path), path).toEqual(value);
   });
 });
