@@ -171,7 +171,7 @@ const EventTime = Type.Object(
   {
     field: Identifier("The field holding the event time; one of spec.fields."),
     maxOutOfOrderness: Duration(
-      "How far an event's time may trail the newest event time seen on its Kafka partition and still be on time. Each partition's watermark is its newest event time minus this; a window closes (and its result is final) once the watermark passes its end. Larger values tolerate more disorder but delay every result by as much.",
+      "How far an event's time may trail the newest event time seen on its Kafka partition and still be on time. Each partition's watermark is its newest event time minus this; a window's result is written once the watermark passes the window's end. Larger values tolerate more disorder but delay every result by as much.",
       { default: defaults["eventTime.maxOutOfOrderness"] },
     ),
     allowedLateness: Duration(
