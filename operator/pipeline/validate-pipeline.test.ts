@@ -101,8 +101,71 @@ describe("validatePipelineSemantics", () => {
       "spec.format.jsonSchema",
       /not a valid JSON Schema/,
     ],
+    [
+      "a tumbling window of size 0s",
+      (s) => {
+        const w = s.windows?.[0];
+        if (w?.type === "tumbling") w.size = "0s";
+      },
+      "spec.windows[0].size",
+      /must be a positive duration, not 0s/,
+    ],
+    [
+      "a session window with a gap of 0m",
+      (s) => {
+        const w = s.windows?.find((x) => x.type === "session");
+        if (w?.type === "session") w.gap = "0m";
+      },
+      "spec.windows[2].gap",
+      /must be a positive duration/,
+    ],
+    [
+      "a filter naming a field the pipeline does not have",
+      (s) => s.transforms?.push({ type: "filter", name: "f", expression: "event.nope == 'x'" }),
+      "spec.transforms[1].expression",
+      /CEL type error: event has no field 'nope'/,
+    ],
+    [
+      "a filter that is not boolean",
+      (s) => s.transforms?.push({ type: "filter", name: "f", expression: "event.value + 1.0" }),
+      "spec.transforms[1].expression",
+      /a filter must return bool; this expression returns double/,
+    ],
+    [
+      "integer arithmetic on a numeric field (a double in CEL)",
+      (s) => s.transforms?.push({ type: "filter", name: "f", expression: "event.value + 1 > 2.0" }),
+      "spec.transforms[1].expression",
+      /no matching overload for '_\+_' applied to \(double, int\)/,
+    ],
+    [
+      "a set step whose value its field cannot hold",
+      (s) => s.transforms?.push({ type: "set", name: "t", field: "value", expression: "[event.value]" }),
+      "spec.transforms[1].expression",
+      /returns list\(double\), which field "value" \(Float64\) cannot hold/,
+    ],
   ])("refuses %s, naming the field", (_label, change, path, message) => {
     const problems = validatePipelineSemantics(withChange(change));
     expect(problems).toContainEqual({ path, message: expect.stringMatching(message) });
+  });
+});
+
+describe("validatePipelineSemantics on CEL steps", () => {
+  it.each([
+    ["filter", "event.value > 1 && event.user_id.startsWith('u')"],
+    ["filter", "dyn(event.value) == 1"],
+  ])("accepts a %s that type-checks: %s", (type, expression) => {
+    const problems = validatePipelineSemantics(
+      withChange((s) => s.transforms?.push({ type: "filter", name: `${type}_ok`, expression })),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it("accepts a set step whose value suits its field", () => {
+    const problems = validatePipelineSemantics(
+      withChange((s) =>
+        s.transforms?.push({ type: "set", name: "t", field: "value", expression: "event.value * 100.0" }),
+      ),
+    );
+    expect(problems).toEqual([]);
   });
 });

@@ -3,11 +3,36 @@
  * types that must suit their use, CEL that must compile, a JSON Schema that must compile. Each
  * problem names the field; the controller reports them all in one condition.
  */
-import { compileCel } from "../api/v1alpha1/compile-cel.js";
+import { CelScalar, type CelType } from "@bufbuild/cel";
+import { celTypeName, checkCel } from "../api/v1alpha1/check-cel.js";
+import { DurationError, parseDuration } from "../api/v1alpha1/duration.js";
 import { compileEventSchema } from "../api/v1alpha1/event-schema.js";
 import type { ColumnType, PipelineSpec } from "../api/v1alpha1/pipeline.js";
 import type { SpecProblem } from "../api/v1alpha1/validation.js";
 import { columnTypeTraits } from "../clickhouse/column-types.js";
+
+/**
+ * The CEL type of a field's value in `event`, as the runtime holds it (runtime/decode/row.ts): numbers,
+ * dates and times are JavaScript numbers, so CEL sees a double (`event.count + 1` has no overload;
+ * `event.count + 1.0` and `event.count > 1` do).
+ */
+function celTypeOfColumn(type: ColumnType): CelType {
+  const traits = columnTypeTraits[type];
+  if (traits.numeric || traits.temporal) return CelScalar.DOUBLE;
+  return type === "Bool" ? CelScalar.BOOL : CelScalar.STRING;
+}
+
+/**
+ * CEL result types a `set` step's field can take (runtime/decode/coerce.ts), whatever the value; a
+ * value of another type would fail on every event. Integers arrive as bigint, which Bool refuses.
+ */
+function settableFrom(type: ColumnType): ReadonlySet<string> {
+  if (type === "UUID") return new Set(["string"]);
+  if (type === "Bool") return new Set(["bool", "double", "string"]);
+  if (type === "String" || type === "LowCardinality(String)")
+    return new Set(["string", "int", "uint", "double", "bool"]);
+  return new Set(["string", "int", "uint", "double"]);
+}
 
 export function validatePipelineSemantics(spec: PipelineSpec): SpecProblem[] {
   const problems: SpecProblem[] = [];
@@ -48,6 +73,14 @@ export function validatePipelineSemantics(spec: PipelineSpec): SpecProblem[] {
   };
 
   spec.windows?.forEach((w, i) => {
+    const [lengthName, length] = w.type === "session" ? ["gap", w.gap] : ["size", w.size];
+    try {
+      if (parseDuration(length, `spec.windows[${i}].${lengthName}`) <= 0)
+        problem(`spec.windows[${i}].${lengthName}`, `must be a positive duration, not ${length}`);
+    } catch (error) {
+      if (!(error instanceof DurationError)) throw error;
+      problem(`spec.windows[${i}].${lengthName}`, error.message);
+    }
     w.groupBy.forEach((g, j) => {
       need(g, `spec.windows[${i}].groupBy[${j}]`, () => true, "");
     });
@@ -68,11 +101,25 @@ export function validatePipelineSemantics(spec: PipelineSpec): SpecProblem[] {
     });
   });
 
+  const event = new Map(spec.fields.map((f) => [f.name, celTypeOfColumn(f.type)]));
   spec.transforms?.forEach((t, i) => {
-    const compiled = compileCel(t.expression);
-    if (!compiled.ok) problem(`spec.transforms[${i}].expression`, `CEL does not compile: ${compiled.error}`);
-    if (t.type === "set" && !fields.has(t.field))
+    const path = `spec.transforms[${i}].expression`;
+    const checked = checkCel(t.expression, event);
+    const target = t.type === "set" ? fields.get(t.field) : undefined;
+    if (t.type === "set" && target === undefined)
       problem(`spec.transforms[${i}].field`, `"${t.field}" is not one of spec.fields`);
+    if (!checked.ok) {
+      problem(path, `CEL ${checked.stage === "parse" ? "does not compile" : "type error"}: ${checked.error}`);
+    } else if (checked.type === CelScalar.DYN) {
+      // Known only at run time.
+    } else if (t.type === "filter" && checked.type !== CelScalar.BOOL) {
+      problem(path, `a filter must return bool; this expression returns ${celTypeName(checked.type)}`);
+    } else if (target !== undefined && !settableFrom(target.type).has(celTypeName(checked.type))) {
+      problem(
+        path,
+        `returns ${celTypeName(checked.type)}, which field "${target.name}" (${target.type}) cannot hold`,
+      );
+    }
   });
 
   spec.enrich?.forEach((e, i) => {

@@ -170,6 +170,16 @@ beforeAll(() => {
       /window is required with kind Window/,
     ],
     [
+      "a window of size 0s",
+      pipeline("size-zero", ["set", "spec.windows.0.size", "0s"]),
+      /spec\.windows\[0\]\.size: Invalid value: .*must be a positive duration/,
+    ],
+    [
+      "an alert label name Alertmanager refuses",
+      alert("bad-label", ["set", "spec.labels", { "bad key!": "x" }]),
+      /spec\.labels: Invalid value: .*every key must match/,
+    ],
+    [
       "an Alertmanager URL that is not http",
       alert("bad-url", ["set", "spec.notify", [{ type: "alertmanager", name: "am", url: "ftp://x" }]]),
       /spec\.notify\[0\]\.url/,
@@ -194,6 +204,16 @@ beforeAll(() => {
       "CEL that does not compile",
       pipeline("bad-cel", ["set", "spec.transforms.0.expression", "event.user_id.startsWith("]),
       /spec\.transforms\[0\]\.expression: CEL does not compile/,
+    ],
+    [
+      "a CEL filter naming a field the pipeline does not have",
+      pipeline("cel-nope", ["set", "spec.transforms.0.expression", "event.nope == 'x'"]),
+      /spec\.transforms\[0\]\.expression: CEL type error: event has no field 'nope'/,
+    ],
+    [
+      "a CEL filter that is not boolean",
+      pipeline("cel-double", ["set", "spec.transforms.0.expression", "event.value + 1.0"]),
+      /spec\.transforms\[0\]\.expression: a filter must return bool; this expression returns double/,
     ],
     [
       "a reserved field name",

@@ -7,7 +7,10 @@ const AggregationName = Identifier("Name of the result column (e.g. `page_views`
 export const Aggregation = Type.Union(
   [
     Type.Object(
-      { fn: Type.Literal("count", { description: "Number of events." }), name: AggregationName },
+      {
+        fn: Type.Literal("count", { description: "Number of events (takes no field)." }),
+        name: AggregationName,
+      },
       { description: "count: the number of events." },
     ),
     Type.Object(
@@ -16,7 +19,9 @@ export const Aggregation = Type.Union(
           description: "sum, avg, min or max of a numeric field.",
         }),
         name: AggregationName,
-        field: Identifier("The numeric field aggregated; one of spec.fields."),
+        field: Identifier(
+          "The field aggregated; one of the source's fields. sum and avg need a numeric field; min and max a numeric or time field. Null values are skipped.",
+        ),
       },
       { description: "A numeric aggregation of one field." },
     ),
@@ -24,7 +29,9 @@ export const Aggregation = Type.Union(
       {
         fn: Type.Literal("uniq", { description: "Approximate distinct count (HyperLogLog)." }),
         name: AggregationName,
-        field: Identifier("The field whose distinct values are counted; one of spec.fields."),
+        field: Identifier(
+          "The field whose distinct values are counted; one of the source's fields, of any type (strings included). Null values are not counted.",
+        ),
       },
       { description: "uniq: approximate number of distinct values." },
     ),
@@ -32,7 +39,9 @@ export const Aggregation = Type.Union(
       {
         fn: Type.Literal("quantiles", { description: "Approximate quantiles (a mergeable sketch)." }),
         name: AggregationName,
-        field: Identifier("The numeric field; one of spec.fields."),
+        field: Identifier(
+          "The numeric field whose quantiles are estimated; one of the source's fields. Null values are skipped.",
+        ),
         quantiles: Type.Array(
           Type.Number({
             description: "A quantile strictly between 0 and 1.",

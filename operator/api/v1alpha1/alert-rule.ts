@@ -1,10 +1,12 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { FilterList } from "./aggregation.js";
+import { alertRuleDefaults as defaults } from "./defaults.js";
 import {
   Conditions,
   celRules,
   Duration,
   Identifier,
+  identifierPattern,
   ObjectName,
   ObservedGeneration,
   SecretKeyRef,
@@ -101,28 +103,40 @@ export const AlertRuleSpec = Type.Object(
         groupBy: Type.Array(Identifier("A dimension of the source."), {
           description: "Each distinct value combination is its own alert series.",
           maxItems: 8,
-          default: [],
+          default: defaults["query.groupBy"],
         }),
-        range: Duration("The value is the metric aggregated over this trailing range.", { default: "5m" }),
+        range: Duration("The value is the metric aggregated over this trailing range.", {
+          default: defaults["query.range"],
+        }),
       },
       { description: "The metric query evaluated each interval." },
     ),
     condition: AlertCondition,
-    interval: Duration("How often the rule is evaluated.", { default: "30s" }),
-    for: Duration("How long a series must breach before it fires (Pending until then).", { default: "0s" }),
-    keepFiringFor: Duration("How long a series keeps firing after it stops breaching.", { default: "0s" }),
+    interval: Duration("How often the rule is evaluated.", { default: defaults.interval }),
+    for: Duration("How long a series must breach before it fires (Pending until then).", {
+      default: defaults.for,
+    }),
+    keepFiringFor: Duration("How long a series keeps firing after it stops breaching.", {
+      default: defaults.keepFiringFor,
+    }),
     severity: Type.Union([Type.Literal("critical"), Type.Literal("warning"), Type.Literal("info")], {
       description: "critical, warning or info.",
-      default: "warning",
+      default: defaults.severity,
     }),
+    // Alertmanager refuses an alert whose label or annotation names are not [a-zA-Z_][a-zA-Z0-9_]*:
+    // the same characters as an identifier.
     labels: Type.Optional(
-      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), {
-        description: "Labels added to notifications.",
+      Type.Record(Type.String({ pattern: identifierPattern }), Type.String({ maxLength: 1024 }), {
+        description:
+          "Labels added to notifications; names as Alertmanager accepts them: [a-zA-Z_][a-zA-Z0-9_]*.",
+        maxProperties: 32,
       }),
     ),
     annotations: Type.Optional(
-      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 4096 }), {
-        description: "Annotations (summary, runbook_url, …) added to notifications.",
+      Type.Record(Type.String({ pattern: identifierPattern }), Type.String({ maxLength: 4096 }), {
+        description:
+          "Annotations (summary, runbook_url, …) added to notifications; names as for labels: [a-zA-Z_][a-zA-Z0-9_]*.",
+        maxProperties: 32,
       }),
     ),
     notify: Type.Array(Channel, {

@@ -1,7 +1,8 @@
 /**
- * CEL expressions of a Pipeline (filters and computed fields), parsed and planned once. The operator
- * uses this to refuse an expression that does not compile; the runtime uses the same function to
- * evaluate it on every event (`event` is the only variable). Never `eval`.
+ * CEL expressions of a Pipeline (filters and computed fields), parsed and planned once; the runtime
+ * evaluates them on every event with it (`event` is the only variable). Never `eval`. Before a spec is
+ * accepted, check-cel.ts type-checks each expression against the declared fields in the same
+ * environment (`celEnv()`).
  */
 import { type CelInput, type CelValue, celEnv, isCelError, parse, plan } from "@bufbuild/cel";
 

@@ -86,9 +86,45 @@ describe("Pipeline CRD", () => {
     expect(rules).toContain("slide must be positive, at most size, and divide size evenly");
   });
 
+  it("documents a field shared by union variants per variant where its meaning differs", () => {
+    const root = openApiSchema("Pipeline");
+    const spec = (root.properties as Record<string, JsonSchema>).spec as JsonSchema;
+    const windows = (spec.properties as Record<string, JsonSchema>).windows as JsonSchema;
+    const aggregation = ((windows.items as JsonSchema).properties as Record<string, JsonSchema>)
+      .aggregations as JsonSchema;
+    const field = ((aggregation.items as JsonSchema).properties as Record<string, JsonSchema>)
+      .field as JsonSchema;
+    expect(field.description).toMatch(/fn sum, avg, min, max: .*numeric/);
+    expect(field.description).toMatch(/fn uniq: .*any type \(strings included\)/);
+    expect(field.description).toMatch(/fn quantiles: .*numeric/);
+  });
+
+  it("refuses a window of size or gap 0 at apply (a CEL rule on the duration)", () => {
+    const yaml = renderCrdYaml(resourceDefinitions[0] as (typeof resourceDefinitions)[number]);
+    const rule = /(size|gap):\n(?:\s+\S.*\n)*?\s+- rule: duration\(self\) > duration\('0s'\)/g;
+    expect([...yaml.matchAll(rule)].map((m) => m[1])).toEqual(["size", "gap"]);
+  });
+
   it("states quantile bounds the OpenAPI v3.0 way (boolean exclusive bounds)", () => {
     const yaml = renderCrdYaml(resourceDefinitions[0] as (typeof resourceDefinitions)[number]);
     expect(yaml).toMatch(/minimum: 0\n\s+exclusiveMinimum: true/);
     expect(yaml).toMatch(/maximum: 1\n\s+exclusiveMaximum: true/);
+  });
+});
+
+describe("AlertRule CRD", () => {
+  it("refuses label and annotation names Alertmanager refuses, with a CEL rule on the keys", () => {
+    const root = openApiSchema("AlertRule");
+    const spec = (root.properties as Record<string, JsonSchema>).spec as JsonSchema;
+    for (const map of ["labels", "annotations"]) {
+      const node = (spec.properties as Record<string, JsonSchema>)[map] as JsonSchema;
+      expect(node["x-kubernetes-validations"], map).toEqual([
+        {
+          rule: "self.all(k, k.matches('^[A-Za-z_][A-Za-z0-9_]*$'))",
+          message: "every key must match ^[A-Za-z_][A-Za-z0-9_]*$",
+        },
+      ]);
+      expect(node.maxProperties, map).toBeTypeOf("number");
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { AggregationList } from "./aggregation.js";
+import { pipelineDefaults as defaults } from "./defaults.js";
 import {
   CelExpression,
   Conditions,
@@ -10,6 +11,7 @@ import {
   FreeForm,
   Identifier,
   ObservedGeneration,
+  PositiveDuration,
   SecretKeyRef,
   SecretRef,
 } from "./schema-kit.js";
@@ -69,13 +71,17 @@ const KafkaSource = Type.Object(
       }),
     ),
     startOffset: Type.Union([Type.Literal("earliest"), Type.Literal("latest")], {
-      description: "Where a new consumer group starts: earliest or latest.",
-      default: "earliest",
+      description:
+        "Where a new consumer group starts: earliest (the oldest retained message) or latest (only messages produced from now on). A group with committed offsets always resumes from them.",
+      default: defaults["source.kafka.startOffset"],
     }),
     tls: Type.Optional(
       Type.Object(
         {
-          enabled: Type.Boolean({ description: "Connect with TLS.", default: false }),
+          enabled: Type.Boolean({
+            description: "Connect with TLS.",
+            default: defaults["source.kafka.tls.enabled"],
+          }),
           caSecretRef: Type.Optional(SecretKeyRef("CA certificate (PEM) to trust, if not a public CA.")),
         },
         { description: "TLS to the brokers." },
@@ -152,7 +158,11 @@ const Field = Type.Object(
     path: Type.Optional(
       FieldPath("Where the value is in the decoded event (dotted path); defaults to name."),
     ),
-    nullable: Type.Boolean({ description: "Whether the field may be missing or null.", default: false }),
+    nullable: Type.Boolean({
+      description:
+        "Whether the field may be missing or null. An event missing a field that is not nullable is invalid: it is counted and sent to the dead-letter topic, if one is set.",
+      default: defaults["fields[*].nullable"],
+    }),
   },
   { description: "One field of the event, stored as a column of the raw table." },
 );
@@ -160,17 +170,16 @@ const Field = Type.Object(
 const EventTime = Type.Object(
   {
     field: Identifier("The field holding the event time; one of spec.fields."),
-    maxOutOfOrderness: Duration("How far behind the newest event an event may arrive and still be on time.", {
-      default: "5s",
-    }),
+    maxOutOfOrderness: Duration(
+      "How far an event's time may trail the newest event time seen on its Kafka partition and still be on time. Each partition's watermark is its newest event time minus this; a window's result is written once the watermark passes the window's end. Larger values tolerate more disorder but delay every result by as much.",
+      { default: defaults["eventTime.maxOutOfOrderness"] },
+    ),
     allowedLateness: Duration(
-      "After a window closes, late events within this delay still update it in place.",
-      {
-        default: "0s",
-      },
+      "How long after a window closes a late event still updates it (the corrected result is written again). An event later than that is still stored in the raw table (so rollups count it) but misses the window: it is counted as late-dropped and reported on the dead-letter topic, if one is set.",
+      { default: defaults["eventTime.allowedLateness"] },
     ),
     idleTimeout: Duration("A partition silent this long stops holding the watermark back.", {
-      default: "30s",
+      default: defaults["eventTime.idleTimeout"],
     }),
   },
   { description: "Event time and watermarks." },
@@ -178,12 +187,16 @@ const EventTime = Type.Object(
 
 const Dedup = Type.Object(
   {
-    field: Identifier("The event id field; one of spec.fields."),
-    horizon: Duration("How long an id is remembered (covers producer retries and replays).", {
-      default: "10m",
-    }),
+    field: Identifier("The event id field; one of spec.fields. Events whose id is null are never dropped."),
+    horizon: Duration(
+      "How far back an id is remembered, measured in event time per Kafka partition, not in wall-clock time: an event is dropped when an event with the same id was stored earlier on the same partition with an event time at most this far behind the partition's newest event time. Covers producer retries and redelivery. When replaying history (event times spread over days or months), duplicates whose event times are further apart than the horizon are both kept: set the horizon to cover them. Memory grows with the number of distinct ids within the horizon.",
+      { default: defaults["dedup.horizon"] },
+    ),
   },
-  { description: "Drop events whose id was already seen within the horizon." },
+  {
+    description:
+      "Drop repeated events by id. Only duplicates on the same Kafka partition are found, so producers must key events such that a retried event lands on the same partition (any stable key does).",
+  },
 );
 
 const Transform = Type.Union(
@@ -192,7 +205,9 @@ const Transform = Type.Union(
       {
         type: Type.Literal("filter", { description: "Keep events for which the expression is true." }),
         name: Identifier("Name of the step, used in metrics and errors."),
-        expression: CelExpression("CEL expression over `event` returning bool."),
+        expression: CelExpression(
+          "CEL expression over `event` returning bool. `event` holds the declared fields: strings and UUIDs are strings, Bool is bool, numbers, dates and times are doubles (write `event.n + 1.0`, not `+ 1`). Checked against spec.fields when applied: a field the pipeline does not have, or an expression that is not bool, is refused.",
+        ),
       },
       { description: "A filter step." },
     ),
@@ -201,7 +216,9 @@ const Transform = Type.Union(
         type: Type.Literal("set", { description: "Set a field to the expression's value." }),
         name: Identifier("Name of the step, used in metrics and errors."),
         field: Identifier("The field written; one of spec.fields."),
-        expression: CelExpression("CEL expression over `event`."),
+        expression: CelExpression(
+          "CEL expression over `event` (typed as for a filter) whose value is stored in `field`; a value of a type the field cannot hold is refused when applied.",
+        ),
       },
       { description: "A computed field." },
     ),
@@ -226,7 +243,7 @@ const Enrichment = Type.Union(
           minItems: 1,
           maxItems: 32,
         }),
-        ttl: Duration("How long a looked-up value is cached.", { default: "1m" }),
+        ttl: Duration("How long a looked-up value is cached.", { default: defaults["enrich[*].ttl"] }),
       },
       { description: "Reference data from Redis hashes." },
     ),
@@ -245,7 +262,7 @@ const Enrichment = Type.Union(
           minItems: 1,
           maxItems: 32,
         }),
-        ttl: Duration("How long a looked-up value is cached.", { default: "1m" }),
+        ttl: Duration("How long a looked-up value is cached.", { default: defaults["enrich[*].ttl"] }),
       },
       { description: "Reference data from a ClickHouse table." },
     ),
@@ -256,9 +273,9 @@ const Enrichment = Type.Union(
 const windowCommon = {
   name: Identifier("Window name; its results are stored under it."),
   groupBy: Type.Array(Identifier("A field of spec.fields."), {
-    description: "Fields whose values key the window's results.",
+    description: "Fields whose values key the window's results; empty: one result per window.",
     maxItems: 8,
-    default: [],
+    default: defaults["windows[*].groupBy"],
   }),
   aggregations: AggregationList("What each window computes."),
 };
@@ -269,7 +286,7 @@ const Window = Type.Union(
       {
         type: Type.Literal("tumbling", { description: "Fixed, non-overlapping windows." }),
         ...windowCommon,
-        size: Duration("Window length."),
+        size: PositiveDuration("Window length."),
       },
       { description: "Tumbling windows." },
     ),
@@ -277,7 +294,7 @@ const Window = Type.Union(
       {
         type: Type.Literal("sliding", { description: "Overlapping windows of `size`, one every `slide`." }),
         ...windowCommon,
-        size: Duration("Window length."),
+        size: PositiveDuration("Window length."),
         slide: Duration("Distance between window starts; must divide size."),
       },
       {
@@ -295,7 +312,7 @@ const Window = Type.Union(
           description: "Per-key sessions that close after a gap of inactivity.",
         }),
         ...windowCommon,
-        gap: Duration("Inactivity that ends a session."),
+        gap: PositiveDuration("Inactivity (in event time) that ends a session."),
       },
       { description: "Session windows." },
     ),
@@ -306,7 +323,7 @@ const Window = Type.Union(
 const ClickhouseSink = Type.Object(
   {
     connectionSecretRef: SecretRef("Secret with keys `url`, `username` and `password`."),
-    database: Identifier("Database of the raw table.", { default: "default" }),
+    database: Identifier("Database of the raw table.", { default: defaults["sink.clickhouse.database"] }),
     table: Identifier("Raw events table; created by the operator."),
     retentionDays: Type.Optional(
       Type.Integer({
@@ -318,12 +335,15 @@ const ClickhouseSink = Type.Object(
     batch: Type.Object(
       {
         maxRows: Type.Integer({
-          description: "Flush after this many rows.",
+          description: "Insert a batch into ClickHouse once it holds this many events.",
           minimum: 1,
           maximum: 1_000_000,
-          default: 10_000,
+          default: defaults["sink.clickhouse.batch.maxRows"],
         }),
-        maxDelay: Duration("Flush at least this often.", { default: "1s" }),
+        maxDelay: Duration(
+          "Insert at least this often, so with little traffic rows still reach ClickHouse within about this delay.",
+          { default: defaults["sink.clickhouse.batch.maxDelay"] },
+        ),
       },
       { description: "Insert batching.", default: {} },
     ),
@@ -334,7 +354,7 @@ const ClickhouseSink = Type.Object(
 const RedisSink = Type.Object(
   {
     connectionSecretRef: SecretRef("Secret with key `url` (redis://…)."),
-    ttl: Duration("How long live window results are kept.", { default: "1h" }),
+    ttl: Duration("How long live window results are kept.", { default: defaults["sink.redis.ttl"] }),
   },
   { description: "Live window results for dashboards." },
 );
@@ -344,28 +364,30 @@ const Scaling = Type.Object(
     mode: Type.Union([Type.Literal("auto"), Type.Literal("recommend"), Type.Literal("off")], {
       description:
         "auto: act on decisions; recommend: decide and report only; off: replicas only from spec.replicas.",
-      default: "auto",
+      default: defaults["scaling.mode"],
     }),
     minReplicas: Type.Integer({
       description: "Lower bound; 0 allows scale to zero.",
       minimum: 0,
       maximum: 1024,
-      default: 1,
+      default: defaults["scaling.minReplicas"],
     }),
     maxReplicas: Type.Integer({
       description: "Upper bound (also capped at the partition count).",
       minimum: 1,
       maximum: 1024,
-      default: 4,
+      default: defaults["scaling.maxReplicas"],
     }),
-    targetCatchUp: Duration("Time within which a backlog should be drained.", { default: "2m" }),
+    targetCatchUp: Duration("Time within which a backlog should be drained.", {
+      default: defaults["scaling.targetCatchUp"],
+    }),
     scaleUpStabilization: Duration("Scale up only to the lowest recommendation over this window.", {
-      default: "0s",
+      default: defaults["scaling.scaleUpStabilization"],
     }),
     scaleDownStabilization: Duration("Scale down only to the highest recommendation over this window.", {
-      default: "5m",
+      default: defaults["scaling.scaleDownStabilization"],
     }),
-    cooldown: Duration("Minimum time between two scale actions.", { default: "30s" }),
+    cooldown: Duration("Minimum time between two scale actions.", { default: defaults["scaling.cooldown"] }),
     activationLag: Type.Optional(
       Type.Integer({
         description: "With minReplicas 0: lag (messages) that wakes the pipeline.",

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { AggregationList, FilterList } from "./aggregation.js";
+import { rollupDefaults as defaults } from "./defaults.js";
 import { Conditions, celRules, Duration, Identifier, ObjectName, ObservedGeneration } from "./schema-kit.js";
 
 /** Granularities a rollup may have; each divides a day, so cascades (minute → hour → day) line up. */
@@ -24,7 +25,7 @@ export const RollupSpec = Type.Object(
     dimensions: Type.Array(Identifier("A field of the source."), {
       description: "Fields rows are grouped by, besides the time bucket.",
       maxItems: 16,
-      default: [],
+      default: defaults.dimensions,
       "x-kubernetes-list-type": "set",
     }),
     metrics: AggregationList("What each row holds; stored as mergeable aggregate states."),
@@ -38,13 +39,15 @@ export const RollupSpec = Type.Object(
     ),
     backfill: Type.Boolean({
       description: "Fill the rollup from data already in the source when it is created or changed.",
-      default: true,
+      default: defaults.backfill,
     }),
-    cacheTtl: Duration("How long the gateway caches query results over this rollup.", { default: "30s" }),
+    cacheTtl: Duration("How long the gateway caches query results over this rollup.", {
+      default: defaults.cacheTtl,
+    }),
     deletionPolicy: Type.Union([Type.Literal("Retain"), Type.Literal("Delete")], {
       description:
         "On delete: Retain keeps the table and its data (the view is dropped, so it stops changing); Delete drops both.",
-      default: "Retain",
+      default: defaults.deletionPolicy,
     }),
   },
   {

@@ -56,6 +56,16 @@ export function Duration(description: string, options: { default?: string } = {}
   return Type.String({ description, pattern: durationPattern, maxLength: 32, ...options });
 }
 
+/** A duration that must be more than zero (a window of size 0 would never hold an event). */
+export function PositiveDuration(description: string) {
+  return Type.String({
+    description,
+    pattern: durationPattern,
+    maxLength: 32,
+    ...celRules({ rule: "duration(self) > duration('0s')", message: "must be a positive duration" }),
+  });
+}
+
 /** A Kubernetes object name (DNS-1123 subdomain). */
 export function ObjectName(description: string) {
   return Type.String({

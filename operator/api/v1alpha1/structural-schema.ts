@@ -122,6 +122,18 @@ function copyKeys(from: JsonSchema, to: JsonSchema): void {
   for (const key of passThroughKeys) if (key in from) to[key] = from[key];
 }
 
+/**
+ * `kubectl explain` prints a field's description but never its `default`, so a scalar or list default
+ * is written into the description too, from the one value the schema holds. An object's default is
+ * made of its fields' defaults, which their own descriptions state.
+ */
+function documentDefault(schema: JsonSchema): void {
+  const value = schema.default;
+  if (value === undefined || isRecord(value) || typeof schema.description !== "string") return;
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  schema.description = `${schema.description} Default: ${text}.`;
+}
+
 // ---- Kubernetes structural schema -------------------------------------------------------------
 
 export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonSchema {
@@ -134,6 +146,7 @@ export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonS
     out.type = schema.type;
   }
   copyKeys(schema, out);
+  documentDefault(out);
   if (schema.type === "object" && isRecord(schema.default)) out.default = materializeDefault(schema);
   // OpenAPI v3.0 (what CRDs speak) has boolean exclusive bounds; JSON Schema 2019+ has numeric ones.
   if (typeof schema.exclusiveMinimum === "number") {
@@ -159,19 +172,35 @@ export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonS
     });
     if (required.length > 0) out.required = required;
   }
+  const rules: CelRule[] = Array.isArray(schema["x-kubernetes-validations"])
+    ? [...(schema["x-kubernetes-validations"] as CelRule[])]
+    : [];
   if (schema.type === "object" && isRecord(schema.patternProperties)) {
-    // TypeBox's Record: one pattern covering every key becomes additionalProperties.
-    const [value] = Object.values(schema.patternProperties);
+    // TypeBox's Record: its one key pattern becomes a CEL rule (structural schemas have no
+    // propertyNames), its value schema additionalProperties.
+    const [[keyPattern, value] = []] = Object.entries(schema.patternProperties);
     if (!isRecord(value)) throw new SchemaShapeError(`${path}: record without a value schema`);
     out.additionalProperties = renderStructuralSchema(value, `${path}[*]`);
+    if (keyPattern !== undefined && keyPattern !== anyKeyPattern) {
+      rules.push({
+        rule: `self.all(k, k.matches(${celString(keyPattern)}))`,
+        message: `every key must match ${keyPattern}`,
+      });
+    }
   }
   if (schema.type === "array") {
     if (!isRecord(schema.items)) throw new SchemaShapeError(`${path}: array without items`);
     out.items = renderStructuralSchema(schema.items, `${path}[*]`);
   }
-  const rules = schema["x-kubernetes-validations"];
-  if (Array.isArray(rules) && rules.length > 0) out["x-kubernetes-validations"] = rules;
+  if (rules.length > 0) out["x-kubernetes-validations"] = rules;
   return out;
+}
+
+/** The key pattern of a TypeBox Record whose keys are any string. */
+const anyKeyPattern = "^(.*)$";
+
+function celString(text: string): string {
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
 function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
@@ -183,12 +212,16 @@ function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
       enum: literals,
     };
     copyKeys(schema, out);
+    documentDefault(out);
     return out;
   }
   const union = asDiscriminatedUnion(variants, path);
   if (union === undefined)
     throw new SchemaShapeError(`${path}: only enums and discriminated unions are supported`);
   const d = union.discriminator;
+  // A field shared by variants is documented once; where the variants describe it differently (an
+  // aggregation's `field` means something else per `fn`), each variant's description is kept.
+  const descriptions = new Map<string, { values: (string | number | boolean)[]; text: string }[]>();
   const properties: JsonSchema = {};
   const presentIn = new Map<string, (string | number | boolean)[]>();
   const requiredIn = new Map<string, (string | number | boolean)[]>();
@@ -208,6 +241,13 @@ function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
       } else {
         properties[name] = rendered;
       }
+      if (typeof rendered.description === "string") {
+        const known = descriptions.get(name) ?? [];
+        const same = known.find((k) => k.text === rendered.description);
+        if (same) same.values.push(...values);
+        else known.push({ values: [...values], text: rendered.description });
+        descriptions.set(name, known);
+      }
       presentIn.set(name, [...(presentIn.get(name) ?? []), ...values]);
       if (required.has(name)) requiredIn.set(name, [...(requiredIn.get(name) ?? []), ...values]);
     }
@@ -219,6 +259,13 @@ function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
     if (Array.isArray(variantRules)) {
       for (const rule of variantRules as CelRule[])
         rules.push({ ...rule, rule: `!(${guard}) || (${rule.rule})` });
+    }
+  }
+  for (const [name, texts] of descriptions) {
+    if (texts.length > 1) {
+      (properties[name] as JsonSchema).description = texts
+        .map(({ values, text }) => `${d} ${values.join(", ")}: ${text}`)
+        .join(" ");
     }
   }
   const allValues = union.variants.flatMap((v) => v.values);
@@ -323,6 +370,9 @@ export function renderValidationSchema(schema: JsonSchema, path = "spec"): JsonS
         isRecord(v) ? renderValidationSchema(v, `${path}[*]`) : v,
       ]),
     );
+    // A key matching no pattern is refused by name (propertyNames), not silently kept.
+    const [keyPattern] = Object.keys(schema.patternProperties);
+    if (keyPattern !== undefined && keyPattern !== anyKeyPattern) out.propertyNames = { pattern: keyPattern };
   }
   if (schema.type === "array" && isRecord(schema.items))
     out.items = renderValidationSchema(schema.items, `${path}[*]`);

@@ -27,8 +27,12 @@ export type SpecValidation<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly problems: readonly SpecProblem[] };
 
-function describe(error: ErrorObject, root: string): SpecProblem {
+function describe(error: ErrorObject, root: string): SpecProblem | undefined {
   const path = root + error.instancePath.replace(/\/(\d+)/g, "[$1]").replace(/\//g, ".");
+  // A map key refused by propertyNames: its own error names the key; the summary adds nothing.
+  if (error.keyword === "propertyNames") return undefined;
+  if (error.propertyName !== undefined)
+    return { path, message: `key "${error.propertyName}" ${error.message ?? error.keyword}` };
   switch (error.keyword) {
     case "additionalProperties":
       return { path: `${path}.${String(error.params.additionalProperty)}`, message: "unknown field" };
@@ -55,7 +59,7 @@ function compile<S extends TSchema>(schema: S, root: string): (input: unknown) =
     if (validate(value)) return { ok: true, value: value as Static<S> };
     const unique = new Map<string, SpecProblem>();
     for (const problem of (validate.errors ?? []).map((e) => describe(e, root))) {
-      unique.set(`${problem.path}: ${problem.message}`, problem);
+      if (problem !== undefined) unique.set(`${problem.path}: ${problem.message}`, problem);
     }
     return { ok: false, problems: [...unique.values()] };
   };

@@ -1,0 +1,46 @@
+/**
+ * Every default of the three kinds, keyed by its path under `spec` (`[*]`: each list item). The
+ * schemas take their `default:` from here, so the apiserver fills them in at apply, `kubectl explain`
+ * shows them (the CRD renderer writes "Default: …" into each description) and the operator and the
+ * runtime, which validate with ajv from the same schemas, apply the same values. Code that needs a
+ * default reads it here; `defaults.test.ts` checks the rendered CRDs hold exactly these values.
+ */
+
+export const pipelineDefaults = {
+  "source.kafka.startOffset": "earliest",
+  "source.kafka.tls.enabled": false,
+  "fields[*].nullable": false,
+  "eventTime.maxOutOfOrderness": "5s",
+  "eventTime.allowedLateness": "0s",
+  "eventTime.idleTimeout": "30s",
+  "dedup.horizon": "10m",
+  "enrich[*].ttl": "1m",
+  "windows[*].groupBy": [],
+  "sink.clickhouse.database": "default",
+  "sink.clickhouse.batch.maxRows": 10_000,
+  "sink.clickhouse.batch.maxDelay": "1s",
+  "sink.redis.ttl": "1h",
+  "scaling.mode": "auto",
+  "scaling.minReplicas": 1,
+  "scaling.maxReplicas": 4,
+  "scaling.targetCatchUp": "2m",
+  "scaling.scaleUpStabilization": "0s",
+  "scaling.scaleDownStabilization": "5m",
+  "scaling.cooldown": "30s",
+} as const;
+
+export const rollupDefaults = {
+  dimensions: [],
+  backfill: true,
+  cacheTtl: "30s",
+  deletionPolicy: "Retain",
+} as const;
+
+export const alertRuleDefaults = {
+  "query.groupBy": [],
+  "query.range": "5m",
+  interval: "30s",
+  for: "0s",
+  keepFiringFor: "0s",
+  severity: "warning",
+} as const;
