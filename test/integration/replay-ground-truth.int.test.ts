@@ -184,6 +184,10 @@ function compareExact(label: string, got: Map<string, RollupRow>, want: Map<stri
   }
 }
 
+function allRowsCount(truth: { rows: readonly (readonly unknown[])[] }): number {
+  return truth.rows.reduce((n, rows) => n + rows.length, 0);
+}
+
 describe("replaying history through a Pipeline, an hourly and a daily Rollup", () => {
   it("matches a ground truth computed from the records, windows closed by idleness included", async () => {
     const { namespace } = ctx;
@@ -234,6 +238,11 @@ describe("replaying history through a Pipeline, an hourly and a daily Rollup", (
     expect(truth.droppedDuplicates, "duplicates inside the horizon").toBeGreaterThan(100);
     expect(truth.invalid.length).toBeGreaterThan(100);
     await produce(topic, records);
+    console.log(
+      `[replay] produced ${records.flat().length} records: ${allRowsCount(truth)} raw rows expected, ` +
+        `${truth.droppedDuplicates} duplicates dropped, ${truth.keptDuplicates} beyond the horizon, ` +
+        `${truth.invalid.length} invalid, ${truth.lateForWindows.size} too late for the windows`,
+    );
 
     // Raw rows: every event that passed deduplication, far duplicates twice.
     const allRows = truth.rows.flat();
@@ -246,7 +255,7 @@ describe("replaying history through a Pipeline, an hourly and a daily Rollup", (
             format: "JSONEachRow",
           })
         ).json<{ n: string }>();
-        expect(Number(row?.n)).toBe(allRows.length);
+        expect(Number(row?.n), "raw rows").toBe(allRows.length);
       },
       240_000,
       2_000,
@@ -335,5 +344,5 @@ describe("replaying history through a Pipeline, an hourly and a daily Rollup", (
         Math.max(1, Math.ceil(want.users.size * 0.02)),
       );
     }
-  });
+  }, 600_000);
 });
