@@ -96,14 +96,14 @@ export function runtimeConfigFromJson(text: string, source: string): RuntimeConf
       `${source} is not a runtime configuration (kind Pipeline with metadata and spec)`,
     );
   }
-  const { namespace, name, generation } = parsed.metadata;
+  const { namespace, name } = parsed.metadata;
   if (typeof namespace !== "string" || typeof name !== "string" || typeof parsed.consumerGroup !== "string") {
     throw new SettingsError(`${source}: metadata.namespace, metadata.name and consumerGroup must be strings`);
   }
   return {
     apiVersion: "tally.dev/v1alpha1",
     kind: "Pipeline",
-    metadata: { namespace, name, generation: typeof generation === "number" ? generation : 0 },
+    metadata: { namespace, name },
     spec: parsed.spec as unknown as PipelineSpec,
     consumerGroup: parsed.consumerGroup,
   };
@@ -138,11 +138,7 @@ export function runtimeConfigFromManifest(text: string, source: string): Runtime
   return {
     apiVersion: "tally.dev/v1alpha1",
     kind: "Pipeline",
-    metadata: {
-      namespace,
-      name,
-      generation: typeof metadata.generation === "number" ? metadata.generation : 0,
-    },
+    metadata: { namespace, name },
     spec,
     consumerGroup: group,
   };
