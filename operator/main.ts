@@ -13,7 +13,7 @@ import { OffsetSampler } from "./autoscaler/offset-sampler.js";
 import { type ControllerDefinition, ControllerRunner } from "./core/controller.js";
 import { kubeEventRecorder } from "./core/events.js";
 import { KubeClient, type KubeObject } from "./core/kube-client.js";
-import { LeaderElector } from "./core/leader-election.js";
+import { ensureLeaseNamespace, LeaderElector } from "./core/leader-election.js";
 import { logger } from "./core/logger.js";
 import { isLeader, registry } from "./core/metrics.js";
 import { pipelineControllerDefinition } from "./pipeline/pipeline-controller.js";
@@ -33,9 +33,9 @@ interface OperatorSettings {
   readonly autoscalerIntervalMs: number;
 }
 
-function positiveMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function optionalPositiveMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
+  if (raw === undefined || raw === "") return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0)
     throw new Error(`${name}=${raw} is not a positive number of milliseconds`);
@@ -53,15 +53,24 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): OperatorSettings {
     port,
     runtimeImage: env.TALLY_RUNTIME_IMAGE ?? "tally-runtime:0.1.0",
     version: env.TALLY_VERSION ?? "0.1.0",
-    leaseDurationMs: Number(env.TALLY_LEASE_DURATION_MS ?? "15000"),
-    resyncMs: env.TALLY_RESYNC_MS ? Number(env.TALLY_RESYNC_MS) : undefined,
-    autoscalerIntervalMs: positiveMs(env, "TALLY_AUTOSCALER_INTERVAL_MS", 5_000),
+    leaseDurationMs: optionalPositiveMs(env, "TALLY_LEASE_DURATION_MS") ?? 15_000,
+    resyncMs: optionalPositiveMs(env, "TALLY_RESYNC_MS"),
+    autoscalerIntervalMs: optionalPositiveMs(env, "TALLY_AUTOSCALER_INTERVAL_MS") ?? 5_000,
   };
 }
 
 async function main(): Promise<void> {
   const settings = settingsFromEnv(process.env);
   const client = KubeClient.fromEnvironment(process.env.KUBECONFIG);
+  // Campaigning in a namespace that does not exist would fail forever; say so once instead.
+  const leaseNamespace = await ensureLeaseNamespace(client, settings.namespace);
+  if (leaseNamespace.kind === "missing") {
+    throw new Error(
+      `namespace ${settings.namespace} (TALLY_OPERATOR_NAMESPACE, where the leader-election lease lives) does not exist and this identity may not create it: run \`kubectl create namespace ${settings.namespace}\` or set TALLY_OPERATOR_NAMESPACE to an existing namespace (${leaseNamespace.reason})`,
+    );
+  }
+  if (leaseNamespace.kind === "created")
+    logger.info({ namespace: settings.namespace }, "created the leader-election lease namespace");
   const recorder = kubeEventRecorder(client, "operator", settings.identity);
   const now = () => new Date();
   const sampler = new OffsetSampler();

@@ -63,6 +63,9 @@ export class KubeApiError extends Error {
 export function isNotFound(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 404;
 }
+export function isForbidden(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 403;
+}
 export function isConflict(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 409;
 }

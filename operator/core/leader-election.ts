@@ -6,7 +6,14 @@
  * two candidates can never both win (the loser gets 409 Conflict).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { isConflict, type KubeClient, type KubeObject, resourceTypes } from "./kube-client.js";
+import {
+  isConflict,
+  isForbidden,
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+  resourceTypes,
+} from "./kube-client.js";
 
 export interface Lease extends KubeObject {
   spec?: {
@@ -155,5 +162,39 @@ export class LeaderElector {
       ...lease,
       spec: { ...lease.spec, holderIdentity: "", renewTime: microTime(Date.now()) },
     });
+  }
+}
+
+/**
+ * Whether the lease's namespace is there to campaign in: `missing` means it does not exist and this
+ * identity may not create it; `unverifiable` that it may not even read namespaces (the chart grants
+ * none, and runs the operator in its own, existing release namespace).
+ */
+export type LeaseNamespace =
+  | { readonly kind: "exists" }
+  | { readonly kind: "created" }
+  | { readonly kind: "unverifiable" }
+  | { readonly kind: "missing"; readonly reason: string };
+
+/** Makes sure the lease namespace exists, creating it when permitted, before anyone campaigns. */
+export async function ensureLeaseNamespace(client: KubeClient, namespace: string): Promise<LeaseNamespace> {
+  try {
+    await client.get(resourceTypes.namespace, undefined, namespace);
+    return { kind: "exists" };
+  } catch (error) {
+    if (isForbidden(error)) return { kind: "unverifiable" };
+    if (!isNotFound(error)) throw error;
+  }
+  try {
+    await client.create(resourceTypes.namespace, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace },
+    });
+    return { kind: "created" };
+  } catch (error) {
+    if (isConflict(error)) return { kind: "exists" }; // created by someone else meanwhile
+    if (isForbidden(error)) return { kind: "missing", reason: error instanceof Error ? error.message : "" };
+    throw error;
   }
 }

@@ -89,7 +89,6 @@ export async function reconcilePipeline(
   // Always read the live object: the cache may lag our own status writes.
   const pipeline = await deps.client.find<PipelineObject>(resourceTypes.pipeline, namespace, name);
   if (pipeline === undefined || pipeline.metadata?.deletionTimestamp) return { kind: "done" }; // owned objects go by garbage collection
-  const generation = pipeline.metadata?.generation ?? 0;
 
   const validated = validatePipelineSpec(pipeline.spec);
   const problems = validated.ok ? validatePipelineSemantics(validated.value) : validated.problems;
@@ -126,8 +125,8 @@ export async function reconcilePipeline(
   }
 
   const replicas = configuredReplicas(spec);
-  const ref = { namespace, name, uid: pipeline.metadata?.uid ?? "", generation };
-  const objects = renderPipelineObjects(ref, spec, replicas, deps.settings);
+  const ref = { namespace, name, uid: pipeline.metadata?.uid ?? "" };
+  const objects = renderPipelineObjects(ref, spec, deps.settings);
   const results = [
     await applyIfChanged(deps.client, resourceTypes.configMap, objects.configMap, fieldManager),
     await applyIfChanged(deps.client, resourceTypes.service, objects.service, fieldManager),

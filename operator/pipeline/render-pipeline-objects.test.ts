@@ -1,19 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
 import { examplePipelineSpec } from "../clickhouse/test-fixtures.js";
 import { configHashAnnotation } from "../labels.js";
 import { renderPipelineObjects, runtimeConfigKey } from "./render-pipeline-objects.js";
 
-const ref = {
-  namespace: "shop",
-  name: "clickstream",
-  uid: "0b3c6d8e-1111-2222-3333-444455556666",
-  generation: 3,
-};
+const ref = { namespace: "shop", name: "clickstream", uid: "0b3c6d8e-1111-2222-3333-444455556666" };
 const settings = { image: "tally-runtime:0.1.0", version: "0.1.0", metricsPort: 9464 };
 
-function render(spec = examplePipelineSpec(), replicas = 2) {
-  return renderPipelineObjects(ref, spec, replicas, settings);
+function render(spec: PipelineSpec = { ...examplePipelineSpec(), replicas: 2 }) {
+  return renderPipelineObjects(ref, spec, settings);
 }
 
 describe("renderPipelineObjects", () => {
@@ -87,10 +83,37 @@ describe("renderPipelineObjects", () => {
     expect(after).not.toBe(before);
   });
 
-  it("keeps the hash when only the replica count changes (scaling does not roll pods)", () => {
-    const a = render(examplePipelineSpec(), 1).configHash;
-    const b = render(examplePipelineSpec(), 4).configHash;
-    expect(a).toBe(b);
+  it("renders the same ConfigMap and pod template across a scale, so scaling does not roll pods", () => {
+    // A write to the scale subresource changes spec.replicas and bumps metadata.generation; the
+    // autoscaler's settings may change too (e.g. mode auto -> recommend). None of it is the runtime's.
+    const scaled = (generation: number, edit: (spec: PipelineSpec) => void) => {
+      const spec = examplePipelineSpec();
+      edit(spec);
+      const pipelineRef: typeof ref & { generation: number } = { ...ref, generation };
+      return renderPipelineObjects(pipelineRef, spec, settings);
+    };
+    const before = scaled(3, (s) => {
+      s.replicas = 1;
+    });
+    const after = scaled(4, (s) => {
+      s.replicas = 3;
+      s.scaling = { ...s.scaling, mode: "recommend", maxReplicas: 6 };
+    });
+    expect(after.configMap.data).toEqual(before.configMap.data);
+    expect(after.deployment.spec?.template).toEqual(before.deployment.spec?.template);
+    expect(after.configHash).toBe(before.configHash);
+    expect([before.deployment.spec?.replicas, after.deployment.spec?.replicas]).toEqual([1, 3]);
+    const config = JSON.parse(after.configMap.data?.[runtimeConfigKey] ?? "{}") as Record<string, unknown>;
+    expect(config).toMatchObject({ metadata: { namespace: "shop", name: "clickstream" } });
+    expect(Object.keys(config.spec as object)).not.toContain("replicas");
+  });
+
+  it("starts a pipeline that nothing has scaled yet at its scaling minimum, at least one pod", () => {
+    const spec = examplePipelineSpec();
+    spec.scaling = { ...spec.scaling, minReplicas: 0, activationLag: 100 };
+    expect(render(spec).deployment.spec?.replicas).toBe(1);
+    spec.scaling = { ...spec.scaling, minReplicas: 2, maxReplicas: 4 };
+    expect(render(spec).deployment.spec?.replicas).toBe(2);
   });
 
   it("applies template overrides without letting them replace the selector labels", () => {

@@ -2,7 +2,8 @@
  * A Pipeline's Kubernetes objects (pure): the runtime configuration ConfigMap, the Deployment of
  * runtime pods, the metrics Service and the PodDisruptionBudget. The pod template carries a hash of
  * everything the pods read at start, so any change rolls them and an unchanged spec renders
- * byte-identical objects (a restarted operator then writes nothing).
+ * byte-identical objects (a restarted operator then writes nothing). Nothing else goes into that hash:
+ * a scale (spec.replicas, which also bumps metadata.generation) only adds or removes pods.
  */
 import { createHash } from "node:crypto";
 import type {
@@ -29,15 +30,51 @@ export interface PipelineRef {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
-  readonly generation: number;
+}
+
+/**
+ * Who reads each spec field. Only the runtime's fields go into its configuration: scaling settings
+ * and the replica count are the operator's, and the pod template renders into the Deployment itself.
+ * `satisfies` makes a new spec field a compile error until it is placed here.
+ */
+const specFieldReaders = {
+  source: "runtime",
+  format: "runtime",
+  fields: "runtime",
+  eventTime: "runtime",
+  dedup: "runtime",
+  transforms: "runtime",
+  enrich: "runtime",
+  windows: "runtime",
+  sink: "runtime",
+  deadLetter: "runtime",
+  scaling: "operator",
+  replicas: "operator",
+  template: "operator",
+} as const satisfies Record<keyof PipelineSpec, "runtime" | "operator">;
+
+type SpecFieldReaders = typeof specFieldReaders;
+type RuntimeField = {
+  [K in keyof SpecFieldReaders]: SpecFieldReaders[K] extends "runtime" ? K : never;
+}[keyof SpecFieldReaders];
+
+/** The part of a Pipeline's spec its runtime pods read. */
+export type RuntimeSpec = Pick<PipelineSpec, RuntimeField>;
+
+export function runtimeSpecOf(spec: PipelineSpec): RuntimeSpec {
+  const runtimeSpec: Partial<Record<RuntimeField, unknown>> = {};
+  for (const [field, reader] of Object.entries(specFieldReaders) as [keyof PipelineSpec, string][]) {
+    if (reader === "runtime" && spec[field] !== undefined) runtimeSpec[field as RuntimeField] = spec[field];
+  }
+  return runtimeSpec as RuntimeSpec;
 }
 
 /** The runtime's configuration file, as the ConfigMap carries it and `tally-runtime --config` reads it. */
 export interface RuntimeConfig {
   readonly apiVersion: typeof apiVersion;
   readonly kind: "Pipeline";
-  readonly metadata: { readonly namespace: string; readonly name: string; readonly generation: number };
-  readonly spec: PipelineSpec;
+  readonly metadata: { readonly namespace: string; readonly name: string };
+  readonly spec: RuntimeSpec;
   readonly consumerGroup: string;
 }
 
@@ -79,8 +116,8 @@ export function renderRuntimeConfig(ref: PipelineRef, spec: PipelineSpec): Runti
   return {
     apiVersion,
     kind: "Pipeline",
-    metadata: { namespace: ref.namespace, name: ref.name, generation: ref.generation },
-    spec,
+    metadata: { namespace: ref.namespace, name: ref.name },
+    spec: runtimeSpecOf(spec),
     consumerGroup: consumerGroupOf(ref.namespace, ref.name, spec),
   };
 }
@@ -137,7 +174,6 @@ export interface PipelineObjects {
 export function renderPipelineObjects(
   ref: PipelineRef,
   spec: PipelineSpec,
-  replicas: number,
   settings: RuntimeSettings,
 ): PipelineObjects {
   const name = objectNameFor(ref.name);
@@ -164,7 +200,7 @@ export function renderPipelineObjects(
     kind: "Deployment",
     metadata: { name, namespace: ref.namespace, labels, ownerReferences: owner },
     spec: {
-      replicas,
+      replicas: configuredReplicas(spec),
       selector: { matchLabels: selector },
       // A new pod must be ready before an old one leaves, so a rollout never drops consumers to zero.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },

@@ -20,12 +20,16 @@ interface PipelineObject extends KubeObject {
   status?: { clickhouse?: { database: string; table: string } };
 }
 
-/** The source is missing or not ready yet: waiting, not refusing, since it may appear. */
+/**
+ * The source cannot be built on now: waiting, not refusing, since it may appear or be fixed. `pending`:
+ * it exists and is valid but has not finished its own reconcile (a new Pipeline's raw table), which
+ * needs no one's attention; `missing` and `invalid` do.
+ */
 export class SourceNotReadyError extends Error {
   override readonly name = "SourceNotReadyError";
   constructor(
     message: string,
-    readonly missing: boolean,
+    readonly state: "missing" | "invalid" | "pending",
   ) {
     super(message);
   }
@@ -49,21 +53,24 @@ export async function resolveRollupSource(
   if (depth > maxCascadeDepth) {
     throw new SourceNotReadyError(
       `spec.source: cascade deeper than ${maxCascadeDepth} rollups (is there a cycle?)`,
-      false,
+      "invalid",
     );
   }
   const { kind, name } = spec.source;
   if (kind === "Pipeline") {
     const pipeline = await client.find<PipelineObject>(resourceTypes.pipeline, namespace, name);
     if (pipeline === undefined)
-      throw new SourceNotReadyError(`spec.source: Pipeline ${namespace}/${name} does not exist`, true);
+      throw new SourceNotReadyError(`spec.source: Pipeline ${namespace}/${name} does not exist`, "missing");
     const validated = validatePipelineSpec(pipeline.spec);
     if (!validated.ok)
-      throw new SourceNotReadyError(`spec.source: Pipeline ${namespace}/${name} has an invalid spec`, false);
+      throw new SourceNotReadyError(
+        `spec.source: Pipeline ${namespace}/${name} has an invalid spec`,
+        "invalid",
+      );
     if (pipeline.status?.clickhouse?.table === undefined) {
       throw new SourceNotReadyError(
         `spec.source: Pipeline ${namespace}/${name} has not created its raw table yet`,
-        false,
+        "pending",
       );
     }
     const p = validated.value;
@@ -80,13 +87,13 @@ export async function resolveRollupSource(
   }
   const parent = await client.find<RollupObject>(resourceTypes.rollup, namespace, name);
   if (parent === undefined)
-    throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} does not exist`, true);
+    throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} does not exist`, "missing");
   const parentSpec = validateRollupSpec(parent.spec);
   if (!parentSpec.ok)
-    throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} has an invalid spec`, false);
+    throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} has an invalid spec`, "invalid");
   const table = parent.status?.table;
   if (table === undefined || findCondition(parent.status?.conditions as never, "Ready")?.status !== "True") {
-    throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} is not ready yet`, false);
+    throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} is not ready yet`, "pending");
   }
   const above = await resolveRollupSource(client, namespace, parentSpec.value, depth + 1);
   const inheritedFilters: FilterCondition[] = [

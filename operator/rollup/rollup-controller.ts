@@ -85,7 +85,7 @@ export function rollupsFedBy(
 }
 
 type Observation =
-  | { kind: "refused" | "blocked"; reason: DesiredCondition["reason"]; message: string }
+  | { kind: "refused" | "blocked" | "waiting"; reason: DesiredCondition["reason"]; message: string }
   | { kind: "migrating"; message: string }
   | { kind: "serving"; message: string };
 
@@ -119,13 +119,14 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
     source = await resolveRollupSource(deps.client, namespace, spec);
   } catch (error) {
     if (!(error instanceof SourceNotReadyError)) throw error;
+    // A source still reconciling (a new Pipeline before its tables exist) is a wait, not a Warning.
     await writeStatus(
       deps,
       rollup,
       {},
       {
-        kind: "blocked",
-        reason: error.missing ? reasons.SourceNotFound : reasons.SourceNotReady,
+        kind: error.state === "pending" ? "waiting" : "blocked",
+        reason: error.state === "missing" ? reasons.SourceNotFound : reasons.SourceNotReady,
         message: error.message,
       },
     );

@@ -15,7 +15,7 @@ export function exampleConfig(edit: (spec: PipelineSpec) => void = () => {}): Ru
   return {
     apiVersion: "tally.dev/v1alpha1",
     kind: "Pipeline",
-    metadata: { namespace: "default", name: "clickstream", generation: 1 },
+    metadata: { namespace: "default", name: "clickstream" },
     spec,
     consumerGroup: "tally.default.clickstream",
   };

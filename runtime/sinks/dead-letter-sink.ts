@@ -22,7 +22,7 @@
  * (`isolation.level=read_committed`; kafkajs' default, not kcat's or kafka-console-consumer's).
  * Without spec.deadLetter the records are logged instead, never silently dropped.
  */
-import type { IHeaders, Kafka, Message, Producer } from "kafkajs";
+import kafkajs, { type IHeaders, type Kafka, type Message, type Producer } from "kafkajs";
 import type { DeadLetter } from "../pipeline/partition-processor.js";
 
 export const deadLetterHeaders = {
@@ -150,6 +150,8 @@ class TransactionalPartitionChannel implements PartitionDeadLetters {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // kafkajs' default since v2, named so that it does not warn about the change in every pod's log.
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });
     try {
       await producer.connect();

@@ -1,4 +1,7 @@
-/** The worker's HTTP endpoint on TALLY_METRICS_PORT: /metrics (Prometheus), /healthz and /readyz (probes). */
+/**
+ * The worker's HTTP endpoint on TALLY_METRICS_HOST:TALLY_METRICS_PORT: /metrics (Prometheus), /healthz
+ * and /readyz (probes).
+ */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
@@ -11,6 +14,7 @@ export interface ProbeState {
 }
 
 export async function startHttpServer(
+  host: string,
   port: number,
   registry: Registry,
   probes: ProbeState,
@@ -36,7 +40,7 @@ export async function startHttpServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "0.0.0.0", () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return { server, port: (server.address() as AddressInfo).port };
 }

@@ -171,7 +171,7 @@ export async function startPipelineWorker(
   let server: import("node:http").Server | undefined;
   let draining = false;
   if (settings.metricsPort !== undefined) {
-    const started = await startHttpServer(settings.metricsPort, metrics.registry, {
+    const started = await startHttpServer(settings.metricsHost, settings.metricsPort, metrics.registry, {
       healthy: () => true,
       ready: () => source?.ready === true && !draining,
     });

@@ -56,6 +56,13 @@ describe("parseWorkerSettings", () => {
     );
     expect(s.config.consumerGroup).toBe("g1");
     expect(s.metricsPort).toBe(9464);
+    // A pod's Service must reach the server, so it binds every address unless told otherwise.
+    expect(s.metricsHost).toBe("0.0.0.0");
+  });
+
+  it("binds the HTTP server where TALLY_METRICS_HOST says (the local stack: 127.0.0.1)", () => {
+    const local = { ...env, TALLY_METRICS_PORT: "0", TALLY_METRICS_HOST: "127.0.0.1" };
+    expect(parseWorkerSettings(["--config", "p.yaml"], local, readFile).metricsHost).toBe("127.0.0.1");
   });
 
   it.each([
@@ -70,6 +77,11 @@ describe("parseWorkerSettings", () => {
       /^TALLY_MAX_BUFFERED_BYTES=12 is not an integer/,
     ],
     [["--config", "p.yaml"], { ...env, TALLY_METRICS_PORT: "http" }, /^TALLY_METRICS_PORT=http/],
+    [
+      ["--config", "p.yaml"],
+      { ...env, TALLY_METRICS_HOST: "localhost:80" },
+      /^TALLY_METRICS_HOST=localhost:80 is not an IP address/,
+    ],
     [["serve"], env, /^unknown command serve/],
     [["pipeline-worker"], { ...env, TALLY_PIPELINE_CONFIG: "{" }, /^TALLY_PIPELINE_CONFIG is not JSON/],
   ])("%j with %j: one clear error", (argv, environment, message) => {

@@ -11,6 +11,8 @@
  *   TALLY_CLICKHOUSE_URL (required), TALLY_CLICKHOUSE_USERNAME (default "default"), TALLY_CLICKHOUSE_PASSWORD
  *   TALLY_REDIS_URL                required when spec.sink.redis or a redisHash enrichment is set
  *   TALLY_METRICS_PORT             serve /metrics, /healthz, /readyz (0: any free port; unset locally: none)
+ *   TALLY_METRICS_HOST             the IP address that server binds (default 0.0.0.0, so a pod's Service
+ *                                  reaches it; the local stack's pod-runner gives 127.0.0.1)
  *   TALLY_POD_NAME, TALLY_POD_NAMESPACE
  *   TALLY_SCHEMA_<NAME>[_FILE]     Avro/Protobuf schema text (decode/schema-source.ts)
  *   TALLY_MAX_BUFFERED_BYTES       byte budget for buffered, not yet durable data (default 64 MiB)
@@ -18,6 +20,7 @@
  *   TALLY_KAFKA_SESSION_TIMEOUT_MS how soon the group notices a dead worker (default 30000)
  * Anything missing or malformed is a SettingsError naming it; main.ts prints it as one line, exit code 2.
  */
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { parseAllDocuments } from "yaml";
 import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
@@ -35,6 +38,7 @@ export interface WorkerSettings {
   readonly clickhouse: { readonly url: string; readonly username: string; readonly password: string };
   readonly redisUrl: string | undefined;
   readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
   readonly podName: string;
   readonly podNamespace: string | undefined;
   readonly budgetBytes: number;
@@ -72,6 +76,13 @@ function integer(
   return value;
 }
 
+function ipAddress(env: Env, name: string, fallback: string): string {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (isIP(raw) === 0) throw new SettingsError(`${name}=${raw} is not an IP address`);
+  return raw;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -96,14 +107,14 @@ export function runtimeConfigFromJson(text: string, source: string): RuntimeConf
       `${source} is not a runtime configuration (kind Pipeline with metadata and spec)`,
     );
   }
-  const { namespace, name, generation } = parsed.metadata;
+  const { namespace, name } = parsed.metadata;
   if (typeof namespace !== "string" || typeof name !== "string" || typeof parsed.consumerGroup !== "string") {
     throw new SettingsError(`${source}: metadata.namespace, metadata.name and consumerGroup must be strings`);
   }
   return {
     apiVersion: "tally.dev/v1alpha1",
     kind: "Pipeline",
-    metadata: { namespace, name, generation: typeof generation === "number" ? generation : 0 },
+    metadata: { namespace, name },
     spec: parsed.spec as unknown as PipelineSpec,
     consumerGroup: parsed.consumerGroup,
   };
@@ -138,11 +149,7 @@ export function runtimeConfigFromManifest(text: string, source: string): Runtime
   return {
     apiVersion: "tally.dev/v1alpha1",
     kind: "Pipeline",
-    metadata: {
-      namespace,
-      name,
-      generation: typeof metadata.generation === "number" ? metadata.generation : 0,
-    },
+    metadata: { namespace, name },
     spec,
     consumerGroup: group,
   };
@@ -242,6 +249,7 @@ export function parseWorkerSettings(
       nonEmpty(env, "TALLY_METRICS_PORT") === undefined
         ? undefined
         : integer(env, "TALLY_METRICS_PORT", 0, 0, 65_535),
+    metricsHost: ipAddress(env, "TALLY_METRICS_HOST", "0.0.0.0"),
     podName: nonEmpty(env, "TALLY_POD_NAME") ?? `local-${process.pid}`,
     podNamespace: nonEmpty(env, "TALLY_POD_NAMESPACE"),
     budgetBytes: integer(env, "TALLY_MAX_BUFFERED_BYTES", 64 * 1024 * 1024, 1024 * 1024),

@@ -216,6 +216,7 @@ describe("the pod-runner", () => {
       // Its own port, recorded in ports.json, and the process answers on it.
       expect(record.env.TALLY_METRICS_PORT).toBe(String(portMap[proc.key]));
       expect(record.env.TALLY_METRICS_PORT).not.toBe("9100");
+      expect(record.env.TALLY_METRICS_HOST).toBe("127.0.0.1");
       seenPorts.add(Number(record.env.TALLY_METRICS_PORT));
       const answer = await eventually(async () => {
         const response = await fetch(`http://127.0.0.1:${portMap[proc.key]}/`);

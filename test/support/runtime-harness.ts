@@ -273,6 +273,7 @@ export class WorkerProcess {
           TALLY_REDIS_URL: redisUrl,
           TALLY_KAFKA_BROKERS: kafkaBrokers.join(","),
           TALLY_METRICS_PORT: "0",
+          TALLY_METRICS_HOST: "127.0.0.1",
           TALLY_POD_NAME: label,
           TALLY_LOG_LEVEL: "info",
           // A killed worker leaves the group after this; short, so fault tests do not wait 30 s for it.

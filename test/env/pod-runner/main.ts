@@ -9,7 +9,8 @@
  *
  * Several processes of one component share this machine, so each gets its own TALLY_METRICS_PORT
  * (a free port, overriding the pod's); `.tally-stack/pod-runner/ports.json` maps
- * `<namespace>/<pod>` to it. The `operator` component also gets KUBECONFIG = the admin kubeconfig:
+ * `<namespace>/<pod>` to it. TALLY_METRICS_HOST=127.0.0.1 keeps their servers on the loopback address
+ * like the rest of the stack (a real pod binds 0.0.0.0 so that its Service reaches it). The `operator` component also gets KUBECONFIG = the admin kubeconfig:
  * a real operator pod would use its service account's token, which a local process cannot mount.
  *
  * Started by the stack (`stack.ts up pod-runner`); health and state on TALLY_POD_RUNNER_PORT:
@@ -194,6 +195,7 @@ class PodRunner {
         HOSTNAME: pod.metadata?.name ?? "",
         ...resolved.env,
         TALLY_METRICS_PORT: String(port),
+        TALLY_METRICS_HOST: localIp,
         [podMarkerEnv]: key,
         ...(component === "operator" ? { KUBECONFIG: kubeconfigPath } : {}),
       };
