@@ -138,3 +138,89 @@ export class WatermarkTracker {
       }));
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Idle advance: a partition's watermark moved by processing time
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface IdleAdvanceInput {
+  /** Wall clock now. */
+  readonly nowMs: number;
+  /** Wall-clock time the partition last received a record (or was assigned). */
+  readonly lastActivityMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxOutOfOrdernessMs: number;
+  /** The partition's current watermark (event time, or an earlier floor). */
+  readonly watermarkMs: number;
+  /** The earliest time a window of the partition fires or is purged (Infinity: nothing open). */
+  readonly nextDueMs: number;
+}
+
+/**
+ * Where an idle partition's watermark moves to, or undefined to leave it. A partition that has received no record
+ * for idleTimeout of wall-clock time moves to now − maxOutOfOrderness, as if a record stamped now had arrived (a
+ * record stamped now would be the newest possible in a stream whose event time follows the wall clock), so its
+ * open windows fire and are written. Only when that fires or purges a window: an advance is written down (commit
+ * metadata), and one that changes nothing is not worth a commit.
+ */
+export function idleAdvanceTarget(input: IdleAdvanceInput): number | undefined {
+  if (!(input.nowMs - input.lastActivityMs >= input.idleTimeoutMs)) return undefined;
+  const target = input.nowMs - input.maxOutOfOrdernessMs;
+  if (!(target > input.watermarkMs) || !(input.nextDueMs <= target)) return undefined;
+  return target;
+}
+
+/**
+ * An idle advance of a partition's watermark, kept for as long as a rebuild of the partition's state may need it.
+ * The rows at offsets ≥ `offset` were processed with a watermark of at least `watermarkMs`, so a rebuild that
+ * replays them must apply it too (the raw table cannot tell).
+ */
+export interface WatermarkFloor {
+  /** The partition's next offset when the watermark was advanced: it holds from this offset on. */
+  readonly offset: number;
+  readonly watermarkMs: number;
+  /** No emitted record has been processed since the advance yet (see `settleFloors`). */
+  readonly pending: boolean;
+}
+
+/** The floor a record at `offset` was processed under (−Infinity: none). Floors are in ascending order. */
+export function floorAt(floors: readonly WatermarkFloor[], offset: number): number {
+  let floor = Number.NEGATIVE_INFINITY;
+  for (const f of floors) {
+    if (f.offset > offset) break;
+    floor = f.watermarkMs;
+  }
+  return floor;
+}
+
+/**
+ * The floors after the first emitted record following an advance, whose own event-time watermark is
+ * `eventWatermarkMs`. A floor that record already reached held nothing back (every later record's event-time
+ * watermark is at least as high), so it is dropped; otherwise it is kept, no longer pending.
+ */
+export function settleFloors(
+  floors: readonly WatermarkFloor[],
+  eventWatermarkMs: number,
+): readonly WatermarkFloor[] {
+  const last = floors.at(-1);
+  if (last === undefined || !last.pending) return floors;
+  const rest = floors.slice(0, -1);
+  return eventWatermarkMs >= last.watermarkMs ? rest : [...rest, { ...last, pending: false }];
+}
+
+/** At most this many floors are kept (the commit metadata must stay well under Kafka's 4 KB limit). */
+export const MAX_FLOORS = 32;
+
+/**
+ * Drops the floors no rebuild can need: a floor held back only records whose event time is below
+ * floor + maxOutOfOrderness (their event-time watermark was below the floor), and a rebuild replays records from
+ * `rebuildLowerMs` on (rebuild-range.ts). Beyond MAX_FLOORS the oldest go first.
+ */
+export function pruneFloors(
+  floors: readonly WatermarkFloor[],
+  rebuildLowerMs: number,
+  maxOutOfOrdernessMs: number,
+): readonly WatermarkFloor[] {
+  const kept = floors.filter((f) => f.watermarkMs + maxOutOfOrdernessMs > rebuildLowerMs);
+  return kept.length > MAX_FLOORS ? kept.slice(-MAX_FLOORS) : kept;
+}
