@@ -34,12 +34,7 @@
  * its offset on, and so computes the same watermark for every replayed record as the live path did.
  */
 
-import {
-  floorAt,
-  pruneFloors,
-  settleFloors,
-  type WatermarkFloor,
-} from "../core/watermark.js";
+import { floorAt, pruneFloors, settleFloors, type WatermarkFloor } from "../core/watermark.js";
 import { WindowOperator, type WindowResult, windowIdentity } from "../core/window-operator.js";
 import type { FailureKind } from "../decode/decode-failure.js";
 import { DecodeFailure } from "../decode/decode-failure.js";

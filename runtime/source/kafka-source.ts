@@ -39,11 +39,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "pino";
 import { idleAdvanceTarget, WatermarkTracker } from "../core/watermark.js";
 import { type Enricher, EnrichmentError } from "../enrich/enricher.js";
-import {
-  type IdleAdvance,
-  PartitionProcessor,
-  type SourceMessage,
-} from "../pipeline/partition-processor.js";
+import { type IdleAdvance, PartitionProcessor, type SourceMessage } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import { collectRebuildRows } from "../pipeline/rebuild-range.js";
 import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
@@ -374,7 +370,8 @@ export class KafkaSource {
   private advanceIfIdle(state: PartitionState, now: number): void {
     const { processor, writer } = state;
     if (this.draining || state.epoch !== this.committer.epoch || this.budgetPaused.has(state.key)) return;
-    if (processor.hasOpenBatch || processor.awaitingForcedCut || writer.pending > 0 || writer.isStopped) return;
+    if (processor.hasOpenBatch || processor.awaitingForcedCut || writer.pending > 0 || writer.isStopped)
+      return;
     const target = idleAdvanceTarget({
       nowMs: now,
       lastActivityMs: state.lastActivityMs,
@@ -532,8 +529,7 @@ export class KafkaSource {
     const inFlightFloor = metadata?.idleAdvanceInFlight === true ? floors.at(-1) : undefined;
     processor.restore(rows, committed, inFlightFloor === undefined ? floors : floors.slice(0, -1));
     // The same state advanced to the same floor fires the same windows: the same rows and token.
-    const replay =
-      inFlightFloor === undefined ? undefined : processor.advanceIdle(inFlightFloor.watermarkMs);
+    const replay = inFlightFloor === undefined ? undefined : processor.advanceIdle(inFlightFloor.watermarkMs);
     if (metadata?.inflight !== undefined && metadata.inflight.first === committed) {
       processor.cutAfter(metadata.inflight.last);
     }
