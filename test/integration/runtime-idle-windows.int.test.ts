@@ -186,7 +186,7 @@ describe("runtime: idle partitions close their windows", () => {
       return windows;
     }, IDLE_TIMEOUT_MS + MARGIN_MS);
     const tookMs = Date.now() - committedAt;
-    expect(worker.lines.some((l) => l.includes("idle partition: advanced the watermark"))).toBe(true);
+    await worker.waitForLog(/idle partition: advanced the watermark/, 10_000);
 
     const fields = new Map(plan.spec.fields.map((f) => [f.name, { type: f.type, nullable: f.nullable }]));
     const latency = renderMetricColumn(
