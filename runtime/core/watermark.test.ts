@@ -1,12 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  floorAt,
   type IdleAdvanceInput,
   idleAdvanceTarget,
   MAX_FLOORS,
   pruneFloors,
-  settleFloors,
   WatermarkError,
   type WatermarkFloor,
   type WatermarkOptions,
@@ -274,35 +272,20 @@ describe("idle advance", () => {
     );
   });
 
-  const f = (offset: number, watermarkMs: number, pending = false): WatermarkFloor => ({
-    offset,
-    watermarkMs,
-    pending,
-  });
+  const f = (offset: number, watermarkMs: number): WatermarkFloor => ({ offset, watermarkMs });
 
-  it("floorAt: the floor of the last advance at or before the offset", () => {
-    const floors = [f(10, 100), f(20, 200)];
-    expect(floorAt(floors, 9)).toBe(Number.NEGATIVE_INFINITY);
-    expect(floorAt(floors, 10)).toBe(100);
-    expect(floorAt(floors, 19)).toBe(100);
-    expect(floorAt(floors, 25)).toBe(200);
-    expect(floorAt([], 5)).toBe(Number.NEGATIVE_INFINITY);
-  });
-
-  it("settleFloors: the first record after an advance drops the floor it reached, else keeps it settled", () => {
-    expect(settleFloors([f(10, 100), f(20, 200, true)], 200)).toEqual([f(10, 100)]);
-    expect(settleFloors([f(10, 100), f(20, 200, true)], 199)).toEqual([f(10, 100), f(20, 200)]);
-    const settled = [f(10, 100)];
-    expect(settleFloors(settled, 500)).toBe(settled);
-  });
-
-  it("pruneFloors: drops floors whose held-back records are all below the rebuild bound, then the oldest", () => {
+  it("pruneFloors: with sessions, drops floors whose held-back records are all below the rebuild bound, then the oldest", () => {
     // floor + maxOutOfOrderness (5) must be above the bound (150) to be kept
-    expect(pruneFloors([f(1, 100), f(2, 145), f(3, 146), f(4, 300, true)], 150, 5)).toEqual([
+    expect(pruneFloors([f(1, 100), f(2, 145), f(3, 146), f(4, 300)], true, 150, 5)).toEqual([
       f(3, 146),
-      f(4, 300, true),
+      f(4, 300),
     ]);
     const many = Array.from({ length: MAX_FLOORS + 3 }, (_, i) => f(i, 1_000 + i));
-    expect(pruneFloors(many, 0, 0)).toEqual(many.slice(3));
+    expect(pruneFloors(many, true, 0, 0)).toEqual(many.slice(3));
+  });
+
+  it("pruneFloors: without sessions, only the latest floor (the watermark a rebuild starts from)", () => {
+    expect(pruneFloors([f(1, 100), f(2, 145), f(4, 300)], false, 0, 5)).toEqual([f(4, 300)]);
+    expect(pruneFloors([], false, 0, 5)).toEqual([]);
   });
 });

@@ -172,55 +172,36 @@ export function idleAdvanceTarget(input: IdleAdvanceInput): number | undefined {
 
 /**
  * An idle advance of a partition's watermark, kept for as long as a rebuild of the partition's state may need it.
- * The rows at offsets ≥ `offset` were processed with a watermark of at least `watermarkMs`, so a rebuild that
- * replays them must apply it too (the raw table cannot tell).
+ * The rows at offsets ≥ `offset` were processed with a watermark of at least `watermarkMs`, and the windows were
+ * advanced to it before them, so a rebuild that replays them must do the same (the raw table cannot tell).
  */
 export interface WatermarkFloor {
   /** The partition's next offset when the watermark was advanced: it holds from this offset on. */
   readonly offset: number;
   readonly watermarkMs: number;
-  /** No emitted record has been processed since the advance yet (see `settleFloors`). */
-  readonly pending: boolean;
-}
-
-/** The floor a record at `offset` was processed under (−Infinity: none). Floors are in ascending order. */
-export function floorAt(floors: readonly WatermarkFloor[], offset: number): number {
-  let floor = Number.NEGATIVE_INFINITY;
-  for (const f of floors) {
-    if (f.offset > offset) break;
-    floor = f.watermarkMs;
-  }
-  return floor;
 }
 
 /**
- * The floors after the first emitted record following an advance, whose own event-time watermark is
- * `eventWatermarkMs`. A floor that record already reached held nothing back (every later record's event-time
- * watermark is at least as high), so it is dropped; otherwise it is kept, no longer pending.
+ * At most this many floors are kept (the commit metadata must stay well under Kafka's 4 KB limit), plus the one
+ * an advance adds until the next batch.
  */
-export function settleFloors(
-  floors: readonly WatermarkFloor[],
-  eventWatermarkMs: number,
-): readonly WatermarkFloor[] {
-  const last = floors.at(-1);
-  if (last === undefined || !last.pending) return floors;
-  const rest = floors.slice(0, -1);
-  return eventWatermarkMs >= last.watermarkMs ? rest : [...rest, { ...last, pending: false }];
-}
-
-/** At most this many floors are kept (the commit metadata must stay well under Kafka's 4 KB limit). */
 export const MAX_FLOORS = 32;
 
 /**
- * Drops the floors no rebuild can need: a floor held back only records whose event time is below
- * floor + maxOutOfOrderness (their event-time watermark was below the floor), and a rebuild replays records from
- * `rebuildLowerMs` on (rebuild-range.ts). Beyond MAX_FLOORS the oldest go first.
+ * Drops the floors no rebuild can need. Only session windows depend on the watermark each record was processed
+ * under (a session fires between records); the state of tumbling and sliding windows still open at the rebuilt
+ * offset does not, so without sessions only the latest floor is kept: the watermark the rebuild ends at. With sessions, a
+ * floor W only fired sessions ending by W and held back records whose event time is below W +
+ * maxOutOfOrderness, so once that is at or below the rebuild range's lower bound (`rebuildLowerMs`,
+ * rebuild-range.ts) no replayed record or session can meet it. Beyond MAX_FLOORS the oldest go first.
  */
 export function pruneFloors(
   floors: readonly WatermarkFloor[],
+  sessions: boolean,
   rebuildLowerMs: number,
   maxOutOfOrdernessMs: number,
 ): readonly WatermarkFloor[] {
+  if (!sessions) return floors.slice(-1);
   const kept = floors.filter((f) => f.watermarkMs + maxOutOfOrdernessMs > rebuildLowerMs);
   return kept.length > MAX_FLOORS ? kept.slice(-MAX_FLOORS) : kept;
 }

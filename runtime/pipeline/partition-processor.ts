@@ -30,11 +30,12 @@
  * to a processing-time value between two offsets (`advanceIdle`, decided by core/watermark.ts), so the
  * open windows fire without a new record. That value is not a function of the raw rows, so the partition
  * keeps it as a *floor* (offset, watermark) that every later record's watermark is at least, and the
- * floors a rebuild still needs travel in the commit metadata (`floors`): `restore` applies each floor from
- * its offset on, and so computes the same watermark for every replayed record as the live path did.
+ * floors a rebuild still needs travel in the commit metadata (`floors`): `restore` advances the windows
+ * to each floor where its offset comes, as the live path did, and so gives every replayed record the
+ * same watermark and the same windows to meet.
  */
 
-import { floorAt, pruneFloors, settleFloors, type WatermarkFloor } from "../core/watermark.js";
+import { pruneFloors, type WatermarkFloor } from "../core/watermark.js";
 import { WindowOperator, type WindowResult, windowIdentity } from "../core/window-operator.js";
 import type { FailureKind } from "../decode/decode-failure.js";
 import { DecodeFailure } from "../decode/decode-failure.js";
@@ -236,11 +237,9 @@ export class PartitionProcessor {
       throw new PartitionProcessorError(`${this.where()}: idle advance while a batch is open`);
     }
     this.floorMs = watermarkMs;
-    // A second advance at the same offset replaces the first: no record was processed under it.
-    this.floors = this.prune([
-      ...this.floors.filter((f) => f.offset < offset),
-      { offset, watermarkMs, pending: true },
-    ]);
+    // The floors before it stay as the state before it needs them: a worker that finds this advance in flight
+    // rebuilds that state and advances again.
+    this.floors = [...this.prune(this.floors), { offset, watermarkMs }];
     for (const op of this.operators) for (const result of op.advance(watermarkMs)) this.collect(result);
     const results = [...this.pending.values()];
     this.pending = new Map();
@@ -265,6 +264,7 @@ export class PartitionProcessor {
   private prune(floors: readonly WatermarkFloor[]): readonly WatermarkFloor[] {
     return pruneFloors(
       floors,
+      this.operators.some((op) => op.spec.type === "session"),
       rebuildLowerBound(this.plan, this.maxEventTime),
       this.plan.eventTime.maxOutOfOrdernessMs,
     );
@@ -482,12 +482,7 @@ export class PartitionProcessor {
     if (this.dedup !== undefined && dedup !== undefined)
       this.dedup.record(row[dedup.field] ?? null, time, newest);
     this.maxEventTime = newest;
-    const eventWatermark = newest - this.plan.eventTime.maxOutOfOrdernessMs;
-    // The first record after an idle advance tells whether its floor held anything back (live path only: a
-    // rebuild takes the floors as the commit metadata recorded them).
-    if (collect && this.floors.at(-1)?.pending === true)
-      this.floors = settleFloors(this.floors, eventWatermark);
-    const watermark = Math.max(eventWatermark, this.floorMs);
+    const watermark = Math.max(newest - this.plan.eventTime.maxOutOfOrdernessMs, this.floorMs);
     const event = this.event;
     event.timestampMs = time;
     event.fields = row;
@@ -582,6 +577,18 @@ export class PartitionProcessor {
       throw new PartitionProcessorError(`${this.where()}: restore() must run on a fresh processor`);
     }
     const timeField = this.plan.eventTime.field;
+    let nextFloor = 0;
+    // The live path advanced every window to a floor before the record at its offset: so does the rebuild.
+    const applyFloorsUpTo = (offset: number): void => {
+      for (
+        let floor = floors[nextFloor];
+        floor !== undefined && floor.offset <= offset;
+        floor = floors[++nextFloor]
+      ) {
+        this.floorMs = floor.watermarkMs;
+        for (const op of this.operators) op.advance(this.watermarkMs);
+      }
+    };
     for (const { offset, row } of rows) {
       if (offset >= nextOffset) {
         throw new PartitionProcessorError(
@@ -594,11 +601,11 @@ export class PartitionProcessor {
           `${this.where()}: raw row at offset ${offset} has no event time ${timeField}`,
         );
       }
-      this.floorMs = floorAt(floors, offset);
+      applyFloorsUpTo(offset);
       this.accept(row, time, undefined, undefined, false);
     }
+    applyFloorsUpTo(nextOffset);
     this.floors = floors;
-    this.floorMs = floorAt(floors, nextOffset);
     const watermark = this.watermarkMs;
     for (const op of this.operators) op.advance(watermark);
     this.nextOffset = nextOffset;

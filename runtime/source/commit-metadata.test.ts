@@ -31,21 +31,21 @@ describe("commit metadata", () => {
         maxEventTimeMs: 5,
         inflight: { first: 12, last: 20 },
         floors: [
-          { offset: 3, watermarkMs: 1_700_000_000_000, pending: false },
-          { offset: 12, watermarkMs: 1_700_000_060_000, pending: true },
+          { offset: 3, watermarkMs: 1_700_000_000_000 },
+          { offset: 12, watermarkMs: 1_700_000_060_000 },
         ],
       },
-      "tally/1 max=5 floors=3@1700000000000,12@1700000060000* inflight=12-20",
+      "tally/1 max=5 floors=3@1700000000000,12@1700000060000 inflight=12-20",
     ],
     [
       {
         maxEventTimeMs: 5,
         inflight: undefined,
-        floors: [{ offset: 12, watermarkMs: 1_700_000_060_000, pending: true }],
+        floors: [{ offset: 12, watermarkMs: 1_700_000_060_000 }],
         idleAdvanceInFlight: true,
         sink: { insertMs: 40, failedInserts: 0, tooManyParts: false },
       },
-      "tally/1 max=5 floors=12@1700000060000* inflight=idle sink=40ms/0f",
+      "tally/1 max=5 floors=12@1700000060000 inflight=idle sink=40ms/0f",
     ],
   ])("formats %j", (metadata, text) => {
     expect(formatCommitMetadata(metadata)).toBe(text);
@@ -77,6 +77,7 @@ describe("commit metadata", () => {
     expect(() => parseCommitMetadata("tally/1 max=1 inflight=9-2", "t[0]")).toThrow(/empty/);
     expect(() => parseCommitMetadata("tally/1 max=1 inflight=idle", "t[0]")).toThrow(/no floor/);
     expect(() => parseCommitMetadata("tally/1 max=1 floors=5@10,4@20", "t[0]")).toThrow(/ascending/);
+    expect(parseCommitMetadata("tally/1 max=1 floors=5@10,5@20", "t[0]")?.floors).toHaveLength(2);
     expect(() => parseCommitMetadata("tally/1 max=1 floors=4@20,5@10", "t[0]")).toThrow(/ascending/);
   });
 });

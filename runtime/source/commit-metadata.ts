@@ -11,11 +11,10 @@
  * partition's state at the committed offset needs it to bound what to read (see rebuild-range.ts).
  *
  * After an idle advance (the watermark moved by processing time, partition-processor.ts) both also carry
- * " floors=<offset>@<watermark>[*],...": the advances a rebuild still needs, `*` marking one no record has
- * followed yet. An advance is written like a batch with no offsets of its own, at the next offset C:
+ * " floors=<offset>@<watermark>,...": the advances a rebuild still needs. An advance is written like a batch with no offsets of its own, at the next offset C:
  *
- *   before inserting its window rows:       offset = C, metadata "tally/1 max=<M> floors=...,C@<W>* inflight=idle"
- *   after ClickHouse acknowledged them:     offset = C, metadata "tally/1 max=<M> floors=...,C@<W>*"
+ *   before inserting its window rows:       offset = C, metadata "tally/1 max=<M> floors=...,C@<W> inflight=idle"
+ *   after ClickHouse acknowledged them:     offset = C, metadata "tally/1 max=<M> floors=...,C@<W>"
  *
  * and a worker that finds "inflight=idle" rebuilds the state at C without the last floor, then advances to
  * it again and re-sends the same rows with the same deduplication token.
@@ -55,7 +54,7 @@ const PREFIX = "tally/1";
 
 function formatFloors(floors: readonly WatermarkFloor[] | undefined): string {
   if (floors === undefined || floors.length === 0) return "";
-  return ` floors=${floors.map((f) => `${f.offset}@${f.watermarkMs}${f.pending ? "*" : ""}`).join(",")}`;
+  return ` floors=${floors.map((f) => `${f.offset}@${f.watermarkMs}`).join(",")}`;
 }
 
 export function formatCommitMetadata(metadata: CommitMetadata): string {
@@ -77,7 +76,7 @@ export class CommitMetadataError extends Error {
   override readonly name = "CommitMetadataError";
 }
 
-const floorPattern = "[0-9]+@-?[0-9]+\\*?";
+const floorPattern = "[0-9]+@-?[0-9]+";
 const pattern = new RegExp(
   `^tally/1 max=(none|-?[0-9]+)(?: floors=(${floorPattern}(?:,${floorPattern})*))?(?: inflight=(?:([0-9]+)-([0-9]+)|(idle)))?(?: sink=([0-9]+)ms/([0-9]+)f(/parts)?)?$`,
 );
@@ -124,12 +123,12 @@ export function parseCommitMetadata(
 
 function parseFloors(text: string, where: string): WatermarkFloor[] {
   const floors = text.split(",").map((item) => {
-    const [offset = "", watermark = ""] = item.replace("*", "").split("@");
-    return { offset: Number(offset), watermarkMs: Number(watermark), pending: item.endsWith("*") };
+    const [offset = "", watermark = ""] = item.split("@");
+    return { offset: Number(offset), watermarkMs: Number(watermark) };
   });
   floors.forEach((f, i) => {
     const previous = floors[i - 1];
-    if (previous !== undefined && !(f.offset > previous.offset && f.watermarkMs > previous.watermarkMs)) {
+    if (previous !== undefined && !(f.offset >= previous.offset && f.watermarkMs > previous.watermarkMs)) {
       throw new CommitMetadataError(`${where}: watermark floors ${text} are not in ascending order`);
     }
   });
