@@ -609,7 +609,7 @@ describe("PartitionProcessor", () => {
           expect(replayed.map(comparable)).toEqual(expected.map(comparable));
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 1500 },
     );
   }, 120_000);
 });
