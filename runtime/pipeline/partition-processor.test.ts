@@ -609,7 +609,7 @@ describe("PartitionProcessor", () => {
           expect(replayed.map(comparable)).toEqual(expected.map(comparable));
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 300 },
     );
   }, 120_000);
 });
