@@ -139,15 +139,32 @@ export class QuantileSketch {
   }
 
   /**
-   * The value at quantile q ∈ [0, 1] with relative error ≤ α (null when empty). Same rank rule as the library
-   * (rank = q · (count − 1), lower bucket), then clamped to the exact [min, max], which can only reduce the error
-   * because the true quantile lies in that range.
+   * The value at quantile q ∈ [0, 1] (null when empty), defined as ClickHouse's `quantile`/`quantiles` define it,
+   * so a window and a rollup over the same values agree: the position q · (n − 1) in the sorted values,
+   * interpolated linearly between the values of ranks k = ⌊q · (n − 1)⌋ and k + 1 (ReservoirSampler's
+   * quantileInterpolated; ClickHouse keeps every value up to 8,192 per state, so its figure is exact there).
+   * Ranks 0 and n − 1 are the exact min and max; every other rank is a bucket value within relative error α of
+   * the true one, clamped to [min, max]. So with f = q · (n − 1) − k the result is within
+   * α · ((1 − f) · |x₍ₖ₎| + f · |x₍ₖ₊₁₎|) of the exact interpolated quantile: relative error ≤ α when both
+   * neighbours have the same sign, and exact for q = 0, q = 1 and n ≤ 2.
    */
   quantile(q: number): number | null {
     if (!(q >= 0 && q <= 1))
       throw new QuantileSketchError("INVALID_QUANTILE", `quantile ${q} is not in [0, 1]`);
     if (this.total === 0) return null;
-    const rank = q * (this.total - 1);
+    const index = q * (this.total - 1);
+    const left = Math.floor(index);
+    const right = left + 1;
+    if (right >= this.total) return this.valueAtRank(left);
+    // The same arithmetic as ClickHouse (left · (right − index) + right · (index − left)), so exact inputs give
+    // the same double.
+    return this.valueAtRank(left) * (right - index) + this.valueAtRank(right) * (index - left);
+  }
+
+  /** The value of 0-based integer rank r: exact at both ends, else the bucket value clamped to [min, max]. */
+  private valueAtRank(rank: number): number {
+    if (rank <= 0) return this.minValue;
+    if (rank >= this.total - 1) return this.maxValue;
     const negativeCount = this.total - this.zeroCount - sumCounts(this.positive);
     let value: number;
     if (rank < negativeCount) {
@@ -267,7 +284,7 @@ function flatten(bins: ReadonlyMap<number, number>, keys: Float64Array): number[
 }
 
 /**
- * The key of the bucket holding the value of the given (0-based, possibly fractional) rank, walking the keys in
+ * The key of the bucket holding the value of the given (0-based) rank, walking the keys in
  * ascending order, or descending when `descending`.
  */
 function keyAtRank(

@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { WatermarkError, type WatermarkOptions, WatermarkTracker } from "./watermark.js";
+import {
+  type IdleAdvanceInput,
+  idleAdvanceTarget,
+  MAX_FLOORS,
+  pruneFloors,
+  WatermarkError,
+  type WatermarkFloor,
+  type WatermarkOptions,
+  WatermarkTracker,
+} from "./watermark.js";
 
 type Step =
   | { add: string; now: number }
@@ -204,5 +213,79 @@ describe("WatermarkTracker", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("idle advance", () => {
+  const now = 1_000_000_000;
+  const base: IdleAdvanceInput = {
+    nowMs: now,
+    lastActivityMs: now - 30_000,
+    idleTimeoutMs: 30_000,
+    maxOutOfOrdernessMs: 5_000,
+    watermarkMs: now - 3_600_000,
+    nextDueMs: now - 3_000_000,
+  };
+
+  it.each<[string, Partial<IdleAdvanceInput>, number | undefined]>([
+    ["idle for idleTimeout with a window due: now − maxOutOfOrderness", {}, now - 5_000],
+    ["a record less than idleTimeout ago", { lastActivityMs: now - 29_999 }, undefined],
+    ["no window open", { nextDueMs: Number.POSITIVE_INFINITY }, undefined],
+    ["the next window is due after now − maxOutOfOrderness", { nextDueMs: now - 4_999 }, undefined],
+    ["due exactly at the target", { nextDueMs: now - 5_000 }, now - 5_000],
+    [
+      "the watermark is already there (event time ahead of the clock)",
+      { watermarkMs: now - 5_000 },
+      undefined,
+    ],
+    ["idleness disabled", { idleTimeoutMs: Number.POSITIVE_INFINITY }, undefined],
+  ])("%s", (_name, patch, expected) => {
+    expect(idleAdvanceTarget({ ...base, ...patch })).toBe(expected);
+  });
+
+  it("property: an advance is always above the watermark, at or past the next due time, and only when idle", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 120_000 }),
+        fc.integer({ min: 1, max: 60_000 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: -600_000, max: 600_000 }),
+        fc.integer({ min: -600_000, max: 600_000 }),
+        (silentMs, idleTimeoutMs, maxOutOfOrdernessMs, watermarkOffset, dueOffset) => {
+          const input = {
+            nowMs: now,
+            lastActivityMs: now - silentMs,
+            idleTimeoutMs,
+            maxOutOfOrdernessMs,
+            watermarkMs: now + watermarkOffset,
+            nextDueMs: now + dueOffset,
+          };
+          const target = idleAdvanceTarget(input);
+          const expected =
+            silentMs >= idleTimeoutMs &&
+            now - maxOutOfOrdernessMs > input.watermarkMs &&
+            input.nextDueMs <= now - maxOutOfOrdernessMs;
+          expect(target !== undefined).toBe(expected);
+          if (target !== undefined) expect(target).toBe(now - maxOutOfOrdernessMs);
+        },
+      ),
+    );
+  });
+
+  const f = (offset: number, watermarkMs: number): WatermarkFloor => ({ offset, watermarkMs });
+
+  it("pruneFloors: with sessions, drops floors whose held-back records are all below the rebuild bound, then the oldest", () => {
+    // floor + maxOutOfOrderness (5) must be above the bound (150) to be kept
+    expect(pruneFloors([f(1, 100), f(2, 145), f(3, 146), f(4, 300)], true, 150, 5)).toEqual([
+      f(3, 146),
+      f(4, 300),
+    ]);
+    const many = Array.from({ length: MAX_FLOORS + 3 }, (_, i) => f(i, 1_000 + i));
+    expect(pruneFloors(many, true, 0, 0)).toEqual(many.slice(3));
+  });
+
+  it("pruneFloors: without sessions, only the latest floor (the watermark a rebuild starts from)", () => {
+    expect(pruneFloors([f(1, 100), f(2, 145), f(4, 300)], false, 0, 5)).toEqual([f(4, 300)]);
+    expect(pruneFloors([], false, 0, 5)).toEqual([]);
   });
 });

@@ -138,3 +138,70 @@ export class WatermarkTracker {
       }));
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Idle advance: a partition's watermark moved by processing time
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface IdleAdvanceInput {
+  /** Wall clock now. */
+  readonly nowMs: number;
+  /** Wall-clock time the partition last received a record (or was assigned). */
+  readonly lastActivityMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxOutOfOrdernessMs: number;
+  /** The partition's current watermark (event time, or an earlier floor). */
+  readonly watermarkMs: number;
+  /** The earliest time a window of the partition fires or is purged (Infinity: nothing open). */
+  readonly nextDueMs: number;
+}
+
+/**
+ * Where an idle partition's watermark moves to, or undefined to leave it. A partition that has received no record
+ * for idleTimeout of wall-clock time moves to now − maxOutOfOrderness, as if a record stamped now had arrived (a
+ * record stamped now would be the newest possible in a stream whose event time follows the wall clock), so its
+ * open windows fire and are written. Only when that fires or purges a window: an advance is written down (commit
+ * metadata), and one that changes nothing is not worth a commit.
+ */
+export function idleAdvanceTarget(input: IdleAdvanceInput): number | undefined {
+  if (!(input.nowMs - input.lastActivityMs >= input.idleTimeoutMs)) return undefined;
+  const target = input.nowMs - input.maxOutOfOrdernessMs;
+  if (!(target > input.watermarkMs) || !(input.nextDueMs <= target)) return undefined;
+  return target;
+}
+
+/**
+ * An idle advance of a partition's watermark, kept for as long as a rebuild of the partition's state may need it.
+ * The rows at offsets ≥ `offset` were processed with a watermark of at least `watermarkMs`, and the windows were
+ * advanced to it before them, so a rebuild that replays them must do the same (the raw table cannot tell).
+ */
+export interface WatermarkFloor {
+  /** The partition's next offset when the watermark was advanced: it holds from this offset on. */
+  readonly offset: number;
+  readonly watermarkMs: number;
+}
+
+/**
+ * At most this many floors are kept (the commit metadata must stay well under Kafka's 4 KB limit), plus the one
+ * an advance adds until the next batch.
+ */
+export const MAX_FLOORS = 32;
+
+/**
+ * Drops the floors no rebuild can need. Only session windows depend on the watermark each record was processed
+ * under (a session fires between records); the state of tumbling and sliding windows still open at the rebuilt
+ * offset does not, so without sessions only the latest floor is kept: the watermark the rebuild ends at. With sessions, a
+ * floor W only fired sessions ending by W and held back records whose event time is below W +
+ * maxOutOfOrderness, so once that is at or below the rebuild range's lower bound (`rebuildLowerMs`,
+ * rebuild-range.ts) no replayed record or session can meet it. Beyond MAX_FLOORS the oldest go first.
+ */
+export function pruneFloors(
+  floors: readonly WatermarkFloor[],
+  sessions: boolean,
+  rebuildLowerMs: number,
+  maxOutOfOrdernessMs: number,
+): readonly WatermarkFloor[] {
+  if (!sessions) return floors.slice(-1);
+  const kept = floors.filter((f) => f.watermarkMs + maxOutOfOrdernessMs > rebuildLowerMs);
+  return kept.length > MAX_FLOORS ? kept.slice(-MAX_FLOORS) : kept;
+}

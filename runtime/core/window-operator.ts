@@ -232,6 +232,15 @@ export class WindowOperator {
     return this.windows.size;
   }
 
+  /**
+   * The earliest watermark at which `advance` has something to do: a window fires or is purged (Infinity: no
+   * window is open). A timer may be stale (its window grew or was absorbed), so this can be early, never late.
+   */
+  nextDueMs(): number {
+    if (this.dirty.size > 0 || this.pendingRetractions.length > 0) return Number.NEGATIVE_INFINITY;
+    return this.timers.peekTime() ?? Number.POSITIVE_INFINITY;
+  }
+
   stats(): WindowOperatorStats {
     return { ...this.counters };
   }

@@ -25,8 +25,17 @@
  *    on the watermark alone, and a window due for purging that lingers until the next advance refuses
  *    late events exactly as a purged one would. Results are collected per window identity and emitted,
  *    latest revision only, at the cut.
+ *
+ * Idle advances. When the partition has had no record for idleTimeout, the caller may move its watermark
+ * to a processing-time value between two offsets (`advanceIdle`, decided by core/watermark.ts), so the
+ * open windows fire without a new record. That value is not a function of the raw rows, so the partition
+ * keeps it as a *floor* (offset, watermark) that every later record's watermark is at least, and the
+ * floors a rebuild still needs travel in the commit metadata (`floors`): `restore` advances the windows
+ * to each floor where its offset comes, as the live path did, and so gives every replayed record the
+ * same watermark and the same windows to meet.
  */
 
+import { pruneFloors, type WatermarkFloor } from "../core/watermark.js";
 import { WindowOperator, type WindowResult, windowIdentity } from "../core/window-operator.js";
 import type { FailureKind } from "../decode/decode-failure.js";
 import { DecodeFailure } from "../decode/decode-failure.js";
@@ -36,6 +45,7 @@ import { ChunkedWriter } from "../sinks/chunked-writer.js";
 import { encodeWindowRow } from "../sinks/window-rows.js";
 import { DedupState } from "./dedup.js";
 import type { PipelinePlan } from "./pipeline-plan.js";
+import { rebuildLowerBound } from "./rebuild-range.js";
 
 export interface SourceMessage {
   readonly offset: number;
@@ -72,6 +82,7 @@ export interface BatchCounters {
 }
 
 export interface SealedBatch {
+  readonly kind: "batch";
   readonly topic: string;
   readonly partition: number;
   readonly firstOffset: number;
@@ -85,12 +96,36 @@ export interface SealedBatch {
   readonly maxEventTimeBeforeMs: number;
   /** Newest emitted event time after the batch. */
   readonly maxEventTimeAfterMs: number;
+  /** The partition's watermark floors before the batch (the state it starts from) and after it. */
+  readonly floorsBefore: readonly WatermarkFloor[];
+  readonly floorsAfter: readonly WatermarkFloor[];
   /** The partition watermark the windows were advanced to at the cut. */
   readonly watermarkMs: number;
   /** Bytes the batch holds in memory (buffers and dead-letter payloads). */
   readonly bytes: number;
   /** Caller's clock when the batch's first message was processed (for latency metrics). */
   readonly openedAtMs: number;
+}
+
+/**
+ * The windows an idle advance fired, at a point between two offsets: after `offset − 1`, before `offset`. Its
+ * rows carry version `offset − 1`, below any later batch's, and name only windows that fire for the first time.
+ */
+export interface IdleAdvance {
+  readonly kind: "idle-advance";
+  readonly topic: string;
+  readonly partition: number;
+  /** The partition's next offset when it advanced. */
+  readonly offset: number;
+  /** The watermark it advanced to. */
+  readonly watermarkMs: number;
+  readonly windowRows: Buffer;
+  readonly windowResults: readonly WindowResult[];
+  /** Newest emitted event time (unchanged by the advance). */
+  readonly maxEventTimeMs: number;
+  /** The floors after the advance (the last one is this advance). */
+  readonly floors: readonly WatermarkFloor[];
+  readonly bytes: number;
 }
 
 export type Prepared =
@@ -105,6 +140,7 @@ interface OpenBatch {
   readonly deadLetters: DeadLetter[];
   deadLetterBytes: number;
   readonly maxEventTimeBeforeMs: number;
+  readonly floorsBefore: readonly WatermarkFloor[];
   readonly openedAtMs: number;
 }
 
@@ -142,6 +178,10 @@ export class PartitionProcessor {
   private readonly dedup: DedupState | undefined;
   private readonly operators: readonly WindowOperator[];
   private maxEventTime = Number.NEGATIVE_INFINITY;
+  /** Idle advances a rebuild may still need, in ascending order (see the header). */
+  private floors: readonly WatermarkFloor[] = [];
+  /** The floor the next record is processed under (−Infinity: none). */
+  private floorMs = Number.NEGATIVE_INFINITY;
   private open: OpenBatch | undefined;
   private cutAfterOffset: number | undefined;
   /** The next offset this processor expects; undefined until it knows (first message or restore). */
@@ -169,9 +209,65 @@ export class PartitionProcessor {
     return this.maxEventTime;
   }
 
-  /** The partition's watermark: newest emitted event time minus the maximum out-of-orderness. */
+  /** The partition's watermark: newest emitted event time minus the maximum out-of-orderness, or its floor. */
   get watermarkMs(): number {
-    return this.maxEventTime - this.plan.eventTime.maxOutOfOrdernessMs;
+    return Math.max(this.maxEventTime - this.plan.eventTime.maxOutOfOrdernessMs, this.floorMs);
+  }
+
+  /** The watermark floors a rebuild at the next offset needs (for the commit metadata). */
+  get watermarkFloors(): readonly WatermarkFloor[] {
+    return this.floors;
+  }
+
+  /** The earliest watermark at which a window fires or is purged (Infinity: none open). */
+  nextDueMs(): number {
+    let due = Number.POSITIVE_INFINITY;
+    for (const op of this.operators) due = Math.min(due, op.nextDueMs());
+    return due;
+  }
+
+  /**
+   * Moves the watermark to `watermarkMs` between offsets (the partition is idle: no open batch, nothing
+   * awaiting a forced cut) and returns the windows that fire. Undefined when there is nothing to move.
+   */
+  advanceIdle(watermarkMs: number): IdleAdvance | undefined {
+    const offset = this.nextOffset;
+    if (offset === undefined || offset === 0 || !(watermarkMs > this.watermarkMs)) return undefined;
+    if (this.open !== undefined || this.cutAfterOffset !== undefined) {
+      throw new PartitionProcessorError(`${this.where()}: idle advance while a batch is open`);
+    }
+    this.floorMs = watermarkMs;
+    // The floors before it stay as the state before it needs them: a worker that finds this advance in flight
+    // rebuilds that state and advances again.
+    this.floors = [...this.prune(this.floors), { offset, watermarkMs }];
+    for (const op of this.operators) for (const result of op.advance(watermarkMs)) this.collect(result);
+    const results = [...this.pending.values()];
+    this.pending = new Map();
+    this.pendingBytes = 0;
+    const writer = new ChunkedWriter(results.length === 0 ? 16 : 16 * 1024);
+    for (const result of results) encodeWindowRow(writer, result, this.topic, this.partition, offset - 1);
+    const windowRows = writer.toBuffer();
+    return {
+      kind: "idle-advance",
+      topic: this.topic,
+      partition: this.partition,
+      offset,
+      watermarkMs,
+      windowRows,
+      windowResults: results,
+      maxEventTimeMs: this.maxEventTime,
+      floors: this.floors,
+      bytes: windowRows.length,
+    };
+  }
+
+  private prune(floors: readonly WatermarkFloor[]): readonly WatermarkFloor[] {
+    return pruneFloors(
+      floors,
+      this.operators.some((op) => op.spec.type === "session"),
+      rebuildLowerBound(this.plan, this.maxEventTime),
+      this.plan.eventTime.maxOutOfOrdernessMs,
+    );
   }
 
   get openRows(): number {
@@ -276,6 +372,7 @@ export class PartitionProcessor {
       deadLetters: [],
       deadLetterBytes: 0,
       maxEventTimeBeforeMs: this.maxEventTime,
+      floorsBefore: this.floors,
       openedAtMs: nowMs,
     };
     return this.open;
@@ -385,7 +482,7 @@ export class PartitionProcessor {
     if (this.dedup !== undefined && dedup !== undefined)
       this.dedup.record(row[dedup.field] ?? null, time, newest);
     this.maxEventTime = newest;
-    const watermark = newest - this.plan.eventTime.maxOutOfOrdernessMs;
+    const watermark = Math.max(newest - this.plan.eventTime.maxOutOfOrdernessMs, this.floorMs);
     const event = this.event;
     event.timestampMs = time;
     event.fields = row;
@@ -432,6 +529,7 @@ export class PartitionProcessor {
     if (open === undefined) return undefined;
     this.open = undefined;
     const watermark = this.watermarkMs;
+    this.floors = this.prune(this.floors);
     // Every event already advanced the windows; this only picks up what an advance at this watermark
     // could still add (nothing, unless the operators changed outside `accept`).
     for (const op of this.operators) for (const result of op.advance(watermark)) this.collect(result);
@@ -444,6 +542,7 @@ export class PartitionProcessor {
     const rawRows = open.writer.toBuffer();
     const windowRows = windowWriter.toBuffer();
     return {
+      kind: "batch",
       topic: this.topic,
       partition: this.partition,
       firstOffset: open.firstOffset,
@@ -455,6 +554,8 @@ export class PartitionProcessor {
       deadLetters: open.deadLetters,
       maxEventTimeBeforeMs: open.maxEventTimeBeforeMs,
       maxEventTimeAfterMs: this.maxEventTime,
+      floorsBefore: open.floorsBefore,
+      floorsAfter: this.floors,
       watermarkMs: watermark,
       bytes: rawRows.length + windowRows.length + open.deadLetterBytes,
       openedAtMs: open.openedAtMs,
@@ -463,14 +564,31 @@ export class PartitionProcessor {
 
   /**
    * Rebuilds the state at offset `nextOffset` from the raw rows the partition emitted below it (in
-   * offset order, every row with event time ≥ the lower bound computed by rebuild-range.ts). Window
-   * results produced while replaying were already written before the crash and are discarded.
+   * offset order, every row with event time ≥ the lower bound computed by rebuild-range.ts) and the
+   * watermark floors recorded with the offset. Window results produced while replaying were already
+   * written before the crash and are discarded.
    */
-  restore(rows: Iterable<{ readonly offset: number; readonly row: Row }>, nextOffset: number): void {
+  restore(
+    rows: Iterable<{ readonly offset: number; readonly row: Row }>,
+    nextOffset: number,
+    floors: readonly WatermarkFloor[] = [],
+  ): void {
     if (this.open !== undefined || this.nextOffset !== undefined) {
       throw new PartitionProcessorError(`${this.where()}: restore() must run on a fresh processor`);
     }
     const timeField = this.plan.eventTime.field;
+    let nextFloor = 0;
+    // The live path advanced every window to a floor before the record at its offset: so does the rebuild.
+    const applyFloorsUpTo = (offset: number): void => {
+      for (
+        let floor = floors[nextFloor];
+        floor !== undefined && floor.offset <= offset;
+        floor = floors[++nextFloor]
+      ) {
+        this.floorMs = floor.watermarkMs;
+        for (const op of this.operators) op.advance(this.watermarkMs);
+      }
+    };
     for (const { offset, row } of rows) {
       if (offset >= nextOffset) {
         throw new PartitionProcessorError(
@@ -483,8 +601,11 @@ export class PartitionProcessor {
           `${this.where()}: raw row at offset ${offset} has no event time ${timeField}`,
         );
       }
+      applyFloorsUpTo(offset);
       this.accept(row, time, undefined, undefined, false);
     }
+    applyFloorsUpTo(nextOffset);
+    this.floors = floors;
     const watermark = this.watermarkMs;
     for (const op of this.operators) op.advance(watermark);
     this.nextOffset = nextOffset;

@@ -4,6 +4,7 @@
  *
  * Exactly-once inserts. Each batch is one INSERT of JSONEachRow bytes (json-rows.ts) with
  *   insert_deduplication_token = "<consumer group>/<topic>/<partition>/<first>-<last>/<raw|windows>"
+ * (an idle advance's window rows: "<consumer group>/<topic>/<partition>/<offset>@<watermark>/windows")
  * ClickHouse derives each inserted block's id from the token (token_0, token_1, ... when the batch
  * spans several table partitions) and drops a block whose id is among the table's last
  * `non_replicated_deduplication_window` block ids; with
@@ -24,7 +25,7 @@ import { renderRawTableDdl } from "../../operator/clickhouse/raw-table-ddl.js";
 import { qualifiedName, quoteIdentifier } from "../../operator/clickhouse/sql.js";
 import { renderWindowTableDdl, windowTableName } from "../../operator/clickhouse/window-table-ddl.js";
 import type { Row, RowValue } from "../decode/row.js";
-import type { SealedBatch } from "../pipeline/partition-processor.js";
+import type { IdleAdvance, SealedBatch } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import type { RebuildRow } from "../pipeline/rebuild-range.js";
 import { jsonInsertSettings } from "./json-rows.js";
@@ -49,6 +50,10 @@ export function insertSettings(token: string) {
 
 export function deduplicationToken(consumerGroup: string, batch: SealedBatch, table: TableKind): string {
   return `${consumerGroup}/${batch.topic}/${batch.partition}/${batch.firstOffset}-${batch.lastOffset}/${table}`;
+}
+
+export function idleAdvanceDeduplicationToken(consumerGroup: string, advance: IdleAdvance): string {
+  return `${consumerGroup}/${advance.topic}/${advance.partition}/${advance.offset}@${advance.watermarkMs}/windows`;
 }
 
 /** How a column is selected so that JSON gives back the canonical value (decode/row.ts). */
@@ -127,12 +132,28 @@ export class ClickHouseSink {
   }
 
   async insert(batch: SealedBatch, table: TableKind): Promise<void> {
-    const bytes = table === "raw" ? batch.rawRows : batch.windowRows;
+    await this.insertBytes(
+      table === "raw" ? this.rawInsert : this.windowInsert,
+      table === "raw" ? batch.rawRows : batch.windowRows,
+      deduplicationToken(this.plan.consumerGroup, batch, table),
+    );
+  }
+
+  /** The window rows an idle advance fired. */
+  async insertIdleAdvance(advance: IdleAdvance): Promise<void> {
+    await this.insertBytes(
+      this.windowInsert,
+      advance.windowRows,
+      idleAdvanceDeduplicationToken(this.plan.consumerGroup, advance),
+    );
+  }
+
+  private async insertBytes(query: string, bytes: Buffer, token: string): Promise<void> {
     if (bytes.length === 0) return;
     const result = await this.client.exec({
-      query: table === "raw" ? this.rawInsert : this.windowInsert,
+      query,
       values: Readable.from([bytes]),
-      clickhouse_settings: insertSettings(deduplicationToken(this.plan.consumerGroup, batch, table)),
+      clickhouse_settings: insertSettings(token),
     });
     // The response body is empty for an INSERT; it must still be consumed to free the socket.
     for await (const _ of result.stream) {

@@ -21,6 +21,11 @@
  * heartbeat after an empty fetch: an idle consumer) finds at most maxDelay of uncommitted data, which
  * the next owner re-reads; the worker logs how much.
  *
+ * Idle partitions. A partition that has been delivered no record for spec.eventTime.idleTimeout (and has
+ * nothing open, in flight or paused) has its watermark moved by processing time when that closes a window
+ * (core/watermark.ts `idleAdvanceTarget`); the processor's idle advance is written like a batch
+ * (partition-writer.ts), so the windows it closes are written exactly once and a restart repeats it.
+ *
  * Backpressure. Buffered bytes (open batches and sealed, not yet durable ones) are checked after every
  * message against the byte budget (byte-budget.ts): at the threshold the current partition is paused
  * and the rest of its fetched messages are left unresolved (Kafka keeps them; kafkajs refetches them on
@@ -32,9 +37,9 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "pino";
-import { WatermarkTracker } from "../core/watermark.js";
+import { idleAdvanceTarget, WatermarkTracker } from "../core/watermark.js";
 import { type Enricher, EnrichmentError } from "../enrich/enricher.js";
-import { PartitionProcessor, type SourceMessage } from "../pipeline/partition-processor.js";
+import { type IdleAdvance, PartitionProcessor, type SourceMessage } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import { collectRebuildRows } from "../pipeline/rebuild-range.js";
 import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
@@ -64,6 +69,8 @@ interface PartitionState {
   readonly processor: PartitionProcessor;
   readonly writer: PartitionWriter;
   highWatermark: number | undefined;
+  /** Wall-clock time a record of the partition was last delivered (or the partition was initialised). */
+  lastActivityMs: number;
 }
 
 const TICK_MS = 100;
@@ -230,6 +237,7 @@ export class KafkaSource {
       if (next === undefined || offset >= next) messages.push({ offset, key: m.key, value: m.value });
     }
     if (messages.length === 0) return;
+    state.lastActivityMs = Date.now();
 
     let others = this.totalBuffered() - state.processor.openBytes - state.writer.queuedBytes;
     const held = () => others + state.processor.openBytes + state.writer.queuedBytes;
@@ -326,6 +334,7 @@ export class KafkaSource {
       const opened = state.processor.openedAtMs;
       if (opened !== undefined && now - opened >= maxDelayMs && state.epoch === this.committer.epoch)
         this.cut(state);
+      this.advanceIfIdle(state, now);
       openKeys += state.processor.openWindowKeys();
       const labels = { topic: state.topic, partition: String(state.partition) };
       const next = state.processor.nextOffset;
@@ -355,6 +364,25 @@ export class KafkaSource {
       this.lastRedisCheck = now;
       void this.writerDeps.redis?.recoverIfStale();
     }
+  }
+
+  /** Moves an idle partition's watermark by processing time when that closes a window (see the header). */
+  private advanceIfIdle(state: PartitionState, now: number): void {
+    const { processor, writer } = state;
+    if (this.draining || state.epoch !== this.committer.epoch || this.budgetPaused.has(state.key)) return;
+    if (processor.hasOpenBatch || processor.awaitingForcedCut || writer.pending > 0 || writer.isStopped)
+      return;
+    const target = idleAdvanceTarget({
+      nowMs: now,
+      lastActivityMs: state.lastActivityMs,
+      idleTimeoutMs: this.plan.eventTime.idleTimeoutMs,
+      maxOutOfOrdernessMs: this.plan.eventTime.maxOutOfOrdernessMs,
+      watermarkMs: processor.watermarkMs,
+      nextDueMs: processor.nextDueMs(),
+    });
+    if (target === undefined) return;
+    const advance = processor.advanceIdle(target);
+    if (advance !== undefined) writer.enqueue(advance);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -442,7 +470,8 @@ export class KafkaSource {
       existing.writer.pending === 0 &&
       !existing.processor.hasOpenBatch &&
       existing.processor.nextOffset === committed &&
-      metadata?.inflight === undefined
+      metadata?.inflight === undefined &&
+      metadata?.idleAdvanceInFlight !== true
     ) {
       existing.epoch = epoch;
       existing.writer.epoch = epoch;
@@ -453,7 +482,7 @@ export class KafkaSource {
     // Before any batch: this fences the previous owner's dead-letter transactions and reads how far they got.
     const deadLetters = await this.deadLetters.open(topic, partition);
     try {
-      const processor = await this.rebuildAt(topic, partition, committed, metadata);
+      const { processor, replay } = await this.rebuildAt(topic, partition, committed, metadata);
       const writer = new PartitionWriter(
         { ...this.writerDeps, committer: this.committer },
         topic,
@@ -461,29 +490,46 @@ export class KafkaSource {
         epoch,
         deadLetters,
       );
-      return { key, topic, partition, epoch, processor, writer, highWatermark: undefined };
+      if (replay !== undefined) writer.enqueue(replay);
+      return {
+        key,
+        topic,
+        partition,
+        epoch,
+        processor,
+        writer,
+        highWatermark: undefined,
+        lastActivityMs: Date.now(),
+      };
     } catch (error) {
       await deadLetters.close();
       throw error;
     }
   }
 
-  /** The partition's processor at the committed offset, rebuilt from the raw table. */
+  /**
+   * The partition's processor at the committed offset, rebuilt from the raw table, and the idle advance to
+   * write again if one was in flight.
+   */
   private async rebuildAt(
     topic: string,
     partition: number,
     committed: number,
     metadata: CommitMetadata | undefined,
-  ): Promise<PartitionProcessor> {
+  ): Promise<{ readonly processor: PartitionProcessor; readonly replay: IdleAdvance | undefined }> {
     const processor = new PartitionProcessor(this.plan, topic, partition);
-    if (committed < 0) return processor;
+    if (committed < 0) return { processor, replay: undefined };
     const maxEventTime =
       metadata?.maxEventTimeMs ?? (await this.clickhouse.fetchMaxEventTime(topic, partition, committed));
     const started = Date.now();
     const { rows, lowerMs, extensions } = await collectRebuildRows(this.plan, maxEventTime, (from, to) =>
       this.clickhouse.fetchRebuildRows(topic, partition, committed, from, to),
     );
-    processor.restore(rows, committed);
+    const floors = metadata?.floors ?? [];
+    const inFlightFloor = metadata?.idleAdvanceInFlight === true ? floors.at(-1) : undefined;
+    processor.restore(rows, committed, inFlightFloor === undefined ? floors : floors.slice(0, -1));
+    // The same state advanced to the same floor fires the same windows: the same rows and token.
+    const replay = inFlightFloor === undefined ? undefined : processor.advanceIdle(inFlightFloor.watermarkMs);
     if (metadata?.inflight !== undefined && metadata.inflight.first === committed) {
       processor.cutAfter(metadata.inflight.last);
     }
@@ -493,7 +539,8 @@ export class KafkaSource {
       {
         partition: partitionKey(topic, partition),
         offset: committed,
-        inflight: metadata?.inflight ?? null,
+        inflight: metadata?.inflight ?? (inFlightFloor === undefined ? null : "idle advance"),
+        floors: floors.length,
         rows: rows.length,
         lower: Number.isFinite(lowerMs) ? new Date(lowerMs).toISOString() : null,
         extensions,
@@ -501,6 +548,6 @@ export class KafkaSource {
       },
       "rebuilt partition state from the raw table",
     );
-    return processor;
+    return { processor, replay };
   }
 }

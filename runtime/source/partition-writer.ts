@@ -11,6 +11,12 @@
  *      `last + 1` with its own in-flight record)
  *   6. publish the window results to Redis (fire and forget; see redis-sink.ts)
  *
+ * An idle advance (the watermark moved by processing time; partition-processor.ts) is written the same way
+ * at the partition's next offset C, with no rows or dead letters of its own: commit C with
+ * "inflight=idle" and the new floor, insert its window rows (token …/C@<watermark>/windows), commit C
+ * without it, publish to Redis. A new owner that finds "inflight=idle" advances to the same floor from the
+ * same state and re-sends the same rows.
+ *
  * A crash anywhere leaves either the previous batch committed (the batch is re-read and re-cut freely:
  * nothing of it was inserted) or this batch's in-flight record (it is re-read as exactly [first, last],
  * the processor rebuilt at `first` produces the same bytes, and the tokens make ClickHouse drop what
@@ -18,7 +24,7 @@
  * partition is revoked; meanwhile batches queue up and the byte budget pauses the partition.
  */
 import type { Logger } from "pino";
-import type { SealedBatch } from "../pipeline/partition-processor.js";
+import type { IdleAdvance, SealedBatch } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
 import type { PartitionDeadLetters } from "../sinks/dead-letter-sink.js";
@@ -73,7 +79,7 @@ function errorType(error: unknown): string | undefined {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PartitionWriter {
-  private readonly queue: SealedBatch[] = [];
+  private readonly queue: (SealedBatch | IdleAdvance)[] = [];
   private loop: Promise<void> | undefined;
   private stopped = false;
   private bytes = 0;
@@ -105,11 +111,11 @@ export class PartitionWriter {
     return this.stopped;
   }
 
-  enqueue(batch: SealedBatch): void {
+  enqueue(batch: SealedBatch | IdleAdvance): void {
     if (this.stopped) return;
     this.queue.push(batch);
     this.bytes += batch.bytes;
-    this.deps.metrics.batchBytes.observe(batch.bytes);
+    if (batch.kind === "batch") this.deps.metrics.batchBytes.observe(batch.bytes);
     this.loop ??= this.run().finally(() => {
       this.loop = undefined;
     });
@@ -133,7 +139,8 @@ export class PartitionWriter {
       while (!this.stopped) {
         const batch = this.queue[0];
         if (batch === undefined) return;
-        await this.write(batch);
+        if (batch.kind === "batch") await this.write(batch);
+        else await this.writeIdleAdvance(batch);
         this.queue.shift();
         this.bytes -= batch.bytes;
       }
@@ -156,6 +163,7 @@ export class PartitionWriter {
           offset: batch.firstOffset,
           metadata: formatCommitMetadata({
             maxEventTimeMs: batch.maxEventTimeBeforeMs,
+            floors: batch.floorsBefore,
             inflight: { first: batch.firstOffset, last: batch.lastOffset },
             sink: this.lastSink,
           }),
@@ -204,6 +212,7 @@ export class PartitionWriter {
             offset: batch.lastOffset + 1,
             metadata: formatCommitMetadata({
               maxEventTimeMs: batch.maxEventTimeAfterMs,
+              floors: batch.floorsAfter,
               inflight: undefined,
               sink: this.lastSink,
             }),
@@ -220,6 +229,50 @@ export class PartitionWriter {
       this.partition,
       batch.lastOffset,
       batch.watermarkMs,
+    );
+  }
+
+  private async writeIdleAdvance(advance: IdleAdvance): Promise<void> {
+    const { committer, clickhouse, metrics } = this.deps;
+    const commit = (idleAdvanceInFlight: boolean) =>
+      committer.commit(
+        {
+          topic: this.topic,
+          partition: this.partition,
+          offset: advance.offset,
+          metadata: formatCommitMetadata({
+            maxEventTimeMs: advance.maxEventTimeMs,
+            floors: advance.floors,
+            inflight: undefined,
+            idleAdvanceInFlight,
+            sink: this.lastSink,
+          }),
+        },
+        this.epoch,
+      );
+    const label = `${advance.offset}@${new Date(advance.watermarkMs).toISOString()}`;
+    await this.step("commit in-flight idle advance", () => commit(true));
+    await this.step(`insert window rows of idle advance ${label}`, async () => {
+      const end = metrics.insertLatency.startTimer({ table: "windows" });
+      await clickhouse.insertIdleAdvance(advance);
+      end();
+    });
+    if (this.queue.length <= 1) await this.step("commit", () => commit(false));
+    this.deps.log.info(
+      {
+        partition: this.where,
+        offset: advance.offset,
+        watermark: new Date(advance.watermarkMs).toISOString(),
+        windows: advance.windowResults.length,
+      },
+      "idle partition: advanced the watermark by processing time and wrote the windows it closed",
+    );
+    this.deps.redis?.publish(
+      advance.windowResults,
+      this.topic,
+      this.partition,
+      advance.offset - 1,
+      advance.watermarkMs,
     );
   }
 
