@@ -178,9 +178,16 @@ const EventTime = Type.Object(
       "How long after a window closes a late event still updates it (the corrected result is written again). An event later than that is still stored in the raw table (so rollups count it) but misses the window: it is counted as late-dropped and reported on the dead-letter topic, if one is set.",
       { default: defaults["eventTime.allowedLateness"] },
     ),
-    idleTimeout: Duration("A partition silent this long stops holding the watermark back.", {
-      default: defaults["eventTime.idleTimeout"],
-    }),
+    idleTimeout: Duration(
+      "A partition that receives no record for this long stops holding the pipeline's watermark back, and " +
+        "its own watermark moves to the wall clock minus maxOutOfOrderness, so its open windows close and are " +
+        "written (exactly once); events for those windows that arrive afterwards are late per allowedLateness. " +
+        "This assumes event time follows the wall clock: when replaying old data, set it above the producer's " +
+        "longest pause, or the rest of the replay is late.",
+      {
+        default: defaults["eventTime.idleTimeout"],
+      },
+    ),
   },
   { description: "Event time and watermarks." },
 );
