@@ -1,0 +1,60 @@
+/**
+ * What deleting a Rollup drops (pure), from its status alone: the serving version and, during a
+ * migration, the version being built. Retain keeps the serving table with its data and drops its
+ * view (so the table stops changing); an unfinished version is dropped under either policy, since
+ * its table holds only part of the data and no query reads it.
+ */
+import type { RollupStatus } from "../api/v1alpha1/rollup.js";
+import { rollupTableName, rollupVersionObjects } from "../clickhouse/rollup-ddl.js";
+import type { CleanupObject, CleanupPlan, DeletionPolicy } from "../core/cleanup.js";
+
+function versionObjects(database: string, table: string, label: string, keepTable: boolean): CleanupObject[] {
+  const names = rollupVersionObjects(table);
+  return [
+    { kind: "view", database, name: names.view, role: `rollup view (${label})`, action: "drop" },
+    {
+      kind: "table",
+      database,
+      name: names.table,
+      role: `rollup table (${label})`,
+      action: keepTable ? "keep" : "drop",
+    },
+    {
+      kind: "table",
+      database,
+      name: names.stagingTable,
+      role: `backfill staging table (${label})`,
+      action: "drop",
+    },
+  ];
+}
+
+export function planRollupCleanup(
+  namespace: string,
+  name: string,
+  policy: DeletionPolicy,
+  status: RollupStatus | undefined,
+): CleanupPlan {
+  const objects: CleanupObject[] = [];
+  if (status?.database !== undefined && status.table !== undefined) {
+    const label = `serving version ${status.servingVersion ?? "?"}`;
+    objects.push(...versionObjects(status.database, status.table, label, policy === "Retain"));
+  }
+  const migration = status?.migration;
+  const migrationDatabase = migration?.database ?? status?.database;
+  if (migration !== undefined && migrationDatabase !== undefined) {
+    objects.push(
+      ...versionObjects(
+        migrationDatabase,
+        rollupTableName(namespace, name, migration.version),
+        `unfinished version ${migration.version}`,
+        false,
+      ),
+    );
+  }
+  // Every view first: none may write into a table dropped before it.
+  return {
+    policy,
+    objects: [...objects.filter((o) => o.kind === "view"), ...objects.filter((o) => o.kind !== "view")],
+  };
+}
