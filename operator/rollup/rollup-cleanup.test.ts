@@ -54,6 +54,26 @@ describe("planRollupCleanup", () => {
     expect(actions(status, "Delete").filter((a) => a.startsWith("keep"))).toEqual([]);
   });
 
+  it("also drops superseded versions, in case a crash left one behind after the switch", () => {
+    const status = {
+      ...serving,
+      table: "rollup_shop__clicks_v3",
+      view: "rollup_shop__clicks_v3_mv",
+      servingVersion: 3,
+    };
+    expect(actions(status, "Retain")).toEqual([
+      "drop view analytics.rollup_shop__clicks_v3_mv",
+      "drop view analytics.rollup_shop__clicks_v1_mv",
+      "drop view analytics.rollup_shop__clicks_v2_mv",
+      "keep table analytics.rollup_shop__clicks_v3",
+      "drop table analytics.rollup_shop__clicks_v3_backfill",
+      "drop table analytics.rollup_shop__clicks_v1",
+      "drop table analytics.rollup_shop__clicks_v1_backfill",
+      "drop table analytics.rollup_shop__clicks_v2",
+      "drop table analytics.rollup_shop__clicks_v2_backfill",
+    ]);
+  });
+
   it("drops a first version still being built, which no serving field names yet", () => {
     const status: RollupStatus = {
       connectionSecret: "tally-clickhouse",

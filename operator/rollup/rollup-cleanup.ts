@@ -1,6 +1,6 @@
 /**
  * What deleting a Rollup drops (pure), from its status alone: the serving version and, during a
- * migration, the version being built. Retain keeps the serving table with its data and drops its
+ * migration, the version being built (and any superseded version a crash left behind). Retain keeps the serving table with its data and drops its
  * view (so the table stops changing); an unfinished version is dropped under either policy, since
  * its table holds only part of the data and no query reads it.
  */
@@ -37,8 +37,22 @@ export function planRollupCleanup(
 ): CleanupPlan {
   const objects: CleanupObject[] = [];
   if (status?.database !== undefined && status.table !== undefined) {
-    const label = `serving version ${status.servingVersion ?? "?"}`;
-    objects.push(...versionObjects(status.database, status.table, label, policy === "Retain"));
+    const serving = status.servingVersion ?? 1;
+    objects.push(
+      ...versionObjects(status.database, status.table, `serving version ${serving}`, policy === "Retain"),
+    );
+    // A superseded version is dropped right after the switch; one left by a crash in between is
+    // named nowhere else, and its view would keep writing. Those that are gone are skipped.
+    for (let version = 1; version < serving; version++) {
+      objects.push(
+        ...versionObjects(
+          status.database,
+          rollupTableName(namespace, name, version),
+          `superseded version ${version}`,
+          false,
+        ),
+      );
+    }
   }
   const migration = status?.migration;
   const migrationDatabase = migration?.database ?? status?.database;
