@@ -1,8 +1,8 @@
 /**
- * What deleting a Rollup drops (pure), from its status alone: the serving version and, during a
- * migration, the version being built (and any superseded version a crash left behind). Retain keeps the serving table with its data and drops its
- * view (so the table stops changing); an unfinished version is dropped under either policy, since
- * its table holds only part of the data and no query reads it.
+ * What deleting a Rollup drops (pure), from its status alone: the serving version, the version being
+ * built during a migration, and any superseded version a crash left behind. Retain keeps the serving
+ * table with its data and drops its view (so the table stops changing); every other version is
+ * dropped under either policy, since no query reads it and an unfinished one holds part of the data.
  */
 import type { RollupStatus } from "../api/v1alpha1/rollup.js";
 import { rollupTableName, rollupVersionObjects } from "../clickhouse/rollup-ddl.js";
