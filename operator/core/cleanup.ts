@@ -127,6 +127,24 @@ export async function runCleanup(options: {
   }
 }
 
+/** Adds the finalizer if missing (before the object creates anything); returns the object as stored. */
+export async function ensureFinalizer<T extends KubeObject>(
+  client: KubeClient,
+  type: ResourceType,
+  object: T,
+  finalizer: string,
+): Promise<T> {
+  if (object.metadata?.finalizers?.includes(finalizer)) return object;
+  const patched = await client.mergePatch<T>(type, object.metadata?.namespace, object.metadata?.name ?? "", {
+    metadata: {
+      finalizers: [...(object.metadata?.finalizers ?? []), finalizer],
+      resourceVersion: object.metadata?.resourceVersion,
+    },
+  });
+  apiWrites.inc({ kind: type.kind, verb: "patch" });
+  return patched;
+}
+
 /** Reports a deletion (log line and Event) and removes the finalizer, letting the object go. */
 export async function finishDeletion(options: {
   readonly client: KubeClient;

@@ -11,14 +11,14 @@ import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/cli
 import { renderRawTableDdl, renderRawTableMigration } from "../clickhouse/raw-table-ddl.js";
 import { renderWindowTableDdl } from "../clickhouse/window-table-ddl.js";
 import { applyIfChanged } from "../core/apply-objects.js";
-import { finishDeletion, runCleanup } from "../core/cleanup.js";
+import { ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { findCondition, reasons } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import { changedBeyondStatus, ownerKeys } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
-import { apiWrites, clickhouseStatements } from "../core/metrics.js";
+import { clickhouseStatements } from "../core/metrics.js";
 import { readSecretKeys, SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
@@ -95,15 +95,7 @@ export async function reconcilePipeline(
   if (pipeline === undefined) return { kind: "done" };
   if (pipeline.metadata?.deletionTimestamp) return finalize(deps, pipeline);
   // Before any table exists, so none can outlive the Pipeline unreported.
-  if (!pipeline.metadata?.finalizers?.includes(pipelineFinalizer)) {
-    pipeline = await deps.client.mergePatch<PipelineObject>(resourceTypes.pipeline, namespace, name, {
-      metadata: {
-        finalizers: [...(pipeline.metadata?.finalizers ?? []), pipelineFinalizer],
-        resourceVersion: pipeline.metadata?.resourceVersion,
-      },
-    });
-    apiWrites.inc({ kind: "Pipeline", verb: "patch" });
-  }
+  pipeline = await ensureFinalizer(deps.client, resourceTypes.pipeline, pipeline, pipelineFinalizer);
   const generation = pipeline.metadata?.generation ?? 0;
 
   const validated = validatePipelineSpec(pipeline.spec);

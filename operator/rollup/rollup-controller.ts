@@ -19,13 +19,13 @@ import {
   renderRollupDdl,
   rollupTableName,
 } from "../clickhouse/rollup-ddl.js";
-import { deletionPolicyOf, finishDeletion, runCleanup } from "../core/cleanup.js";
+import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
-import { apiWrites, clickhouseStatements } from "../core/metrics.js";
+import { clickhouseStatements } from "../core/metrics.js";
 import { SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
@@ -99,15 +99,7 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
   if (rollup === undefined) return { kind: "done" };
 
   if (rollup.metadata?.deletionTimestamp) return finalize(deps, rollup, namespace, name);
-  if (!rollup.metadata?.finalizers?.includes(rollupFinalizer)) {
-    rollup = await deps.client.mergePatch<RollupObject>(resourceTypes.rollup, namespace, name, {
-      metadata: {
-        finalizers: [...(rollup.metadata?.finalizers ?? []), rollupFinalizer],
-        resourceVersion: rollup.metadata?.resourceVersion,
-      },
-    });
-    apiWrites.inc({ kind: "Rollup", verb: "patch" });
-  }
+  rollup = await ensureFinalizer(deps.client, resourceTypes.rollup, rollup, rollupFinalizer);
 
   const validated = validateRollupSpec(rollup.spec);
   if (!validated.ok) {
