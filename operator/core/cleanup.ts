@@ -82,8 +82,8 @@ export function describeCleanup(policy: DeletionPolicy, outcome: CleanupOutcome)
 export async function runCleanup(options: {
   readonly client: KubeClient;
   readonly namespace: string;
-  /** The connection Secret recorded for the objects; undefined when none was ever recorded. */
-  readonly secret: string | undefined;
+  /** The connection Secret recorded for the objects, and the field naming it (for errors); undefined when none was recorded. */
+  readonly secret: { readonly name: string; readonly field: string } | undefined;
   readonly plan: CleanupPlan;
   readonly open: (credentials: ClickhouseCredentials) => ClickhouseSession;
   readonly controller: string;
@@ -100,9 +100,9 @@ export async function runCleanup(options: {
     credentials = await readSecretKeys(
       options.client,
       options.namespace,
-      options.secret,
+      options.secret.name,
       ["url", "username", "password"],
-      "deletion",
+      options.secret.field,
     );
   } catch (error) {
     if (!(error instanceof SecretNotFoundError)) throw error;

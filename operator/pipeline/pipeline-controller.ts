@@ -93,7 +93,7 @@ export async function reconcilePipeline(
   // Always read the live object: the cache may lag our own status writes.
   let pipeline = await deps.client.find<PipelineObject>(resourceTypes.pipeline, namespace, name);
   if (pipeline === undefined) return { kind: "done" };
-  if (pipeline.metadata?.deletionTimestamp) return finalize(deps, pipeline);
+  if (pipeline.metadata?.deletionTimestamp) return finalize(deps, pipeline, key);
   // Before any table exists, so none can outlive the Pipeline unreported.
   pipeline = await ensureFinalizer(deps.client, resourceTypes.pipeline, pipeline, pipelineFinalizer);
   const generation = pipeline.metadata?.generation ?? 0;
@@ -214,14 +214,21 @@ async function ensureRawTable(
 }
 
 /** Drops (or keeps) the tables the status records, per deletionPolicy, then lets the Pipeline go. */
-async function finalize(deps: PipelineControllerDeps, pipeline: PipelineObject): Promise<ReconcileOutcome> {
+async function finalize(
+  deps: PipelineControllerDeps,
+  pipeline: PipelineObject,
+  key: string,
+): Promise<ReconcileOutcome> {
   if (!pipeline.metadata?.finalizers?.includes(pipelineFinalizer)) return { kind: "done" };
-  const namespace = pipeline.metadata.namespace ?? "";
+  const [namespace] = key.split("/", 1) as [string];
   const facts = pipelineDeletionFacts(pipeline.spec);
   const outcome = await runCleanup({
     client: deps.client,
     namespace,
-    secret: facts.secret,
+    secret:
+      facts.secret === undefined
+        ? undefined
+        : { name: facts.secret, field: "spec.sink.clickhouse.connectionSecretRef" },
     plan: planPipelineCleanup(facts, pipeline.status),
     open: deps.openClickhouse ?? ClickhouseSession.open,
     controller: pipelineControllerName,
@@ -229,7 +236,7 @@ async function finalize(deps: PipelineControllerDeps, pipeline: PipelineObject):
   await finishDeletion({
     client: deps.client,
     recorder: deps.recorder,
-    log: objectLogger(pipelineControllerName, `${namespace}/${pipeline.metadata.name ?? ""}`),
+    log: objectLogger(pipelineControllerName, key),
     type: resourceTypes.pipeline,
     object: pipeline,
     finalizer: pipelineFinalizer,

@@ -294,7 +294,10 @@ async function finalize(
   const outcome = await runCleanup({
     client: deps.client,
     namespace,
-    secret: rollup.status?.connectionSecret,
+    secret:
+      rollup.status?.connectionSecret === undefined
+        ? undefined
+        : { name: rollup.status.connectionSecret, field: "status.connectionSecret" },
     plan: planRollupCleanup(namespace, name, policy, rollup.status),
     open: ClickhouseSession.open,
     controller: rollupControllerName,

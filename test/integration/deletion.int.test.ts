@@ -2,14 +2,15 @@ import { createClient } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clickhouseUrl, kafkaBrokers, stackConfig } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
-import { asList, databaseFor, type Manifest } from "../support/examples.js";
+import { asList, databaseFor, exampleManifests, type Manifest } from "../support/examples.js";
 import { eventsAbout, kubectlOk, type OperatorNamespace, operatorNamespace } from "../support/kube.js";
 
 // Deleting Pipelines and Rollups in every order, under both deletion policies, through the real
 // operator and ClickHouse. Each case is a pipeline (raw + window table, no runtime pods: rows are
 // inserted straight into the raw table) feeding a minute rollup and an hour rollup cascading from
 // it. After the deletion a new row goes into the raw table if it is still there; no rollup table may
-// receive it, and the case's database must hold exactly the tables the policy keeps.
+// receive it, and the case's database must hold exactly the tables the policy keeps. One more case
+// loses its connection Secret first: deletion must still finish, and say what it left behind.
 
 const orders = ["rollup-first", "pipeline-first", "at-once", "parent-first"] as const;
 const policies = ["Retain", "Delete"] as const;
@@ -24,6 +25,8 @@ interface Case {
   readonly pipeline: string;
   readonly minute: string;
   readonly hour: string;
+  /** The ClickHouse connection Secret the pipeline names. */
+  readonly secret: string;
 }
 
 /** What the objects recorded before deletion: the names a policy drops or keeps. */
@@ -41,6 +44,8 @@ const clickhouse = createClient({
 });
 let scope: OperatorNamespace;
 let cases: Case[] = [];
+/** A case whose connection Secret is deleted before its objects are. */
+let secretGone: Case;
 const recorded = new Map<string, Recorded>();
 /** Rows inserted into each case's raw table before deletion: [amount, …]. */
 const amountsBefore = [3, 4.5, 10];
@@ -119,7 +124,7 @@ function manifests(c: Case): Manifest[] {
         ],
         sink: {
           clickhouse: {
-            connectionSecretRef: { name: "tally-clickhouse" },
+            connectionSecretRef: { name: c.secret },
             database: c.database,
             table: "events",
           },
@@ -193,10 +198,25 @@ beforeAll(async () => {
         pipeline: `p-${key}`,
         minute: `m-${key}`,
         hour: `h-${key}`,
+        secret: "tally-clickhouse",
       };
     }),
   );
-  await kubectlOk(["apply", "-f", "-"], asList(cases.flatMap(manifests)));
+  secretGone = {
+    order: "at-once",
+    policy: "Delete",
+    key: "secret-gone",
+    database: `${base}_secret_gone`,
+    pipeline: "p-secret-gone",
+    minute: "m-secret-gone",
+    hour: "h-secret-gone",
+    secret: "tally-clickhouse-gone",
+  };
+  const [connection] = exampleManifests("local-connections.yaml", scope.namespace).filter(
+    (m) => m.metadata.name === "tally-clickhouse",
+  );
+  const copy = { ...connection, metadata: { ...connection?.metadata, name: secretGone.secret } } as Manifest;
+  await kubectlOk(["apply", "-f", "-"], asList([copy, ...[...cases, secretGone].flatMap(manifests)]));
 
   // Every rollup serving (the hour ones only after their minute parent is).
   await eventually(
@@ -216,7 +236,7 @@ beforeAll(async () => {
   );
   const pipelines = new Map((await list("pipelines")).map((p) => [p.metadata.name, p.status]));
   const rollups = new Map((await list("rollups")).map((r) => [r.metadata.name, r.status]));
-  for (const c of cases) {
+  for (const c of [...cases, secretGone]) {
     const raw = pipelines.get(c.pipeline)?.clickhouse?.table;
     const minute = rollups.get(c.minute);
     const hour = rollups.get(c.hour);
@@ -233,9 +253,9 @@ beforeAll(async () => {
   }
 
   // The views work before any deletion: rows reach the minute rollup and, through it, the hour one.
-  for (const c of cases) for (const amount of amountsBefore) await insertRaw(c, amount);
+  for (const c of [...cases, secretGone]) for (const amount of amountsBefore) await insertRaw(c, amount);
   const expected = { events: amountsBefore.length, amount: amountsBefore.reduce((a, b) => a + b, 0) };
-  for (const c of cases) {
+  for (const c of [...cases, secretGone]) {
     const r = recorded.get(c.key) as Recorded;
     expect(await rollupTotals(c.database, r.minute.table), `${c.key} minute`).toEqual(expected);
     expect(await rollupTotals(c.database, r.hour.table), `${c.key} hour`).toEqual(expected);
@@ -244,7 +264,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await scope?.close();
-  for (const c of cases) await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${c.database}` });
+  for (const c of [...cases, secretGone])
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${c.database}` });
   await clickhouse.close();
 });
 
@@ -321,4 +342,24 @@ describe("deleting pipelines and rollups", () => {
     },
     180_000,
   );
+
+  it("completes without the connection Secret, drops nothing and warns naming what is left", async () => {
+    const c = secretGone;
+    const r = recorded.get(c.key) as Recorded;
+    await kubectlOk(["delete", "secret", c.secret, "-n", scope.namespace]);
+    await deleteInOrder(c);
+    expect(await tablesIn(c.database)).toEqual(
+      [r.raw, r.windows, r.minute.table, r.minute.view, r.hour.table, r.hour.view].sort(),
+    );
+    for (const name of [c.pipeline, c.minute, c.hour]) {
+      const event = await eventually(async () => {
+        const [found] = await eventsAbout(scope.namespace, name, "CleanupSkipped");
+        if (found === undefined) throw new Error(`no CleanupSkipped Event about ${name}`);
+        return found;
+      }, 30_000);
+      expect(event.type).toBe("Warning");
+      expect(event.note).toContain(`Secret ${scope.namespace}/${c.secret} does not exist`);
+      expect(event.note).toContain("nothing was dropped");
+    }
+  });
 });
