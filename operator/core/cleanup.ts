@@ -39,8 +39,8 @@ export interface CleanupResult {
 
 export type CleanupOutcome =
   | { readonly kind: "done"; readonly result: CleanupResult }
-  /** ClickHouse could not be reached for good (no Secret): everything in the plan is left in place. */
-  | { readonly kind: "skipped"; readonly why: string };
+  /** ClickHouse cannot be reached for good (no Secret): what was to be dropped is left in place. */
+  | { readonly kind: "skipped"; readonly why: string; readonly left: readonly CleanupObject[] };
 
 /**
  * The spec's deletionPolicy, read without validating the rest of the spec: an object whose spec no
@@ -65,7 +65,7 @@ function describeObjects(objects: readonly CleanupObject[]): string {
 /** The Event note and log message of a finished deletion. */
 export function describeCleanup(policy: DeletionPolicy, outcome: CleanupOutcome): string {
   if (outcome.kind === "skipped") {
-    return `deletionPolicy ${policy}, but ${outcome.why}: nothing was dropped; drop by hand what is left`;
+    return `deletionPolicy ${policy}, but ${outcome.why}: dropped nothing; left to drop by hand (where they exist): ${describeObjects(outcome.left)}`;
   }
   const { dropped, kept } = outcome.result;
   if (dropped.length === 0 && kept.length === 0) {
@@ -93,7 +93,7 @@ export async function runCleanup(options: {
   const toDrop = plan.objects.filter((o) => o.action === "drop");
   if (toDrop.length === 0) return { kind: "done", result: { dropped: [], kept, absent: [] } };
   if (options.secret === undefined) {
-    return { kind: "skipped", why: `no connection Secret is recorded for ${describeObjects(toDrop)}` };
+    return { kind: "skipped", why: "no connection Secret is recorded", left: toDrop };
   }
   let credentials: ClickhouseCredentials;
   try {
@@ -106,7 +106,7 @@ export async function runCleanup(options: {
     );
   } catch (error) {
     if (!(error instanceof SecretNotFoundError)) throw error;
-    return { kind: "skipped", why: `${error.message}, so ${describeObjects(toDrop)} cannot be dropped` };
+    return { kind: "skipped", why: error.message, left: toDrop };
   }
   const session = options.open(credentials);
   try {

@@ -125,8 +125,14 @@ describe("describeCleanup and renderDropStatement", () => {
     expect(
       describeCleanup("Delete", { kind: "done", result: { dropped: [], kept: [], absent: [view] } }),
     ).toBe("deletionPolicy Delete: no ClickHouse objects had been created, so none were dropped");
-    expect(describeCleanup("Delete", { kind: "skipped", why: "Secret shop/x does not exist" })).toBe(
-      "deletionPolicy Delete, but Secret shop/x does not exist: nothing was dropped; drop by hand what is left",
+    expect(
+      describeCleanup("Delete", {
+        kind: "skipped",
+        why: "Secret shop/x does not exist",
+        left: [view, table],
+      }),
+    ).toBe(
+      "deletionPolicy Delete, but Secret shop/x does not exist: dropped nothing; left to drop by hand (where they exist): rollup view (serving version 1) analytics.t_mv, rollup table (serving version 1) analytics.t",
     );
   });
 

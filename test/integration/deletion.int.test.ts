@@ -359,7 +359,7 @@ describe("deleting pipelines and rollups", () => {
       }, 30_000);
       expect(event.type).toBe("Warning");
       expect(event.note).toContain(`Secret ${scope.namespace}/${c.secret} does not exist`);
-      expect(event.note).toContain("nothing was dropped");
+      expect(event.note).toContain("dropped nothing; left to drop by hand");
     }
   });
 });
