@@ -104,6 +104,11 @@ export function rollupTableName(namespace: string, name: string, version: number
   return `rollup_${full.slice(7, 36)}_${digest}_v${version}`;
 }
 
+/** The objects of one rollup version: its table, the view feeding it and the backfill's staging table. */
+export function rollupVersionObjects(table: string): { table: string; view: string; stagingTable: string } {
+  return { table, view: `${table}_mv`, stagingTable: `${table}_backfill` };
+}
+
 /** How a metric is stored: the state expression over the source, its column type, and how to read it. */
 export interface MetricColumn {
   readonly name: string;
@@ -179,9 +184,9 @@ function sameMetric(a: Aggregation, b: Aggregation): boolean {
 export function renderRollupDdl(input: RollupDdlInput): RollupDdl {
   const { spec, raw, parent } = input;
   const database = raw.database;
-  const table = rollupTableName(input.namespace, input.name, input.version);
-  const view = `${table}_mv`;
-  const stagingTable = `${table}_backfill`;
+  const { table, view, stagingTable } = rollupVersionObjects(
+    rollupTableName(input.namespace, input.name, input.version),
+  );
   const target = qualifiedName(database, table, "rollup");
 
   // Dimensions: fields of the pipeline; in a cascade, also dimensions of the parent.
@@ -341,9 +346,10 @@ export function renderMovePartition(
 }
 
 export function renderDropRollupVersion(database: string, table: string): readonly string[] {
+  const objects = rollupVersionObjects(table);
   return [
-    `DROP VIEW IF EXISTS ${qualifiedName(database, `${table}_mv`, "rollup view")}`,
-    `DROP TABLE IF EXISTS ${qualifiedName(database, table, "rollup")}`,
-    `DROP TABLE IF EXISTS ${qualifiedName(database, `${table}_backfill`, "rollup staging")}`,
+    `DROP VIEW IF EXISTS ${qualifiedName(database, objects.view, "rollup view")}`,
+    `DROP TABLE IF EXISTS ${qualifiedName(database, objects.table, "rollup")}`,
+    `DROP TABLE IF EXISTS ${qualifiedName(database, objects.stagingTable, "rollup staging")}`,
   ];
 }

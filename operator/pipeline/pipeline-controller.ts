@@ -1,7 +1,8 @@
 /**
  * Pipeline controller: read → validate → gather (Secret, ClickHouse) → render → apply → status.
  * A spec that cannot succeed is refused in a condition and an Event and not retried until it
- * changes; a missing Secret or an unreachable ClickHouse is retried with backoff.
+ * changes; a missing Secret or an unreachable ClickHouse is retried with backoff. A finalizer
+ * applies deletionPolicy to the raw and window tables; the runtime objects go by garbage collection.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { PipelineSpec, PipelineStatus } from "../api/v1alpha1/pipeline.js";
@@ -10,6 +11,7 @@ import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/cli
 import { renderRawTableDdl, renderRawTableMigration } from "../clickhouse/raw-table-ddl.js";
 import { renderWindowTableDdl } from "../clickhouse/window-table-ddl.js";
 import { applyIfChanged } from "../core/apply-objects.js";
+import { ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { findCondition, reasons } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import { changedBeyondStatus, ownerKeys } from "../core/controller.js";
@@ -22,6 +24,7 @@ import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
 import { SpecError } from "../spec-error.js";
+import { pipelineDeletionFacts, planPipelineCleanup } from "./pipeline-cleanup.js";
 import { computePipelineStatus, type PipelineObservation, pipelineStatusFields } from "./pipeline-status.js";
 import {
   configuredReplicas,
@@ -45,6 +48,7 @@ export interface PipelineControllerDeps {
 }
 
 export const pipelineControllerName = "pipeline";
+export const pipelineFinalizer = "tally.dev/pipeline-cleanup";
 
 export function pipelineControllerDefinition(
   deps: PipelineControllerDeps,
@@ -87,8 +91,11 @@ export async function reconcilePipeline(
   const [namespace, name] = key.split("/", 2) as [string, string];
   const log = objectLogger(pipelineControllerName, key);
   // Always read the live object: the cache may lag our own status writes.
-  const pipeline = await deps.client.find<PipelineObject>(resourceTypes.pipeline, namespace, name);
-  if (pipeline === undefined || pipeline.metadata?.deletionTimestamp) return { kind: "done" }; // owned objects go by garbage collection
+  let pipeline = await deps.client.find<PipelineObject>(resourceTypes.pipeline, namespace, name);
+  if (pipeline === undefined) return { kind: "done" };
+  if (pipeline.metadata?.deletionTimestamp) return finalize(deps, pipeline, key);
+  // Before any table exists, so none can outlive the Pipeline unreported.
+  pipeline = await ensureFinalizer(deps.client, resourceTypes.pipeline, pipeline, pipelineFinalizer);
 
   const validated = validatePipelineSpec(pipeline.spec);
   const problems = validated.ok ? validatePipelineSemantics(validated.value) : validated.problems;
@@ -203,6 +210,39 @@ async function ensureRawTable(
   } finally {
     await session.close();
   }
+}
+
+/** Drops (or keeps) the tables the status records, per deletionPolicy, then lets the Pipeline go. */
+async function finalize(
+  deps: PipelineControllerDeps,
+  pipeline: PipelineObject,
+  key: string,
+): Promise<ReconcileOutcome> {
+  if (!pipeline.metadata?.finalizers?.includes(pipelineFinalizer)) return { kind: "done" };
+  const [namespace] = key.split("/", 1) as [string];
+  const facts = pipelineDeletionFacts(pipeline.spec);
+  const outcome = await runCleanup({
+    client: deps.client,
+    namespace,
+    secret:
+      facts.secret === undefined
+        ? undefined
+        : { name: facts.secret, field: "spec.sink.clickhouse.connectionSecretRef" },
+    plan: planPipelineCleanup(facts, pipeline.status),
+    open: deps.openClickhouse ?? ClickhouseSession.open,
+    controller: pipelineControllerName,
+  });
+  await finishDeletion({
+    client: deps.client,
+    recorder: deps.recorder,
+    log: objectLogger(pipelineControllerName, key),
+    type: resourceTypes.pipeline,
+    object: pipeline,
+    finalizer: pipelineFinalizer,
+    policy: facts.policy,
+    outcome,
+  });
+  return { kind: "done" };
 }
 
 /** Computes the status from the observation and writes it if it changed. */

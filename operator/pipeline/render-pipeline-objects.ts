@@ -51,6 +51,7 @@ const specFieldReaders = {
   scaling: "operator",
   replicas: "operator",
   template: "operator",
+  deletionPolicy: "operator",
 } as const satisfies Record<keyof PipelineSpec, "runtime" | "operator">;
 
 type SpecFieldReaders = typeof specFieldReaders;

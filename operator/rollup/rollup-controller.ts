@@ -4,11 +4,12 @@
  * why no row is lost or counted twice), queries switch to it, then the old one is dropped. The
  * migration's cut-over instant and phase live in status, so a restarted operator or a new leader
  * resumes the same migration instead of starting another. Deletion honours deletionPolicy through
- * a finalizer.
+ * a finalizer, working from what status records (tables, database, connection Secret) since the
+ * source may be deleted first or at the same time.
  */
 
 import { apiVersion } from "../api/v1alpha1/resources.js";
-import type { RollupSpec, RollupStatus } from "../api/v1alpha1/rollup.js";
+import type { RollupStatus } from "../api/v1alpha1/rollup.js";
 import { formatProblems, validateRollupSpec } from "../api/v1alpha1/validation.js";
 import { ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import {
@@ -18,12 +19,13 @@ import {
   renderRollupDdl,
   rollupTableName,
 } from "../clickhouse/rollup-ddl.js";
+import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
-import { apiWrites, clickhouseStatements } from "../core/metrics.js";
+import { clickhouseStatements } from "../core/metrics.js";
 import { SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
@@ -35,6 +37,7 @@ import {
   resolveRollupSource,
   SourceNotReadyError,
 } from "./resolve-rollup-source.js";
+import { planRollupCleanup } from "./rollup-cleanup.js";
 
 export const rollupControllerName = "rollup";
 export const rollupFinalizer = "tally.dev/rollup-cleanup";
@@ -96,15 +99,7 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
   if (rollup === undefined) return { kind: "done" };
 
   if (rollup.metadata?.deletionTimestamp) return finalize(deps, rollup, namespace, name);
-  if (!rollup.metadata?.finalizers?.includes(rollupFinalizer)) {
-    rollup = await deps.client.mergePatch<RollupObject>(resourceTypes.rollup, namespace, name, {
-      metadata: {
-        finalizers: [...(rollup.metadata?.finalizers ?? []), rollupFinalizer],
-        resourceVersion: rollup.metadata?.resourceVersion,
-      },
-    });
-    apiWrites.inc({ kind: "Rollup", verb: "patch" });
-  }
+  rollup = await ensureFinalizer(deps.client, resourceTypes.rollup, rollup, rollupFinalizer);
 
   const validated = validateRollupSpec(rollup.spec);
   if (!validated.ok) {
@@ -133,12 +128,14 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
     return { kind: "requeueAfter", ms: 10_000 };
   }
 
+  // Recorded with every status write below, so deletion can reach ClickHouse without the source.
+  const connectionSecret = source.pipeline.sink.clickhouse.connectionSecretRef.name;
   let session: ClickhouseSession;
   try {
     const credentials = await clickhouseCredentials(
       deps.client,
       namespace,
-      source.pipeline.sink.clickhouse.connectionSecretRef.name,
+      connectionSecret,
       `Pipeline ${source.pipelineName} spec.sink.clickhouse.connectionSecretRef`,
     );
     session = ClickhouseSession.open(credentials);
@@ -184,7 +181,7 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
       await writeStatus(
         deps,
         rollup,
-        {},
+        { connectionSecret },
         { kind: "serving", message: `serving version ${serving} from ${probe.database}.${status.table}` },
       );
       return { kind: "done" };
@@ -205,6 +202,7 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
       const version = Math.max(serving ?? 0, migration?.version ?? 0) + 1;
       migration = {
         version,
+        database: probe.database,
         definitionHash: probe.definitionHash,
         cutoff: new Date(deps.now().getTime() + cutoverLeadMs).toISOString(),
         phase: "Created",
@@ -218,7 +216,7 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
       await writeStatus(
         deps,
         rollup,
-        { migration },
+        { migration, connectionSecret },
         { kind: "migrating", message: `building version ${version}` },
       );
       return { kind: "requeueAfter", ms: cutoverLeadMs + cutoverSettleMs };
@@ -257,6 +255,7 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
       servingVersion: migration.version,
       ddlHash: migration.definitionHash,
       granularity: spec.granularity,
+      connectionSecret,
       migration: undefined,
     };
     await writeStatus(deps, rollup, switched, {
@@ -284,6 +283,7 @@ export async function reconcileRollup(deps: RollupControllerDeps, key: string): 
   }
 }
 
+/** Drops (or keeps) what the status records, per deletionPolicy; never needs the source. */
 async function finalize(
   deps: RollupControllerDeps,
   rollup: RollupObject,
@@ -291,42 +291,28 @@ async function finalize(
   name: string,
 ): Promise<ReconcileOutcome> {
   if (!rollup.metadata?.finalizers?.includes(rollupFinalizer)) return { kind: "done" };
-  const validated = validateRollupSpec(rollup.spec);
-  const policy: RollupSpec["deletionPolicy"] = validated.ok ? validated.value.deletionPolicy : "Retain";
-  const status = rollup.status ?? {};
-  if (status.database !== undefined && validated.ok) {
-    const source = await resolveRollupSource(deps.client, namespace, validated.value).catch(() => undefined);
-    if (source !== undefined) {
-      const credentials = await clickhouseCredentials(
-        deps.client,
-        namespace,
-        source.pipeline.sink.clickhouse.connectionSecretRef.name,
-        "source pipeline connection",
-      );
-      const session = ClickhouseSession.open(credentials);
-      try {
-        const tables = [
-          status.table,
-          status.migration ? rollupTableName(namespace, name, status.migration.version) : undefined,
-        ].filter((t): t is string => t !== undefined);
-        for (const table of tables) {
-          const statements = renderDropRollupVersion(status.database, table);
-          // Retain keeps the table and its data; only the view (which would keep changing it) goes.
-          for (const statement of policy === "Delete" ? statements : statements.slice(0, 1))
-            await session.execute(statement);
-        }
-      } finally {
-        await session.close();
-      }
-    }
-  }
-  await deps.client.mergePatch(resourceTypes.rollup, namespace, name, {
-    metadata: {
-      finalizers: (rollup.metadata.finalizers ?? []).filter((f) => f !== rollupFinalizer),
-      resourceVersion: rollup.metadata.resourceVersion,
-    },
+  const policy = deletionPolicyOf(rollup.spec);
+  const outcome = await runCleanup({
+    client: deps.client,
+    namespace,
+    secret:
+      rollup.status?.connectionSecret === undefined
+        ? undefined
+        : { name: rollup.status.connectionSecret, field: "status.connectionSecret" },
+    plan: planRollupCleanup(namespace, name, policy, rollup.status),
+    open: ClickhouseSession.open,
+    controller: rollupControllerName,
   });
-  apiWrites.inc({ kind: "Rollup", verb: "patch" });
+  await finishDeletion({
+    client: deps.client,
+    recorder: deps.recorder,
+    log: objectLogger(rollupControllerName, `${namespace}/${name}`),
+    type: resourceTypes.rollup,
+    object: rollup,
+    finalizer: rollupFinalizer,
+    policy,
+    outcome,
+  });
   return { kind: "done" };
 }
 

@@ -27,6 +27,7 @@ export const pipelineDefaults = {
   "scaling.scaleUpStabilization": "0s",
   "scaling.scaleDownStabilization": "5m",
   "scaling.cooldown": "30s",
+  deletionPolicy: "Retain",
 } as const;
 
 export const rollupDefaults = {

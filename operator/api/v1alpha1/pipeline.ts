@@ -498,6 +498,11 @@ export const PipelineSpec = Type.Object(
       { clickhouse: ClickhouseSink, redis: Type.Optional(RedisSink) },
       { description: "Where results go." },
     ),
+    deletionPolicy: Type.Union([Type.Literal("Retain"), Type.Literal("Delete")], {
+      description:
+        "What deleting the Pipeline does to its ClickHouse tables. Retain keeps the raw table and the window table with their data; Delete drops both. Rollups reading the raw table have their own deletionPolicy.",
+      default: defaults.deletionPolicy,
+    }),
     deadLetter: Type.Optional(
       Type.Object(
         {

@@ -73,10 +73,17 @@ export const RollupStatus = Type.Object(
     ),
     ddlHash: Type.Optional(Type.String({ description: "Hash of the DDL applied for the serving version." })),
     granularity: Type.Optional(Type.String({ description: "Granularity of the serving version." })),
+    connectionSecret: Type.Optional(
+      Type.String({
+        description:
+          "The Secret (in this namespace) through which the rollup's ClickHouse objects were created: the source pipeline's. Deletion uses it, so it does not need the source to exist.",
+      }),
+    ),
     migration: Type.Optional(
       Type.Object(
         {
           version: Type.Integer({ description: "The version being built.", minimum: 1 }),
+          database: Type.Optional(Type.String({ description: "Database of the version being built." })),
           definitionHash: Type.String({ description: "Hash of the definition being built." }),
           cutoff: Type.String({
             description:
