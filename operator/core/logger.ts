@@ -7,7 +7,7 @@ export const logger = pino({
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label) => ({ level: label }) },
 });
-export type Logger = typeof logger;
+type Logger = typeof logger;
 
 export function objectLogger(controller: string, key: string): Logger {
   const [namespace, name] = key.includes("/") ? key.split("/", 2) : [undefined, key];

@@ -52,7 +52,7 @@ import { type CommitMetadata, parseCommitMetadata } from "./commit-metadata.js";
 import { OffsetCommitter } from "./offset-committer.js";
 import { PartitionWriter, type WriterDeps } from "./partition-writer.js";
 
-export interface SourceSettings {
+interface SourceSettings {
   /** Upper bound of one fetch response (kafkajs maxBytes); the consumer's own buffer. */
   readonly fetchMaxBytes: number;
   /** How long the group waits for a silent member before rebalancing without it. */
@@ -63,7 +63,7 @@ export interface SourceSettings {
   readonly onFatal: (error: unknown) => void;
 }
 
-export interface KafkaSourceOptions {
+interface KafkaSourceOptions {
   readonly kafka: Kafka;
   readonly plan: PipelinePlan;
   readonly clickhouse: ClickHouseSink;

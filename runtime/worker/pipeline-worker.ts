@@ -40,7 +40,7 @@ function kafkaLogCreator(log: Logger) {
     };
 }
 
-export interface RunningWorker {
+interface RunningWorker {
   /** Drains and stops; resolves with whether everything was flushed within the grace period. */
   stop(): Promise<boolean>;
   readonly metricsPort: number | undefined;
