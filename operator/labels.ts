@@ -2,17 +2,16 @@
  * Labels and annotations Tally puts on what it creates. `tally.dev/component` is also what the local
  * pod-runner looks for to start a real process per pod.
  */
-export const componentLabel = "tally.dev/component";
-export const pipelineLabel = "tally.dev/pipeline";
+const componentLabel = "tally.dev/component";
+const pipelineLabel = "tally.dev/pipeline";
 export const configHashAnnotation = "tally.dev/config-hash";
 export const fieldManager = "tally-operator";
 
-export const components = {
+const components = {
   pipelineWorker: "pipeline-worker",
   gateway: "gateway",
   operator: "operator",
 } as const;
-export type Component = (typeof components)[keyof typeof components];
 
 export function pipelineSelectorLabels(name: string): Record<string, string> {
   return {

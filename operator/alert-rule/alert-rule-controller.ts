@@ -18,18 +18,18 @@ import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { SpecError } from "../spec-error.js";
 
-export interface AlertRuleObject extends KubeObject {
+interface AlertRuleObject extends KubeObject {
   spec?: unknown;
   status?: AlertRuleStatus;
 }
 
-export interface AlertRuleControllerDeps {
+interface AlertRuleControllerDeps {
   readonly client: KubeClient;
   readonly recorder: EventRecorder;
   readonly now: () => Date;
 }
 
-export const alertRuleControllerName = "alertrule";
+const alertRuleControllerName = "alertrule";
 
 export function alertRuleControllerDefinition(
   deps: AlertRuleControllerDeps,
@@ -144,10 +144,7 @@ async function resolveMetric(
   };
 }
 
-export async function reconcileAlertRule(
-  deps: AlertRuleControllerDeps,
-  key: string,
-): Promise<ReconcileOutcome> {
+async function reconcileAlertRule(deps: AlertRuleControllerDeps, key: string): Promise<ReconcileOutcome> {
   const [namespace, name] = key.split("/", 2) as [string, string];
   const rule = await deps.client.find<AlertRuleObject>(resourceTypes.alertRule, namespace, name);
   if (rule === undefined || rule.metadata?.deletionTimestamp) return { kind: "done" };

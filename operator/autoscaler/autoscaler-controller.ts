@@ -43,15 +43,15 @@ function describeMeasured(measured: Measured): number | string {
   return measured.kind === "known" ? Math.round(measured.value) : `unknown: ${measured.why}`;
 }
 
-export const autoscalerControllerName = "autoscaler";
-export const autoscalerFieldManager = "tally-operator-autoscaler";
+const autoscalerControllerName = "autoscaler";
+const autoscalerFieldManager = "tally-operator-autoscaler";
 
 interface PipelineObject extends KubeObject {
   spec?: unknown;
   status?: PipelineStatus;
 }
 
-export interface AutoscalerControllerDeps {
+interface AutoscalerControllerDeps {
   readonly client: KubeClient;
   readonly recorder: EventRecorder;
   readonly sampler: OffsetSampler;

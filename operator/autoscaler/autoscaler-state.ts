@@ -11,7 +11,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 
-export const RecommendationStepSchema = Type.Object(
+const RecommendationStepSchema = Type.Object(
   {
     at: Type.Integer({ description: "When this recommendation was made (ms since the epoch).", minimum: 0 }),
     replicas: Type.Integer({ description: "Recommended replicas; holds until the next entry.", minimum: 0 }),
@@ -19,7 +19,7 @@ export const RecommendationStepSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const CapacityEstimateSchema = Type.Object(
+const CapacityEstimateSchema = Type.Object(
   {
     perReplica: Type.Number({
       description: "Messages per second one replica processes when busy.",
@@ -30,7 +30,7 @@ export const CapacityEstimateSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const AutoscalerStateSchema = Type.Object(
+const AutoscalerStateSchema = Type.Object(
   {
     version: Type.Literal(1),
     recommendations: Type.Array(RecommendationStepSchema, {
@@ -58,8 +58,7 @@ export const AutoscalerStateSchema = Type.Object(
   },
 );
 
-export type RecommendationStep = Static<typeof RecommendationStepSchema>;
-export type CapacityEstimate = Static<typeof CapacityEstimateSchema>;
+type RecommendationStep = Static<typeof RecommendationStepSchema>;
 export type AutoscalerState = Static<typeof AutoscalerStateSchema>;
 
 export const initialAutoscalerState: AutoscalerState = { version: 1, recommendations: [] };
@@ -67,7 +66,7 @@ export const initialAutoscalerState: AutoscalerState = { version: 1, recommendat
 /** Bound on stored recommendations; with one decision per 15 s that covers the longest (1 h) window. */
 export const maxRecommendations = 128;
 
-export type StateDecoding =
+type StateDecoding =
   | { readonly ok: true; readonly state: AutoscalerState }
   | { readonly ok: false; readonly state: AutoscalerState; readonly error: string };
 

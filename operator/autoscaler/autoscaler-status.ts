@@ -32,7 +32,7 @@ export const autoscalerStatusFields = [
   "conditions",
 ] as const satisfies readonly (keyof PipelineStatus)[];
 
-export type AutoscalerStatus = Pick<PipelineStatus, (typeof autoscalerStatusFields)[number]>;
+type AutoscalerStatus = Pick<PipelineStatus, (typeof autoscalerStatusFields)[number]>;
 
 export type AutoscalerRound =
   /** spec.scaling cannot be turned into a policy. */
@@ -47,7 +47,7 @@ export type AutoscalerRound =
       readonly sampleError: string | undefined;
     };
 
-export interface AutoscalerEvent {
+interface AutoscalerEvent {
   readonly type: "Normal" | "Warning";
   readonly reason: string;
   readonly note: string;

@@ -47,7 +47,7 @@ export interface LoadTrace {
   at(ms: number): LoadAt;
 }
 
-export interface GroupState {
+interface GroupState {
   readonly at: number;
   readonly replicas: number;
   /** Processing is stopped until then (a rebalance). */
@@ -150,7 +150,7 @@ export function sampleOffsets(state: GroupState, model: ConsumerGroupModel): Off
 }
 
 /** What an autoscaler sees at each decision. */
-export interface ReplayObservation {
+interface ReplayObservation {
   readonly now: number;
   /** Recent admin-API samples, oldest first, newest taken at `now`. */
   readonly samples: readonly OffsetSample[];
@@ -169,7 +169,7 @@ export interface ReplayAutoscaler<S> {
   ): { readonly replicas: number; readonly state: S; readonly reason?: string };
 }
 
-export interface ReplayOptions {
+interface ReplayOptions {
   readonly tickMs: number;
   /** How often the autoscaler runs (and the admin API is sampled): the HPA's sync period. */
   readonly decisionPeriodMs: number;
@@ -177,16 +177,16 @@ export interface ReplayOptions {
   readonly keepSamples: number;
 }
 
-export const defaultReplayOptions: ReplayOptions = { tickMs: 1000, decisionPeriodMs: 15_000, keepSamples: 8 };
+const defaultReplayOptions: ReplayOptions = { tickMs: 1000, decisionPeriodMs: 15_000, keepSamples: 8 };
 
-export interface ReplayPoint {
+interface ReplayPoint {
   readonly at: number;
   readonly lag: number;
   readonly replicas: number;
   readonly inputRate: number;
 }
 
-export interface ReplayAction {
+interface ReplayAction {
   readonly at: number;
   readonly from: number;
   readonly to: number;

@@ -25,25 +25,25 @@
 import type { ReplayAutoscaler } from "./consumer-group-simulator.js";
 import type { OffsetSample } from "./signals.js";
 
-export interface HpaScalingPolicy {
+interface HpaScalingPolicy {
   readonly type: "Pods" | "Percent";
   readonly value: number;
   readonly periodSeconds: number;
 }
 
-export interface HpaScalingRules {
+interface HpaScalingRules {
   readonly stabilizationWindowSeconds: number;
   readonly selectPolicy: "Max" | "Min" | "Disabled";
   readonly policies: readonly HpaScalingPolicy[];
 }
 
-export interface HpaBehavior {
+interface HpaBehavior {
   readonly scaleUp: HpaScalingRules;
   readonly scaleDown: HpaScalingRules;
 }
 
 /** The HPA's defaults when a ScaledObject sets no `advanced.horizontalPodAutoscalerConfig.behavior`. */
-export const defaultHpaBehavior: HpaBehavior = {
+const defaultHpaBehavior: HpaBehavior = {
   scaleUp: {
     stabilizationWindowSeconds: 0,
     selectPolicy: "Max",
@@ -59,9 +59,9 @@ export const defaultHpaBehavior: HpaBehavior = {
   },
 };
 
-export const hpaDefaults = { tolerance: 0.1, syncPeriodMs: 15_000 } as const;
+const hpaDefaults = { tolerance: 0.1, syncPeriodMs: 15_000 } as const;
 
-export interface KedaKafkaScaler {
+interface KedaKafkaScaler {
   readonly lagThreshold: number;
   readonly activationLagThreshold: number;
   readonly allowIdleConsumers: boolean;
@@ -235,7 +235,7 @@ export function hpaNormalize(
   return { replicas, state: { ...state, recommendations, scaleUpEvents, scaleDownEvents } };
 }
 
-export interface KedaDecision {
+interface KedaDecision {
   readonly replicas: number;
   readonly reason: string;
   readonly state: KedaState;

@@ -63,7 +63,7 @@ export async function kafkaConnectionFor(
   return { brokers, ssl: kafka.tls?.enabled === true ? { ca } : undefined, sasl };
 }
 
-export interface SampleRequest {
+interface SampleRequest {
   readonly connection: KafkaConnection;
   readonly groupId: string;
   readonly topics: readonly string[];

@@ -14,7 +14,7 @@ import type { ReplayAutoscaler } from "./consumer-group-simulator.js";
 import { decideScale, type ScaleDecision, type ScalingPolicy } from "./scaling-policy.js";
 import { computeSignals, type SignalOptions } from "./signals.js";
 
-export interface TallyReplayOptions {
+interface TallyReplayOptions {
   readonly signalOptions?: Partial<SignalOptions>;
   /** Called with every decision (for logs and tests). */
   readonly onDecision?: (decision: ScaleDecision, now: number) => void;

@@ -99,7 +99,7 @@ export interface PolicyTuning {
   readonly firstBatchStuckAfterMs: number;
 }
 
-export const defaultTuning: PolicyTuning = {
+const defaultTuning: PolicyTuning = {
   targetUtilization: 0.9,
   scaleUpUtilization: 1,
   staleAfterMs: defaultSignalOptions.staleAfterMs,
@@ -114,11 +114,11 @@ export const defaultTuning: PolicyTuning = {
 };
 
 /** How long replicas added now take to process anything: pod start, then a rebalance. */
-export function takeoverMs(tuning: PolicyTuning): number {
+function takeoverMs(tuning: PolicyTuning): number {
   return tuning.podStartMs + tuning.rebalancePauseMs;
 }
 
-export type ScalingMode = PipelineSpec["scaling"]["mode"];
+type ScalingMode = PipelineSpec["scaling"]["mode"];
 
 /** `spec.scaling` with durations in milliseconds, plus the pause annotation and tuning. */
 export interface ScalingPolicy {

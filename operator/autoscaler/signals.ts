@@ -26,13 +26,8 @@ export function unknown(why: string): Measured {
   return { kind: "unknown", why };
 }
 
-/** The value of a measurement, or `fallback` when it is unknown (for display only, never for decisions). */
-export function valueOr(measured: Measured, fallback: number): number {
-  return measured.kind === "known" ? measured.value : fallback;
-}
-
 /** What the admin API says about the group's position on one partition. */
-export type CommittedOffset =
+type CommittedOffset =
   | { readonly kind: "committed"; readonly offset: number }
   /** The group never committed here; a new consumer would start at `startsAt` (auto.offset.reset). */
   | { readonly kind: "none"; readonly startsAt: number }
@@ -76,7 +71,7 @@ export type SinkPressure =
     };
 
 /** A batch's ClickHouse inserts slower than this (retries included) count as the sink pushing back. */
-export const slowInsertMs = 10_000;
+const slowInsertMs = 10_000;
 
 /**
  * The back-pressure the runtime reported with its commits within the rate window. Only partitions
@@ -129,7 +124,7 @@ export function describeSinkPressure(pressure: SinkPressure): string {
   }
 }
 
-export interface PartitionSignal extends PartitionKey {
+interface PartitionSignal extends PartitionKey {
   readonly lag: Measured;
   /** End-offset growth per second over the rate window. */
   readonly inputRate: Measured;
@@ -137,7 +132,7 @@ export interface PartitionSignal extends PartitionKey {
   readonly processingRate: Measured;
 }
 
-export type Freshness =
+type Freshness =
   | { readonly kind: "fresh"; readonly ageMs: number }
   | { readonly kind: "stale"; readonly ageMs: number; readonly staleAfterMs: number }
   | { readonly kind: "missing" };
@@ -148,7 +143,7 @@ export type Freshness =
  * record). A slow batch and a stuck group both commit nothing for a while; what tells them apart is how
  * long that lasts against how long the partitions' reported batch inserts take.
  */
-export type Progress =
+type Progress =
   /** Some partition committed or started a batch since the previous sample. */
   | { readonly kind: "moving" }
   | {

@@ -27,7 +27,7 @@ export interface RenderedColumn {
   readonly type: string;
 }
 
-export interface RawTableDdl {
+interface RawTableDdl {
   readonly database: string;
   readonly table: string;
   readonly columns: readonly RenderedColumn[];
@@ -35,7 +35,7 @@ export interface RawTableDdl {
   readonly statements: readonly string[];
 }
 
-export function renderRawTableColumns(spec: PipelineSpec): RenderedColumn[] {
+function renderRawTableColumns(spec: PipelineSpec): RenderedColumn[] {
   return [
     ...spec.fields.map((f) => ({ name: f.name, type: renderColumnType(f.type, f.nullable) })),
     ...provenanceColumns.map((c) => ({ name: c.name, type: c.type })),

@@ -25,7 +25,7 @@ import {
   quoteString,
 } from "./sql.js";
 
-export interface SourceField {
+interface SourceField {
   readonly type: ColumnType;
   readonly nullable: boolean;
 }
@@ -46,7 +46,7 @@ export interface RollupSource {
   readonly inheritedFilters: readonly FilterCondition[];
 }
 
-export interface RollupDdlInput {
+interface RollupDdlInput {
   readonly namespace: string;
   readonly name: string;
   readonly spec: RollupSpec;
@@ -110,7 +110,7 @@ export function rollupVersionObjects(table: string): { table: string; view: stri
 }
 
 /** How a metric is stored: the state expression over the source, its column type, and how to read it. */
-export interface MetricColumn {
+interface MetricColumn {
   readonly name: string;
   readonly type: string;
   readonly stateExpression: string;

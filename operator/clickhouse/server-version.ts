@@ -3,7 +3,7 @@
  * (SimpleAggregateFunction and -If states in AggregatingMergeTree, MOVE PARTITION between tables,
  * insert deduplication tokens on non-replicated tables with dependent views).
  */
-export const minimumServerVersion = { major: 24, minor: 3 } as const;
+const minimumServerVersion = { major: 24, minor: 3 } as const;
 
 export type VersionCheck =
   | { readonly supported: true; readonly version: string }

@@ -32,7 +32,7 @@ export const windowTableColumns: readonly RenderedColumn[] = [
   { name: "results", type: "String" },
 ];
 
-export interface WindowTableDdl {
+interface WindowTableDdl {
   readonly database: string;
   readonly table: string;
   readonly columns: readonly RenderedColumn[];

@@ -7,11 +7,11 @@ import { createHash } from "node:crypto";
 import type { Applicable, KubeClient, ResourceType } from "./kube-client.js";
 import { apiWrites } from "./metrics.js";
 
-export const appliedHashAnnotation = "tally.dev/applied-hash";
+const appliedHashAnnotation = "tally.dev/applied-hash";
 
-export type ApplyResult = "created" | "patched" | "noop";
+type ApplyResult = "created" | "patched" | "noop";
 
-export function hashObject(object: unknown): string {
+function hashObject(object: unknown): string {
   return createHash("sha256").update(JSON.stringify(object)).digest("hex").slice(0, 16);
 }
 

@@ -3,8 +3,8 @@
  * `Degraded` explain. lastTransitionTime changes only when the status does, so an unchanged
  * reconcile computes an identical status and writes nothing.
  */
-export const conditionTypes = ["Ready", "Progressing", "Degraded", "Scaling"] as const;
-export type ConditionType = (typeof conditionTypes)[number];
+const conditionTypes = ["Ready", "Progressing", "Degraded", "Scaling"] as const;
+type ConditionType = (typeof conditionTypes)[number];
 
 export interface Condition {
   type: string;

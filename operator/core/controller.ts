@@ -10,7 +10,7 @@ import { queueDepth, queueLatency, reconcileDuration, reconcileErrors, reconcile
 import { sameJson } from "./stable-json.js";
 import { type ReconcileOutcome, WorkQueue } from "./work-queue.js";
 
-export interface SecondaryWatch {
+interface SecondaryWatch {
   readonly type: ResourceType;
   readonly labelSelector?: string;
   /** The primary keys an object of this type concerns (e.g. its owner). */

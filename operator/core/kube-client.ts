@@ -9,7 +9,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name?: string;
   namespace?: string;
   uid?: string;
@@ -36,7 +36,7 @@ export interface Applicable {
   metadata?: { name?: string; namespace?: string; annotations?: { [key: string]: string } };
 }
 
-export interface KubeList<T> {
+interface KubeList<T> {
   metadata: { resourceVersion?: string; continue?: string };
   items: T[];
 }
@@ -129,21 +129,12 @@ export const resourceTypes = {
   },
 } as const satisfies Record<string, ResourceType>;
 
-export function resourcePath(
-  type: ResourceType,
-  namespace?: string,
-  name?: string,
-  subresource?: string,
-): string {
+function resourcePath(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
   const base = type.group === "" ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
   const ns = type.namespaced && namespace !== undefined ? `/namespaces/${encodeURIComponent(namespace)}` : "";
   const item = name === undefined ? "" : `/${encodeURIComponent(name)}`;
   const sub = subresource === undefined ? "" : `/${subresource}`;
   return `${base}${ns}/${type.plural}${item}${sub}`;
-}
-
-export function apiVersionOf(type: ResourceType): string {
-  return type.group === "" ? type.version : `${type.group}/${type.version}`;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;

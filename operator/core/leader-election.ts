@@ -25,7 +25,7 @@ export interface Lease extends KubeObject {
   };
 }
 
-export type LeaseDecision = "create" | "renew" | "takeover" | "wait";
+type LeaseDecision = "create" | "renew" | "takeover" | "wait";
 
 /** Pure: what a candidate does with the lease as read. */
 export function decideLease(
@@ -48,7 +48,7 @@ function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, "000Z");
 }
 
-export interface LeaderElectionOptions {
+interface LeaderElectionOptions {
   readonly namespace: string;
   readonly name: string;
   readonly identity: string;
@@ -170,7 +170,7 @@ export class LeaderElector {
  * identity may not create it; `unverifiable` that it may not even read namespaces (the chart grants
  * none, and runs the operator in its own, existing release namespace).
  */
-export type LeaseNamespace =
+type LeaseNamespace =
   | { readonly kind: "exists" }
   | { readonly kind: "created" }
   | { readonly kind: "unverifiable" }

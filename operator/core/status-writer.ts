@@ -11,7 +11,7 @@ import type { KubeClient, KubeObject, ResourceType } from "./kube-client.js";
 import { apiWrites } from "./metrics.js";
 import { sameJson } from "./stable-json.js";
 
-export interface StatusWrite<S extends { conditions?: unknown }> {
+interface StatusWrite<S extends { conditions?: unknown }> {
   readonly client: KubeClient;
   readonly recorder: EventRecorder;
   readonly type: ResourceType;

@@ -11,7 +11,7 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): { cancel(): void };
 }
 
-export const systemClock: Clock = {
+const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, ms);
@@ -26,7 +26,7 @@ export type ReconcileOutcome =
   | { readonly kind: "requeueAfter"; readonly ms: number }
   | { readonly kind: "terminal"; readonly error: Error };
 
-export interface WorkQueueOptions {
+interface WorkQueueOptions {
   readonly concurrency: number;
   readonly baseBackoffMs: number;
   readonly maxBackoffMs: number;
@@ -46,7 +46,7 @@ export interface QueueRunEvent {
   readonly failures: number;
 }
 
-export class ReconcileTimeoutError extends Error {
+class ReconcileTimeoutError extends Error {
   override readonly name = "ReconcileTimeoutError";
 }
 

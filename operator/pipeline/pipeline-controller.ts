@@ -34,12 +34,12 @@ import {
 } from "./render-pipeline-objects.js";
 import { validatePipelineSemantics } from "./validate-pipeline.js";
 
-export interface PipelineObject extends KubeObject {
+interface PipelineObject extends KubeObject {
   spec?: unknown;
   status?: PipelineStatus;
 }
 
-export interface PipelineControllerDeps {
+interface PipelineControllerDeps {
   readonly client: KubeClient;
   readonly recorder: EventRecorder;
   readonly settings: RuntimeSettings;
@@ -47,8 +47,8 @@ export interface PipelineControllerDeps {
   readonly openClickhouse?: (credentials: ClickhouseCredentials) => ClickhouseSession;
 }
 
-export const pipelineControllerName = "pipeline";
-export const pipelineFinalizer = "tally.dev/pipeline-cleanup";
+const pipelineControllerName = "pipeline";
+const pipelineFinalizer = "tally.dev/pipeline-cleanup";
 
 export function pipelineControllerDefinition(
   deps: PipelineControllerDeps,
@@ -84,10 +84,7 @@ export async function clickhouseCredentials(
   return readSecretKeys(client, namespace, secret, ["url", "username", "password"], field);
 }
 
-export async function reconcilePipeline(
-  deps: PipelineControllerDeps,
-  key: string,
-): Promise<ReconcileOutcome> {
+async function reconcilePipeline(deps: PipelineControllerDeps, key: string): Promise<ReconcileOutcome> {
   const [namespace, name] = key.split("/", 2) as [string, string];
   const log = objectLogger(pipelineControllerName, key);
   // Always read the live object: the cache may lag our own status writes.

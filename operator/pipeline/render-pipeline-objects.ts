@@ -26,7 +26,7 @@ export interface RuntimeSettings {
   readonly metricsPort: number;
 }
 
-export interface PipelineRef {
+interface PipelineRef {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
@@ -60,9 +60,9 @@ type RuntimeField = {
 }[keyof SpecFieldReaders];
 
 /** The part of a Pipeline's spec its runtime pods read. */
-export type RuntimeSpec = Pick<PipelineSpec, RuntimeField>;
+type RuntimeSpec = Pick<PipelineSpec, RuntimeField>;
 
-export function runtimeSpecOf(spec: PipelineSpec): RuntimeSpec {
+function runtimeSpecOf(spec: PipelineSpec): RuntimeSpec {
   const runtimeSpec: Partial<Record<RuntimeField, unknown>> = {};
   for (const [field, reader] of Object.entries(specFieldReaders) as [keyof PipelineSpec, string][]) {
     if (reader === "runtime" && spec[field] !== undefined) runtimeSpec[field as RuntimeField] = spec[field];
@@ -113,7 +113,7 @@ function ownerReference(ref: PipelineRef): V1OwnerReference {
   };
 }
 
-export function renderRuntimeConfig(ref: PipelineRef, spec: PipelineSpec): RuntimeConfig {
+function renderRuntimeConfig(ref: PipelineRef, spec: PipelineSpec): RuntimeConfig {
   return {
     apiVersion,
     kind: "Pipeline",
@@ -164,7 +164,7 @@ function renderResources(spec: PipelineSpec): V1ResourceRequirements {
   };
 }
 
-export interface PipelineObjects {
+interface PipelineObjects {
   readonly configMap: V1ConfigMap;
   readonly deployment: V1Deployment;
   readonly service: V1Service;

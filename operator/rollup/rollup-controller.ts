@@ -39,13 +39,13 @@ import {
 } from "./resolve-rollup-source.js";
 import { planRollupCleanup } from "./rollup-cleanup.js";
 
-export const rollupControllerName = "rollup";
-export const rollupFinalizer = "tally.dev/rollup-cleanup";
+const rollupControllerName = "rollup";
+const rollupFinalizer = "tally.dev/rollup-cleanup";
 /** Wait after the cut-over instant before backfilling, so inserts stamped just before it have landed. */
 const cutoverSettleMs = 3_000;
 const cutoverLeadMs = 5_000;
 
-export interface RollupControllerDeps {
+interface RollupControllerDeps {
   readonly client: KubeClient;
   readonly recorder: EventRecorder;
   readonly now: () => Date;
@@ -73,11 +73,7 @@ export function rollupControllerDefinition(deps: RollupControllerDeps): Controll
 }
 
 /** Keys of the rollups (among `rollups`) whose source is the object at `key`. */
-export function rollupsFedBy(
-  kind: "Pipeline" | "Rollup",
-  key: string,
-  rollups: readonly RollupObject[],
-): string[] {
+function rollupsFedBy(kind: "Pipeline" | "Rollup", key: string, rollups: readonly RollupObject[]): string[] {
   const [namespace, name] = key.split("/", 2);
   return rollups
     .filter((r) => {
@@ -92,7 +88,7 @@ type Observation =
   | { kind: "migrating"; message: string }
   | { kind: "serving"; message: string };
 
-export async function reconcileRollup(deps: RollupControllerDeps, key: string): Promise<ReconcileOutcome> {
+async function reconcileRollup(deps: RollupControllerDeps, key: string): Promise<ReconcileOutcome> {
   const [namespace, name] = key.split("/", 2) as [string, string];
   const log = objectLogger(rollupControllerName, key);
   let rollup = await deps.client.find<RollupObject>(resourceTypes.rollup, namespace, name);

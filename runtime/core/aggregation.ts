@@ -23,34 +23,34 @@ import {
 } from "./window-spec.js";
 
 /** Serialization format version; bump on any incompatible change and keep reading the old one. */
-export const STATE_FORMAT_VERSION = 1;
+const STATE_FORMAT_VERSION = 1;
 
-export interface CountState {
+interface CountState {
   readonly fn: "count";
   n: number;
 }
-export interface SumState {
+interface SumState {
   readonly fn: "sum";
   readonly sum: ExactSum;
 }
-export interface AvgState {
+interface AvgState {
   readonly fn: "avg";
   readonly sum: ExactSum;
   n: number;
 }
-export interface MinState {
+interface MinState {
   readonly fn: "min";
   value: number | null;
 }
-export interface MaxState {
+interface MaxState {
   readonly fn: "max";
   value: number | null;
 }
-export interface UniqState {
+interface UniqState {
   readonly fn: "uniq";
   readonly hll: HyperLogLog;
 }
-export interface QuantilesState {
+interface QuantilesState {
   readonly fn: "quantiles";
   readonly sketch: QuantileSketch;
 }
@@ -63,7 +63,6 @@ export type AggregationState =
   | MaxState
   | UniqState
   | QuantilesState;
-export type StateOf<F extends AggregationFn> = Extract<AggregationState, { fn: F }>;
 
 export class AggregationError extends Error {
   readonly code: "INVALID_VALUE" | "STATE_MISMATCH" | "INVALID_STATE";
@@ -294,7 +293,7 @@ function finiteOrNull(x: number): number | null {
  * The final number of a scalar state: count, sum (0 when empty), avg/min/max (null when empty), uniq (estimate
  * rounded to an integer). For quantiles use `quantileResult`.
  */
-export function scalarResult(state: Exclude<AggregationState, QuantilesState>): number | null {
+function scalarResult(state: Exclude<AggregationState, QuantilesState>): number | null {
   switch (state.fn) {
     case "count":
       return state.n;
@@ -312,7 +311,7 @@ export function scalarResult(state: Exclude<AggregationState, QuantilesState>): 
   }
 }
 
-export function quantileResult(state: QuantilesState, q: number): number | null {
+function quantileResult(state: QuantilesState, q: number): number | null {
   return state.sketch.quantile(q);
 }
 

@@ -17,8 +17,8 @@ import { type Hash64, hash64 } from "./murmur3.js";
 const addScratch: Hash64 = { hi: 0, lo: 0 };
 
 export const DEFAULT_HLL_PRECISION = 14; // 16384 registers, standard error 1.04 / sqrt(16384) ≈ 0.81 %
-export const MIN_HLL_PRECISION = 4;
-export const MAX_HLL_PRECISION = 16; // register indexes fit in two bytes in the sparse encoding
+const MIN_HLL_PRECISION = 4;
+const MAX_HLL_PRECISION = 16; // register indexes fit in two bytes in the sparse encoding
 
 export class HyperLogLogError extends Error {
   readonly code: "INVALID_PRECISION" | "PRECISION_MISMATCH" | "INVALID_ENCODING";

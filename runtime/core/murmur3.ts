@@ -52,7 +52,7 @@ function mixK4(k: number): number {
 }
 
 /** The four 32-bit words of MurmurHash3_x86_128, h1..h4 (the reference writes them little-endian in this order). */
-export type Hash128 = readonly [number, number, number, number];
+type Hash128 = readonly [number, number, number, number];
 
 /** The hash of `bytes`, or of its first `length` bytes. */
 export function murmur3x86_128(bytes: Uint8Array, seed = 0, length = bytes.length): Hash128 {

@@ -17,7 +17,7 @@ export interface WatermarkOptions {
   readonly idleTimeoutMs: number;
 }
 
-export interface PartitionWatermark {
+interface PartitionWatermark {
   readonly partition: string;
   /** Newest event time seen on the partition, or null before its first event. */
   readonly maxEventTimeMs: number | null;

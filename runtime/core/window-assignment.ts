@@ -11,7 +11,7 @@ import {
   type TumblingWindowSpec,
 } from "./window-spec.js";
 
-export interface TimeWindow {
+interface TimeWindow {
   readonly start: number;
   readonly end: number;
 }
@@ -104,7 +104,7 @@ export interface SessionInterval {
   end: number;
 }
 
-export interface SessionInsertResult<T extends SessionInterval> {
+interface SessionInsertResult<T extends SessionInterval> {
   /** The session that now covers the inserted interval (the inserted item itself when nothing overlapped). */
   readonly merged: T;
   /** Existing sessions that overlapped and were replaced by `merged`, in start order. */

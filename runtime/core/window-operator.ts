@@ -89,7 +89,7 @@ export interface WindowUpsert {
   readonly results: Readonly<Record<string, number | null>>;
 }
 
-export interface WindowRetraction {
+interface WindowRetraction {
   readonly kind: "retract";
   readonly windowName: string;
   readonly windowStart: number;
@@ -101,7 +101,7 @@ export interface WindowRetraction {
 
 export type WindowResult = WindowUpsert | WindowRetraction;
 
-export interface WindowOperatorStats {
+interface WindowOperatorStats {
   /** Events applied to at least one window. */
   readonly accepted: number;
   /** Events dropped to the late side output. */

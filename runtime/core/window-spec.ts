@@ -15,32 +15,32 @@ export const MAX_EVENT_TIME_MS = 8.64e15;
 export const MAX_DURATION_MS = 1e13;
 
 /** A sliding window assigns each event to size/slide windows; cap it so one event cannot blow up state. */
-export const MAX_WINDOWS_PER_EVENT = 1000;
+const MAX_WINDOWS_PER_EVENT = 1000;
 
 /** Names that become ClickHouse columns or Redis hash fields must be plain identifiers. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-export interface CountAggregation {
+interface CountAggregation {
   readonly fn: "count";
   /** Output name; defaults to "count". */
   readonly as?: string;
 }
 
-export interface NumericAggregation {
+interface NumericAggregation {
   readonly fn: "sum" | "avg" | "min" | "max";
   readonly field: string;
   /** Output name; defaults to `${fn}_${field}`. */
   readonly as?: string;
 }
 
-export interface UniqAggregation {
+interface UniqAggregation {
   readonly fn: "uniq";
   readonly field: string;
   /** Output name; defaults to `uniq_${field}`. */
   readonly as?: string;
 }
 
-export interface QuantilesAggregation {
+interface QuantilesAggregation {
   readonly fn: "quantiles";
   readonly field: string;
   /** Each in the open interval (0, 1). */
@@ -90,9 +90,8 @@ export interface SessionWindowSpec extends WindowSpecBase {
 }
 
 export type WindowSpec = TumblingWindowSpec | SlidingWindowSpec | SessionWindowSpec;
-export type WindowType = WindowSpec["type"];
 
-export interface WindowSpecIssue {
+interface WindowSpecIssue {
   /** JSON-pointer-like path inside the spec, e.g. "aggregations/2/quantiles/0". */
   readonly path: string;
   readonly message: string;

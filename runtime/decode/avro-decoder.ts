@@ -7,11 +7,11 @@
 import avro from "avsc";
 import { DecodeFailure } from "./decode-failure.js";
 
-export class AvroSchemaError extends Error {
+class AvroSchemaError extends Error {
   override readonly name = "AvroSchemaError";
 }
 
-export interface AvroDecoder {
+interface AvroDecoder {
   readonly format: "avro";
   decode(bytes: Uint8Array | null): unknown;
 }

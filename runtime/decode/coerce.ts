@@ -115,7 +115,7 @@ interface WellFormedString {
  * A lone surrogate cannot be written as UTF-8; ClickHouse would store U+FFFD and a rebuilt event would
  * differ from the original, so it is replaced here, once, for both.
  */
-export function wellFormed(text: string): string {
+function wellFormed(text: string): string {
   const s = text as unknown as WellFormedString;
   return s.isWellFormed() ? text : s.toWellFormed();
 }

@@ -9,7 +9,7 @@ import { type Coercer, coercerFor, Invalid } from "./coerce.js";
 import { DecodeFailure } from "./decode-failure.js";
 import type { FieldDef, Row, RowValue } from "./row.js";
 
-export interface FieldSpec extends FieldDef {
+interface FieldSpec extends FieldDef {
   /** Dotted path in the decoded event; defaults to the name. */
   readonly path?: string;
 }

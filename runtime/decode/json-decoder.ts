@@ -11,11 +11,11 @@ import { isPlainUtcDateTime } from "./iso-time.js";
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-export class JsonSchemaError extends Error {
+class JsonSchemaError extends Error {
   override readonly name = "JsonSchemaError";
 }
 
-export interface JsonDecoder {
+interface JsonDecoder {
   readonly format: "json";
   decode(bytes: Uint8Array | null): unknown;
 }
@@ -51,7 +51,7 @@ export function fullDateTime(): {
   return full as ReturnType<typeof fullDateTime>;
 }
 
-export function compileJsonSchema(schema: Record<string, unknown>, field: string): ValidateFunction {
+function compileJsonSchema(schema: Record<string, unknown>, field: string): ValidateFunction {
   try {
     return fastDateTime(addFormats(new Ajv({ strict: false, allErrors: false }))).compile(schema);
   } catch (error) {

@@ -7,11 +7,11 @@
 import protobuf from "protobufjs";
 import { DecodeFailure } from "./decode-failure.js";
 
-export class ProtobufSchemaError extends Error {
+class ProtobufSchemaError extends Error {
   override readonly name = "ProtobufSchemaError";
 }
 
-export interface ProtobufDecoder {
+interface ProtobufDecoder {
   readonly format: "protobuf";
   decode(bytes: Uint8Array | null): unknown;
 }

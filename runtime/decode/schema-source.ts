@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 
-export interface ConfigMapKeyRef {
+interface ConfigMapKeyRef {
   readonly name: string;
   readonly key: string;
 }

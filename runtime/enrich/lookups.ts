@@ -11,7 +11,7 @@ import type { LookupSource, ReferenceRecord } from "./enricher.js";
 
 type EnrichmentSpec = NonNullable<PipelineSpec["enrich"]>[number];
 
-export interface LookupClients {
+interface LookupClients {
   readonly redis: Redis | undefined;
   readonly clickhouse: ClickHouseClient;
   readonly defaultDatabase: string;

@@ -128,7 +128,7 @@ export interface IdleAdvance {
   readonly bytes: number;
 }
 
-export type Prepared =
+type Prepared =
   | { readonly offset: number; readonly message: SourceMessage; readonly row: Row }
   | { readonly offset: number; readonly message: SourceMessage; readonly failure: DecodeFailure };
 
@@ -144,7 +144,7 @@ interface OpenBatch {
   readonly openedAtMs: number;
 }
 
-export class PartitionProcessorError extends Error {
+class PartitionProcessorError extends Error {
   override readonly name = "PartitionProcessorError";
 }
 

@@ -22,7 +22,7 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-export interface EventTimeSettings {
+interface EventTimeSettings {
   readonly field: string;
   readonly maxOutOfOrdernessMs: number;
   readonly allowedLatenessMs: number;

@@ -44,7 +44,7 @@ function reachMs(spec: WindowSpec): number {
   }
 }
 
-export interface LookbackCheck {
+interface LookbackCheck {
   /** True when every kept session chain starts at least `gap` after the bound. */
   readonly safe: boolean;
   /** When not safe: the earliest start of a chain that reaches too close to the bound. */
@@ -114,9 +114,9 @@ export interface RebuildRow {
 }
 
 /** Rows of the partition below the committed offset with event time in [fromMs, toMs). */
-export type FetchRebuildRows = (fromMs: number, toMs: number) => Promise<readonly RebuildRow[]>;
+type FetchRebuildRows = (fromMs: number, toMs: number) => Promise<readonly RebuildRow[]>;
 
-export interface RebuildRows {
+interface RebuildRows {
   readonly rows: readonly RebuildRow[];
   /** The event-time bound finally used. */
   readonly lowerMs: number;

@@ -8,7 +8,7 @@ import { compilePipelinePlan, type PipelinePlan } from "./pipeline-plan.js";
 
 const example = resolve(import.meta.dirname, "..", "..", "examples", "clickstream-pipeline.yaml");
 
-export function exampleConfig(edit: (spec: PipelineSpec) => void = () => {}): RuntimeConfig {
+function exampleConfig(edit: (spec: PipelineSpec) => void = () => {}): RuntimeConfig {
   const doc = parse(readFileSync(example, "utf8")) as { spec: PipelineSpec };
   const spec = structuredClone(doc.spec);
   edit(spec);

@@ -15,7 +15,7 @@ export class TransformCompileError extends Error {
   override readonly name = "TransformCompileError";
 }
 
-export type TransformOutcome =
+type TransformOutcome =
   | { readonly kind: "kept" }
   | { readonly kind: "filtered"; readonly step: string }
   | { readonly kind: "failed"; readonly failure: DecodeFailure };

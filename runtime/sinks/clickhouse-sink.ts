@@ -31,14 +31,14 @@ import type { RebuildRow } from "../pipeline/rebuild-range.js";
 import { jsonInsertSettings } from "./json-rows.js";
 import { windowColumnList } from "./window-rows.js";
 
-export type TableKind = "raw" | "windows";
+type TableKind = "raw" | "windows";
 
-export class ClickHouseSinkError extends Error {
+class ClickHouseSinkError extends Error {
   override readonly name = "ClickHouseSinkError";
 }
 
 /** Settings of every insert; changing them between an insert and its retry would defeat deduplication. */
-export function insertSettings(token: string) {
+function insertSettings(token: string) {
   return {
     insert_deduplicate: 1,
     insert_deduplication_token: token,
@@ -48,11 +48,11 @@ export function insertSettings(token: string) {
   } as const;
 }
 
-export function deduplicationToken(consumerGroup: string, batch: SealedBatch, table: TableKind): string {
+function deduplicationToken(consumerGroup: string, batch: SealedBatch, table: TableKind): string {
   return `${consumerGroup}/${batch.topic}/${batch.partition}/${batch.firstOffset}-${batch.lastOffset}/${table}`;
 }
 
-export function idleAdvanceDeduplicationToken(consumerGroup: string, advance: IdleAdvance): string {
+function idleAdvanceDeduplicationToken(consumerGroup: string, advance: IdleAdvance): string {
   return `${consumerGroup}/${advance.topic}/${advance.partition}/${advance.offset}@${advance.watermarkMs}/windows`;
 }
 

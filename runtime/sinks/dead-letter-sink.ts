@@ -36,7 +36,7 @@ export const deadLetterHeaders = {
   window: "tally.window",
 } as const;
 
-export function deadLetterMessage(letter: DeadLetter, pipeline: string): Message {
+function deadLetterMessage(letter: DeadLetter, pipeline: string): Message {
   const headers: IHeaders = {
     [deadLetterHeaders.pipeline]: pipeline,
     [deadLetterHeaders.topic]: letter.origin.topic,
@@ -51,22 +51,22 @@ export function deadLetterMessage(letter: DeadLetter, pipeline: string): Message
 }
 
 /** The consumer group whose committed offsets say how far each partition's dead letters were written. */
-export function deadLetterProgressGroup(consumerGroup: string): string {
+function deadLetterProgressGroup(consumerGroup: string): string {
   return `${consumerGroup}.dead-letters`;
 }
 
 /** One transactional id per source partition; topic names cannot contain ':', so ids cannot collide. */
-export function deadLetterTransactionalId(consumerGroup: string, topic: string, partition: number): string {
+function deadLetterTransactionalId(consumerGroup: string, topic: string, partition: number): string {
   return `${consumerGroup}:${topic}:${partition}`;
 }
 
 /** The letters of one sealed batch, whose source offsets end at lastOffset. */
-export interface DeadLetterBatch {
+interface DeadLetterBatch {
   readonly lastOffset: number;
   readonly letters: readonly DeadLetter[];
 }
 
-export interface DeadLetterOutcome {
+interface DeadLetterOutcome {
   /** Letters produced now. */
   readonly written: number;
   /** Letters an earlier attempt (or owner) had already written, skipped. */
@@ -86,7 +86,7 @@ export interface DeadLetterSink {
   close(): Promise<void>;
 }
 
-export interface TransactionalDeadLetterOptions {
+interface TransactionalDeadLetterOptions {
   readonly topic: string;
   /** `<namespace>/<name>`, for the tally.pipeline header. */
   readonly pipeline: string;

@@ -80,12 +80,12 @@ interface Share {
   readonly version: number;
 }
 
-export interface RedisSinkEvents {
+interface RedisSinkEvents {
   onError(error: unknown, context: string): void;
   onRecovered(shares: number): void;
 }
 
-export interface PartitionRef {
+interface PartitionRef {
   readonly topic: string;
   readonly partition: number;
 }
@@ -339,13 +339,6 @@ function scriptSha(script: string): string {
     shas.set(script, sha);
   }
   return sha;
-}
-
-/** One partition's share as a reader finds it. */
-export interface LiveShare {
-  readonly source: string;
-  readonly version: number;
-  readonly upsert: WindowUpsert | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@
  * applied, so the total can exceed the pause threshold by at most one message's rows and one buffer
  * chunk; the headroom between the pause threshold and the budget covers that, so the budget holds.
  */
-export interface ByteBudgetOptions {
+interface ByteBudgetOptions {
   readonly budgetBytes: number;
   /** Kept free below the budget for the overshoot of the last message applied. */
   readonly headroomBytes: number;

@@ -44,13 +44,15 @@ import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import { collectRebuildRows } from "../pipeline/rebuild-range.js";
 import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
 import type { DeadLetterSink } from "../sinks/dead-letter-sink.js";
+import type { RedisSink } from "../sinks/redis-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
+import type { TestHooks } from "../worker/test-hooks.js";
 import type { ByteBudget } from "./byte-budget.js";
 import { type CommitMetadata, parseCommitMetadata } from "./commit-metadata.js";
 import { OffsetCommitter } from "./offset-committer.js";
 import { PartitionWriter, type WriterDeps } from "./partition-writer.js";
 
-export interface SourceSettings {
+interface SourceSettings {
   /** Upper bound of one fetch response (kafkajs maxBytes); the consumer's own buffer. */
   readonly fetchMaxBytes: number;
   /** How long the group waits for a silent member before rebalancing without it. */
@@ -59,6 +61,23 @@ export interface SourceSettings {
   readonly rebalanceFlushMs: number;
   /** kafkajs gave up (a crash it will not restart from): the worker should exit and be restarted. */
   readonly onFatal: (error: unknown) => void;
+}
+
+interface KafkaSourceOptions {
+  readonly kafka: Kafka;
+  readonly plan: PipelinePlan;
+  readonly clickhouse: ClickHouseSink;
+  /** The live-window sink, when the pipeline has spec.sink.redis. */
+  readonly redis: RedisSink | undefined;
+  readonly enricher: Enricher;
+  readonly deadLetters: DeadLetterSink;
+  readonly budget: ByteBudget;
+  readonly metrics: RuntimeMetrics;
+  readonly hooks: TestHooks;
+  readonly log: Logger;
+  /** The partition writers' clock. */
+  readonly now: () => number;
+  readonly settings: SourceSettings;
 }
 
 interface PartitionState {
@@ -104,18 +123,40 @@ export class KafkaSource {
   private joinedOnce = false;
   private lastRedisCheck = 0;
 
-  constructor(
-    kafka: Kafka,
-    private readonly plan: PipelinePlan,
-    private readonly clickhouse: ClickHouseSink,
-    private readonly enricher: Enricher,
-    private readonly deadLetters: DeadLetterSink,
-    private readonly writerDeps: Omit<WriterDeps, "committer">,
-    private readonly budget: ByteBudget,
-    private readonly metrics: RuntimeMetrics,
-    private readonly log: Logger,
-    private readonly settings: SourceSettings,
-  ) {
+  private readonly plan: PipelinePlan;
+  private readonly clickhouse: ClickHouseSink;
+  private readonly enricher: Enricher;
+  private readonly deadLetters: DeadLetterSink;
+  private readonly writerDeps: Omit<WriterDeps, "committer">;
+  private readonly budget: ByteBudget;
+  private readonly metrics: RuntimeMetrics;
+  private readonly log: Logger;
+  private readonly settings: SourceSettings;
+
+  constructor(options: KafkaSourceOptions) {
+    const {
+      kafka,
+      plan,
+      clickhouse,
+      redis,
+      hooks,
+      metrics,
+      log,
+      now,
+      budget,
+      settings,
+      enricher,
+      deadLetters,
+    } = options;
+    this.plan = plan;
+    this.clickhouse = clickhouse;
+    this.enricher = enricher;
+    this.deadLetters = deadLetters;
+    this.writerDeps = { plan, clickhouse, redis, hooks, metrics, log, now };
+    this.budget = budget;
+    this.metrics = metrics;
+    this.log = log;
+    this.settings = settings;
     this.consumer = kafka.consumer({
       groupId: plan.consumerGroup,
       sessionTimeout: settings.sessionTimeoutMs,

@@ -18,13 +18,13 @@
  */
 import type { Offsets } from "kafkajs";
 
-export type CommitFunction = (offsets: Offsets) => Promise<void>;
+type CommitFunction = (offsets: Offsets) => Promise<void>;
 
 export class FencedCommitError extends Error {
   override readonly name = "FencedCommitError";
 }
 
-export interface OffsetCommit {
+interface OffsetCommit {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;

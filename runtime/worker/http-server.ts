@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
-export interface ProbeState {
+interface ProbeState {
   /** Liveness: the process is not wedged. */
   healthy(): boolean;
   /** Readiness: joined the consumer group and not draining. */

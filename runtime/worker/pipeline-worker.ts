@@ -40,7 +40,7 @@ function kafkaLogCreator(log: Logger) {
     };
 }
 
-export interface RunningWorker {
+interface RunningWorker {
   /** Drains and stops; resolves with whether everything was flushed within the grace period. */
   stop(): Promise<boolean>;
   readonly metricsPort: number | undefined;
@@ -149,23 +149,25 @@ export async function startPipelineWorker(
     headroomBytes: Math.min(Math.floor(settings.budgetBytes / 8), 4 * 1024 * 1024),
     resumeFraction: 0.5,
   });
-  source = new KafkaSource(
+  source = new KafkaSource({
     kafka,
     plan,
-    sink,
+    clickhouse: sink,
+    redis: redisSink,
     enricher,
     deadLetters,
-    { plan, clickhouse: sink, redis: redisSink, hooks, metrics, log, now: Date.now },
     budget,
     metrics,
+    hooks,
     log,
-    {
+    now: Date.now,
+    settings: {
       fetchMaxBytes: Math.max(1024 * 1024, Math.min(16 * 1024 * 1024, Math.floor(settings.budgetBytes / 4))),
       sessionTimeoutMs: settings.sessionTimeoutMs,
       rebalanceFlushMs: 20_000,
       onFatal,
     },
-  );
+  });
 
   let metricsPort: number | undefined;
   let server: import("node:http").Server | undefined;

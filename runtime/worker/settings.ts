@@ -88,7 +88,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** A RuntimeConfig from the ConfigMap's JSON (TALLY_PIPELINE_CONFIG). */
-export function runtimeConfigFromJson(text: string, source: string): RuntimeConfig {
+function runtimeConfigFromJson(text: string, source: string): RuntimeConfig {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -9,20 +9,20 @@
  *   before-dead-letter-commit  the batch's dead letters sent inside their transaction, not committed
  *   after-dead-letters         the dead-letter transaction committed, the source offsets not
  */
-export const crashPoints = [
+const crashPoints = [
   "before-insert",
   "after-raw-insert",
   "after-insert",
   "before-dead-letter-commit",
   "after-dead-letters",
 ] as const;
-export type CrashPoint = (typeof crashPoints)[number];
+type CrashPoint = (typeof crashPoints)[number];
 
 export interface TestHooks {
   reached(point: CrashPoint, rows: number): void;
 }
 
-export const noTestHooks: TestHooks = { reached() {} };
+const noTestHooks: TestHooks = { reached() {} };
 
 export function testHooksFromEnv(
   env: Readonly<Record<string, string | undefined>>,

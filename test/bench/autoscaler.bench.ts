@@ -39,14 +39,14 @@ function envNumber(name: string, fallback: number): number {
   return value;
 }
 
-export interface ReplaySummary {
+interface ReplaySummary {
   readonly drainSeconds: number;
   readonly peakLag: number;
   readonly replicaMinutes: number;
   readonly scaleActions: number;
 }
 
-export function summarize(result: ReplayResult, capacityPerReplica: number, tickMs = 1000): ReplaySummary {
+function summarize(result: ReplayResult, capacityPerReplica: number, tickMs = 1000): ReplaySummary {
   const floor = (10_000 * capacityPerReplica) / referenceCapacity;
   let behindMs = 0;
   let peakLag = 0;
@@ -69,7 +69,7 @@ function ratio(ours: number, theirs: number): number {
   return ours / theirs;
 }
 
-export interface TraceComparison {
+interface TraceComparison {
   readonly trace: LoadTrace;
   readonly ours: ReplaySummary;
   readonly keda: ReplaySummary;
@@ -77,13 +77,13 @@ export interface TraceComparison {
   readonly kedaResult: ReplayResult;
 }
 
-export interface BenchParameters {
+interface BenchParameters {
   readonly capacityPerReplica: number;
   readonly kedaLagThreshold: number;
   readonly rebalancePauseMs: number;
 }
 
-export function benchParameters(measuredCapacity?: number): BenchParameters {
+function benchParameters(measuredCapacity?: number): BenchParameters {
   const capacityPerReplica = envNumber("TALLY_BENCH_REPLICA_CAPACITY", measuredCapacity ?? referenceCapacity);
   return {
     capacityPerReplica,
@@ -93,7 +93,7 @@ export function benchParameters(measuredCapacity?: number): BenchParameters {
 }
 
 /** Replays every trace through both autoscalers. */
-export function compareOnTraces(parameters: BenchParameters): TraceComparison[] {
+function compareOnTraces(parameters: BenchParameters): TraceComparison[] {
   return tracesFor(parameters.capacityPerReplica).map((trace) => {
     const model = {
       topic: "events",

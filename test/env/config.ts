@@ -55,8 +55,6 @@ export const stackConfig = {
   podRunnerPort: envPort("TALLY_POD_RUNNER_PORT", 10271),
 } as const;
 
-export type StackConfig = typeof stackConfig;
-
 export const stackPaths = {
   logs: join(stackConfig.stateDir, "logs"),
   pids: join(stackConfig.stateDir, "pids"),

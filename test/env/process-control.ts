@@ -29,7 +29,7 @@ export function readPid(pidFile: string): number | undefined {
   }
 }
 
-export interface StartedProcess {
+interface StartedProcess {
   readonly pid: number;
   readonly logFile: string;
 }

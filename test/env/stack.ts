@@ -33,7 +33,7 @@ import { redisService } from "./services/redis.js";
 import { webhookSinkService } from "./services/webhook-sink.js";
 
 /** Start order; stop runs in reverse. Alertmanager delivers to the sink, Prometheus to Alertmanager. */
-export const stackServices: readonly ServiceSpec[] = [
+const stackServices: readonly ServiceSpec[] = [
   redisService,
   clickhouseService,
   kafkaService,
@@ -51,7 +51,7 @@ export const stackServices: readonly ServiceSpec[] = [
 ];
 
 /** A failure the user can act on: printed as a message, never as a stack trace. */
-export class StackError extends Error {
+class StackError extends Error {
   override readonly name = "StackError";
 }
 
@@ -170,7 +170,7 @@ function select(names: readonly string[]): readonly ServiceSpec[] {
   });
 }
 
-export async function stackUp(names: readonly string[] = []): Promise<void> {
+async function stackUp(names: readonly string[] = []): Promise<void> {
   const services = select(names);
   // Independent services start together; each one's failure is reported with its own log tail.
   const results = await Promise.allSettled(services.map((s) => startService(s)));
@@ -180,11 +180,11 @@ export async function stackUp(names: readonly string[] = []): Promise<void> {
   }
 }
 
-export async function stackDown(names: readonly string[] = []): Promise<void> {
+async function stackDown(names: readonly string[] = []): Promise<void> {
   for (const service of [...select(names)].reverse()) await stopService(service);
 }
 
-export async function stackStatus(names: readonly string[] = []): Promise<boolean> {
+async function stackStatus(names: readonly string[] = []): Promise<boolean> {
   let allHealthy = true;
   for (const service of select(names)) {
     const { state, healthy } = await statusOf(service);

@@ -21,7 +21,7 @@ export interface ClickEvent {
   readonly value: number | null;
 }
 
-export type MessageKind =
+type MessageKind =
   | "valid"
   | "out-of-order"
   | "late"
@@ -43,7 +43,7 @@ export interface ProducedMessage {
   readonly event: ClickEvent | undefined;
 }
 
-export interface GeneratorOptions {
+interface GeneratorOptions {
   readonly seed: number;
   /** Messages per partition (before the final sentinel). */
   readonly perPartition: number;
@@ -87,7 +87,7 @@ const types: readonly [ClickEvent["type"], number][] = [
   ["purchase", 0.05],
 ];
 
-export function eventJson(e: ClickEvent): string {
+function eventJson(e: ClickEvent): string {
   return JSON.stringify({
     event_id: e.event_id,
     user_id: e.user_id,

@@ -6,17 +6,16 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { KubeClient } from "../../operator/core/kube-client.js";
 import { stackConfig, stackPaths } from "../env/config.js";
 import { eventually } from "./eventually.js";
 import { asList, exampleManifests } from "./examples.js";
 import { freePort } from "./free-port.js";
 
-export const kubeconfig = join(stackConfig.stateDir, "kubeconfig");
-export const kubectlPath = join(stackPaths.bin, "kubectl");
+const kubeconfig = join(stackConfig.stateDir, "kubeconfig");
+const kubectlPath = join(stackPaths.bin, "kubectl");
 export const helmPath = join(stackPaths.bin, "helm");
 
-export interface CommandRun {
+interface CommandRun {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -54,10 +53,6 @@ export async function kubectlOk(args: readonly string[], input?: string): Promis
   if (result.code !== 0)
     throw new Error(`kubectl ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
   return result.stdout;
-}
-
-export function kubeClient(): KubeClient {
-  return KubeClient.fromEnvironment(kubeconfig);
 }
 
 export async function createNamespace(prefix: string): Promise<string> {

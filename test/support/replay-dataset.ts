@@ -8,7 +8,7 @@
  */
 import { seededRandom } from "./clickstream-generator.js";
 
-export interface ReplayEvent {
+interface ReplayEvent {
   readonly event_id: string;
   readonly user_id: string;
   readonly type: "view" | "click" | "buy";
@@ -17,9 +17,9 @@ export interface ReplayEvent {
   readonly value: number;
 }
 
-export type ReplayKind = "event" | "near-duplicate" | "far-duplicate" | "invalid-json" | "invalid-schema";
+type ReplayKind = "event" | "near-duplicate" | "far-duplicate" | "invalid-json" | "invalid-schema";
 
-export interface ReplayRecord {
+interface ReplayRecord {
   readonly partition: number;
   readonly offset: number;
   readonly key: string;
@@ -28,7 +28,7 @@ export interface ReplayRecord {
   readonly event: ReplayEvent | undefined;
 }
 
-export interface ReplayOptions {
+interface ReplayOptions {
   readonly seed: number;
   readonly partitions: number;
   readonly perPartition: number;
@@ -101,7 +101,7 @@ export function generateReplay(options: ReplayOptions): ReplayRecord[][] {
   return out;
 }
 
-export interface ReplayTruth {
+interface ReplayTruth {
   /** Per partition, the events that must reach the raw table, in offset order. */
   readonly rows: readonly (readonly ReplayEvent[])[];
   readonly invalid: readonly { readonly partition: number; readonly offset: number }[];

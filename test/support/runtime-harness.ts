@@ -194,7 +194,7 @@ export async function createTables(
   return rollup;
 }
 
-export interface RollupCheck {
+interface RollupCheck {
   readonly ddl: ReturnType<typeof renderRollupDdl>;
   readonly spec: RollupSpec;
 }
@@ -227,7 +227,7 @@ function parseRollup(plan: PipelinePlan, names: RuntimeTestNames): RollupCheck {
 // The worker as a child process
 // ---------------------------------------------------------------------------------------------------------------
 
-export interface WorkerExit {
+interface WorkerExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
 }
@@ -398,7 +398,7 @@ export async function waitForCommitted(
   }
 }
 
-export interface RawRow {
+interface RawRow {
   readonly event_id: string;
   readonly user_id: string;
   readonly session_id: string | null;
@@ -454,7 +454,7 @@ export async function readWindowPartials(
   }));
 }
 
-export interface DeadLetterRecord {
+interface DeadLetterRecord {
   readonly partition: number;
   readonly offset: number;
   readonly kind: string;
@@ -509,7 +509,7 @@ function toRow(e: ClickEvent): Record<string, string | number | null> {
   };
 }
 
-export interface ReferenceWindows {
+interface ReferenceWindows {
   /** Per window name, the windows merged over partitions. */
   readonly combined: ReadonlyMap<string, CombinedWindow[]>;
   /** `partition:offset:window` of every event too late for a window. */
@@ -522,7 +522,7 @@ export interface ReferenceWindows {
  * merged over partitions. (The core is unit-tested on its own; this checks that the runtime feeds it
  * every event exactly once, in the right order, whatever crashed in between.)
  */
-export function referenceWindows(plan: PipelinePlan, expected: ExpectedOutcome): ReferenceWindows {
+function referenceWindows(plan: PipelinePlan, expected: ExpectedOutcome): ReferenceWindows {
   const lateDrops = new Set<string>();
   const perWindow = new Map<string, WindowUpsert[]>();
   expected.rows.forEach((rows, partition) => {
@@ -551,7 +551,7 @@ export function referenceWindows(plan: PipelinePlan, expected: ExpectedOutcome):
 }
 
 /** Tumbling counts per (window start, type), computed by hand: a second, independent reference. */
-export function bruteForceMinuteCounts(plan: PipelinePlan, expected: ExpectedOutcome): Map<string, number> {
+function bruteForceMinuteCounts(plan: PipelinePlan, expected: ExpectedOutcome): Map<string, number> {
   const spec = plan.windows.find((w) => w.type === "tumbling");
   if (spec === undefined || spec.type !== "tumbling") throw new Error("no tumbling window");
   const counts = new Map<string, number>();
@@ -583,7 +583,7 @@ function comparable(windows: readonly CombinedWindow[]) {
   }));
 }
 
-export interface GroundTruthContext {
+interface GroundTruthContext {
   readonly names: RuntimeTestNames;
   readonly plan: PipelinePlan;
   readonly clickhouse: ClickHouseClient;
@@ -725,7 +725,7 @@ async function checkRedis(
   }
 }
 
-export interface RuntimeScenario {
+interface RuntimeScenario {
   readonly names: RuntimeTestNames;
   readonly manifest: string;
   readonly plan: PipelinePlan;

@@ -57,7 +57,6 @@ export const Aggregation = Type.Union(
   { description: "An aggregation; `fn` selects which fields apply." },
 );
 export type Aggregation = Static<typeof Aggregation>;
-export type AggregationFn = Aggregation["fn"];
 
 export function AggregationList(description: string) {
   return Type.Array(Aggregation, {

@@ -12,9 +12,9 @@ import { CelScalar, type CelType, celEnv, listType, mapType, parse } from "@bufb
 type Expr = NonNullable<ReturnType<typeof parse>["expr"]>;
 
 /** The declared fields of `event` with the CEL type each value has at run time. */
-export type EventFields = ReadonlyMap<string, CelType>;
+type EventFields = ReadonlyMap<string, CelType>;
 
-export type CelCheck =
+type CelCheck =
   | { readonly ok: true; readonly type: CelType }
   | { readonly ok: false; readonly stage: "parse" | "type"; readonly error: string };
 

@@ -6,7 +6,7 @@
  */
 import { type CelInput, type CelValue, celEnv, isCelError, parse, plan } from "@bufbuild/cel";
 
-export type CompiledCel =
+type CompiledCel =
   | { readonly ok: true; readonly evaluate: (event: Record<string, unknown>) => CelResultValue }
   | { readonly ok: false; readonly error: string };
 

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { type ResourceDefinition, renderCrd } from "./resources.js";
 
-export const generatedHeader = "# Generated from operator/api/v1alpha1 by `npm run generate`; do not edit.\n";
+const generatedHeader = "# Generated from operator/api/v1alpha1 by `npm run generate`; do not edit.\n";
 
 export function renderCrdYaml(definition: ResourceDefinition): string {
   return generatedHeader + stringify(renderCrd(definition), { lineWidth: 0 });

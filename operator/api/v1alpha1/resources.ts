@@ -9,7 +9,7 @@ import { RollupSpec, RollupStatus } from "./rollup.js";
 import { type JsonSchema, renderStructuralSchema } from "./structural-schema.js";
 
 export const group = "tally.dev";
-export const version = "v1alpha1";
+const version = "v1alpha1";
 export const apiVersion = `${group}/${version}`;
 
 interface PrinterColumn {

@@ -4,7 +4,7 @@ import { rollupDefaults as defaults } from "./defaults.js";
 import { Conditions, celRules, Duration, Identifier, ObjectName, ObservedGeneration } from "./schema-kit.js";
 
 /** Granularities a rollup may have; each divides a day, so cascades (minute → hour → day) line up. */
-export const granularities = ["1m", "5m", "10m", "15m", "30m", "1h", "6h", "12h", "1d"] as const;
+const granularities = ["1m", "5m", "10m", "15m", "30m", "1h", "6h", "12h", "1d"] as const;
 export type Granularity = (typeof granularities)[number];
 
 export const RollupSpec = Type.Object(

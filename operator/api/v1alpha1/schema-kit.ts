@@ -40,7 +40,7 @@ export function Identifier(description: string, options: { default?: string } = 
 }
 
 /** A dotted path into an event (`user.id`); each segment is an identifier. */
-export const fieldPathPattern = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$";
+const fieldPathPattern = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$";
 
 export function FieldPath(description: string) {
   return Type.String({ description, pattern: fieldPathPattern, minLength: 1, maxLength: 253 });
@@ -50,7 +50,7 @@ export function FieldPath(description: string) {
  * A Go duration (`500ms`, `30s`, `5m`, `1h30m`): the syntax CEL's `duration()` parses, so
  * cross-field rules (a slide divides its size) can compare durations at `kubectl apply`.
  */
-export const durationPattern = "^([0-9]+(ms|s|m|h))+$";
+const durationPattern = "^([0-9]+(ms|s|m|h))+$";
 
 export function Duration(description: string, options: { default?: string } = {}) {
   return Type.String({ description, pattern: durationPattern, maxLength: 32, ...options });
@@ -118,7 +118,7 @@ export function FreeForm(description: string) {
 }
 
 /** metav1.Condition, as Kubernetes API conventions define it. */
-export const Condition = Type.Object(
+const Condition = Type.Object(
   {
     type: Type.String({
       description: "Condition type: Ready, Progressing, Degraded, Scaling.",

@@ -13,7 +13,7 @@ import type { CelRule } from "./schema-kit.js";
 export type JsonSchema = { [key: string]: unknown };
 
 /** Thrown when a schema uses a construct Kubernetes cannot express; names the path. */
-export class SchemaShapeError extends Error {
+class SchemaShapeError extends Error {
   override readonly name = "SchemaShapeError";
 }
 

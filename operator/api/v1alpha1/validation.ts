@@ -23,7 +23,7 @@ export interface SpecProblem {
   readonly message: string;
 }
 
-export type SpecValidation<T> =
+type SpecValidation<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly problems: readonly SpecProblem[] };
 

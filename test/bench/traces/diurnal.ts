@@ -12,7 +12,7 @@ function bump(hour: number, centre: number, width: number): number {
 }
 
 /** Total input at `ms` as a function of the compressed hour of day. */
-export function diurnalTotal(ms: number): number {
+function diurnalTotal(ms: number): number {
   const hour = (ms / dayMs) * 24;
   return 15_000 + 110_000 * bump(hour, 11.5, 2.5) + 150_000 * bump(hour, 20, 2);
 }

@@ -8,7 +8,7 @@ import { slowSinkShape } from "./slow-sink.js";
 import { stepShape } from "./step.js";
 import { buildTrace, type TraceShape } from "./trace-kit.js";
 
-export const traceShapes: readonly TraceShape[] = [
+const traceShapes: readonly TraceShape[] = [
   stepShape,
   rampShape,
   burstShape,

@@ -16,7 +16,7 @@ export const minute = 60_000;
 export const referenceCapacity = 20_000;
 
 /** Uniform in [-1, 1), from a 32-bit integer hash (splitmix-style) of the three inputs. */
-export function noise(seed: number, second: number, partition: number): number {
+function noise(seed: number, second: number, partition: number): number {
   let h = (seed ^ Math.imul(second, 0x9e3779b1) ^ Math.imul(partition + 1, 0x85ebca6b)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;

@@ -74,12 +74,12 @@ function loadChdbNative(): ChdbNative {
 }
 
 /** A single-quoted SQL string literal. */
-export function quoteString(value: string): string {
+function quoteString(value: string): string {
   return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
 /** A backquoted SQL identifier. */
-export function quoteIdentifier(name: string): string {
+function quoteIdentifier(name: string): string {
   return `\`${name.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 }
 

@@ -6,7 +6,7 @@
  */
 
 /** The codes this server raises itself (values from the engine's system.errors). */
-export const errorCodes = {
+const errorCodes = {
   BAD_ARGUMENTS: 36,
   NOT_IMPLEMENTED: 48,
   SYNTAX_ERROR: 62,
@@ -18,7 +18,7 @@ export const errorCodes = {
   UNKNOWN_EXCEPTION: 1002,
 } as const;
 
-export type ErrorName = keyof typeof errorCodes;
+type ErrorName = keyof typeof errorCodes;
 
 /**
  * ClickHouse's src/Server/HTTP/exceptionCodeToHTTPStatus.cpp, by code; every other code is a 500

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { brotliCompress, brotliDecompress, deflate, gunzip, gzip, inflate } from "node:zlib";
 import { ClickHouseServerError } from "./errors.js";
 
-export type HttpEncoding = "gzip" | "deflate" | "br";
+type HttpEncoding = "gzip" | "deflate" | "br";
 
 const decoders: Record<HttpEncoding, (input: Buffer) => Promise<Buffer>> = {
   gzip: promisify(gunzip),

@@ -141,7 +141,7 @@ export function composeQueryText(query: string | undefined, body: Buffer, multip
   return Buffer.concat([Buffer.from(`${query}\n`, "utf8"), body]);
 }
 
-export interface Credentials {
+interface Credentials {
   readonly user: string;
   readonly password: string;
 }

@@ -64,7 +64,7 @@ import {
 } from "./http-request.js";
 import { analyzeQuery, isReadOnlyKind, type QueryShape } from "./query-shape.js";
 
-export interface ClickhouseHttpServerOptions {
+interface ClickhouseHttpServerOptions {
   readonly host: string;
   /** 0 picks a free port; read the result's `url`. */
   readonly port: number;
@@ -75,7 +75,7 @@ export interface ClickhouseHttpServerOptions {
   readonly onRequest?: (entry: RequestLogEntry) => void;
 }
 
-export interface RequestLogEntry {
+interface RequestLogEntry {
   readonly method: string;
   readonly path: string;
   readonly queryId: string | undefined;

@@ -8,9 +8,9 @@ import type { V1Pod } from "@kubernetes/client-node";
 export const componentLabel = "tally.dev/component";
 
 /** The kubelet's default when a pod does not say. */
-export const defaultGraceSeconds = 30;
+const defaultGraceSeconds = 30;
 
-export interface DesiredProcess {
+interface DesiredProcess {
   /** `<namespace>/<name>`. */
   readonly key: string;
   readonly uid: string;
@@ -19,7 +19,7 @@ export interface DesiredProcess {
   readonly component: string;
 }
 
-export interface RunningProcess {
+interface RunningProcess {
   readonly key: string;
   readonly uid: string;
 }
@@ -50,7 +50,7 @@ export function desiredProcesses(
   return desired;
 }
 
-export interface ProcessDiff {
+interface ProcessDiff {
   readonly start: DesiredProcess[];
   /** Running processes whose pod is gone, no longer Running, or was replaced by one of the same name. */
   readonly stop: RunningProcess[];

@@ -44,7 +44,7 @@ export function parseEntrypoints(json: string, source: string): Record<string, s
   return table;
 }
 
-export function mergeEntrypoints(...tables: EntrypointTable[]): EntrypointTable {
+function mergeEntrypoints(...tables: EntrypointTable[]): EntrypointTable {
   return Object.assign({}, ...tables) as EntrypointTable;
 }
 

@@ -16,12 +16,12 @@ export interface ObjectRef {
 export type ObjectLookup = (ref: ObjectRef) => Readonly<Record<string, string>> | undefined;
 
 /** Values the pod-runner substitutes for what a kubelet would know about the node. */
-export interface HostFacts {
+interface HostFacts {
   /** status.podIP / status.hostIP: the processes all run on this machine. */
   readonly ip: string;
 }
 
-export type Resolution =
+type Resolution =
   | { readonly ok: true; readonly env: Record<string, string>; readonly args: string[] }
   | { readonly ok: false; readonly reason: string };
 

@@ -18,11 +18,11 @@ export interface Launch {
 }
 
 /** Resolves the command and environment at each start (entry points and Secrets may have changed). */
-export type PrepareLaunch = () => Promise<{ ok: true; launch: Launch } | { ok: false; reason: string }>;
+type PrepareLaunch = () => Promise<{ ok: true; launch: Launch } | { ok: false; reason: string }>;
 
-export type ProcessState = "starting" | "waiting" | "running" | "backoff" | "stopping" | "stopped";
+type ProcessState = "starting" | "waiting" | "running" | "backoff" | "stopping" | "stopped";
 
-export interface ProcessSnapshot {
+interface ProcessSnapshot {
   readonly uid: string;
   readonly component: string;
   readonly port: number;

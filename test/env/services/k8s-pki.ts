@@ -19,7 +19,7 @@ import { runCommand } from "../run-command.js";
  * - an RSA key pair signs and verifies service-account tokens.
  */
 export const k8sDir = join(stackConfig.stateDir, "k8s");
-export const pkiDir = join(k8sDir, "pki");
+const pkiDir = join(k8sDir, "pki");
 
 /** First address of `--service-cluster-ip-range`: the `kubernetes.default` Service's ClusterIP. */
 export const serviceClusterIpRange = "10.96.0.0/16";

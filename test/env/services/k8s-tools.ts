@@ -12,7 +12,7 @@ import { adminTls } from "./k8s-pki.js";
  * tests: the binaries `make setup` builds, kubectl/helm with the admin kubeconfig, and HTTPS probes.
  */
 
-export const k8sBinaries = [
+const k8sBinaries = [
   "etcd",
   "kube-apiserver",
   "kube-controller-manager",
@@ -21,7 +21,7 @@ export const k8sBinaries = [
   "helm",
   "kwok",
 ] as const;
-export type K8sBinary = (typeof k8sBinaries)[number];
+type K8sBinary = (typeof k8sBinaries)[number];
 
 export function k8sBinary(name: K8sBinary): string {
   return join(stackPaths.bin, name);
@@ -58,7 +58,7 @@ export function helm(args: readonly string[], options: { timeoutMs?: number } = 
   });
 }
 
-export interface HttpsAnswer {
+interface HttpsAnswer {
   readonly status: number;
   readonly body: string;
 }

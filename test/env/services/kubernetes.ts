@@ -223,7 +223,7 @@ export const kubeSchedulerService: ServiceSpec = {
 };
 
 /** The fake nodes kwok keeps Ready; pods scheduled to them become Running and Ready at once. */
-export const kwokNodeNames = ["kwok-node-0", "kwok-node-1"] as const;
+const kwokNodeNames = ["kwok-node-0", "kwok-node-1"] as const;
 const kwokNodeAnnotation = { key: "kwok.x-k8s.io/node", value: "fake" } as const;
 const kwokConfigFile = join(k8sDir, "kwok.yaml");
 const kwokNodesFile = join(k8sDir, "kwok-nodes.yaml");
@@ -396,12 +396,3 @@ export const kwokService: ServiceSpec = {
     return health?.ok === true && (await fakeNodesReady());
   },
 };
-
-/** Start order of the control plane (stack.ts starts them together; each waits for its dependency). */
-export const kubernetesServices: readonly ServiceSpec[] = [
-  etcdService,
-  kubeApiserverService,
-  kubeControllerManagerService,
-  kubeSchedulerService,
-  kwokService,
-];
