@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { renderCrdYaml } from "./crd-yaml.js";
 import { group, renderCrd, resourceDefinitions } from "./resources.js";
 import type { JsonSchema } from "./structural-schema.js";
@@ -34,6 +35,12 @@ describe.each(resourceDefinitions.map((d) => [d.kind, d] as const))("CRD %s", (k
       expect(committed).toBe(renderCrdYaml(definition));
     },
   );
+
+  it("reads back under YAML 1.1, as kubectl reads it, as exactly the rendered object", () => {
+    // An unquoted `off` (scaling.mode) is the boolean false in YAML 1.1: the apiserver then refused "off".
+    const read = parse(renderCrdYaml(definition), { version: "1.1" }) as unknown;
+    expect(read).toEqual(JSON.parse(JSON.stringify(renderCrd(definition))));
+  });
 
   it("documents every field for kubectl explain", () => {
     const root = openApiSchema(kind);
