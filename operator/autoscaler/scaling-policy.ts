@@ -13,6 +13,11 @@
  * rule that missing data means hold, a stuck group judged on the runtime's commit records (not on a
  * quiet window: a slow batch commits nothing for a while too), and no scale-up for a backlog the current
  * replicas drain before added ones could start and take over (`podStartMs` + `rebalancePauseMs`).
+ *
+ * `decideScale` reads as the policy: `signalGuards`, an ordered list of named guards over the signals
+ * (the first that holds decides), then `size`, then the stabilization windows (`stabilize`), then
+ * `moveGuards` over the resulting move. Each step returns data (a hold, a sizing, a move); the `explain*`
+ * functions alone turn it into the reason text.
  */
 
 import { parseDuration } from "../api/v1alpha1/duration.js";
@@ -369,7 +374,8 @@ function contextOf(
         ? partitionLags
         : { ...partitionLags, total: signals.totalLag.value };
   const input = reading(signals.partitions.map((p) => p.inputRate));
-  const upper = Math.min(policy.maxReplicas, signals.partitions.length);
+  const partitionCount = signals.partitions.length;
+  const upper = Math.min(policy.maxReplicas, partitionCount);
   return {
     signals,
     policy,
@@ -387,7 +393,7 @@ function contextOf(
       lag.kind === "known" && input.kind === "known"
         ? { lags: lag.values, inputs: input.values, totalLag: lag.total, totalInput: input.total }
         : undefined,
-    partitionCount: signals.partitions.length,
+    partitionCount,
     upper,
     lower: Math.min(policy.minReplicas, upper),
     keepMs: Math.max(policy.scaleUpStabilizationMs, policy.scaleDownStabilizationMs),
@@ -556,46 +562,22 @@ interface Demand {
   readonly perReplica: number;
 }
 
-/** The count the signals ask for (the raw recommendation) and the rule that chose it. */
+/** A count sized on the measured capacity, with the demand behind it and what else its reason cites. */
+type OnDemand<K extends string, Cites = unknown> = {
+  readonly kind: K;
+  readonly replicas: number;
+  readonly demand: Demand;
+} & Readonly<Cites>;
+
+/** The count the signals ask for (the raw recommendation) and why, as data. */
 type Sizing =
   | { readonly kind: "scale-to-zero"; readonly replicas: 0 }
   | { readonly kind: "wake-unmeasured"; readonly replicas: number; readonly lag: number }
-  | { readonly kind: "wake"; readonly replicas: number; readonly demand: Demand }
-  | { readonly kind: "out-of-bounds"; readonly replicas: number; readonly demand: Demand }
-  | {
-      readonly kind: "drains-first";
-      readonly replicas: number;
-      readonly drainSeconds: number;
-      readonly demand: Demand;
-    }
-  | { readonly kind: "catch-up"; readonly replicas: number; readonly demand: Demand }
-  | {
-      readonly kind: "catch-up-to-cap";
-      readonly replicas: number;
-      readonly busiest: number;
-      readonly demand: Demand;
-    }
-  | { readonly kind: "no-help"; readonly replicas: number; readonly demand: Demand }
-  | {
-      readonly kind: "hot-partitions";
-      readonly replicas: number;
-      readonly behind: boolean;
-      readonly demand: Demand;
-    }
-  | {
-      readonly kind: "excess-capacity";
-      readonly replicas: number;
-      readonly busiest: number;
-      readonly demand: Demand;
-    }
-  | {
-      readonly kind: "rebalance-cost";
-      readonly replicas: number;
-      readonly wouldSuffice: number;
-      readonly paybackMs: number;
-      readonly demand: Demand;
-    }
-  | { readonly kind: "steady"; readonly replicas: number; readonly busiest: number; readonly demand: Demand };
+  | OnDemand<"wake" | "out-of-bounds" | "catch-up" | "no-help">
+  | OnDemand<"drains-first", { drainSeconds: number }>
+  | OnDemand<"catch-up-to-cap" | "excess-capacity" | "steady", { busiest: number }>
+  | OnDemand<"hot-partitions", { behind: boolean }>
+  | OnDemand<"rebalance-cost", { wouldSuffice: number; paybackMs: number }>;
 
 function sizingRule(sizing: Sizing): DecisionRule {
   switch (sizing.kind) {
