@@ -836,7 +836,12 @@ export function decideScale(
   const ctx = contextOf(signals, history, policy, now);
   const signalHold = firstHold(signalGuards, ctx);
   if (signalHold !== undefined) return holdDecision(ctx, signalHold, remembered(ctx, signalHold));
-  if (ctx.load === undefined) throw new Error("decideScale: a guard must hold while lag or input is unknown");
+  // lagUnknown and inputUnknown hold on any missing reading, so the load is known here; this tells the types.
+  if (ctx.load === undefined) {
+    throw new Error(
+      `decideScale: no guard held although lag is ${ctx.lag.kind} and input is ${ctx.input.kind}`,
+    );
+  }
   const move = stabilize(ctx, size(ctx, ctx.load));
   const moveHold = firstHold(moveGuards, { ...ctx, move });
   if (moveHold !== undefined) {
@@ -849,6 +854,7 @@ export function decideScale(
   return moveDecision(ctx, move);
 }
 
+/** What a hold carries into the decision besides its reason: the next state, the raw recommendation, hot partitions. */
 interface Memory {
   readonly state: AutoscalerState;
   readonly raw: number | undefined;
