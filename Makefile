@@ -1,14 +1,24 @@
 # Tally: every entry point a developer or CI uses. See README.md.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
+# Every target runs on the Node named in .node-version, which `make setup` installs into the cache:
+# its bin directory goes first on PATH, so `node`, and npm/npx from the system, run on it.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+NODE_VERSION := $(strip $(file < $(ROOT)/.node-version))
+NODE_BIN := $(or $(TALLY_CACHE_DIR),$(HOME)/.cache/tally)/node-$(NODE_VERSION)/bin
+export PATH := $(NODE_BIN):$(PATH)
 NODE_TS := node --import tsx
 STACK := $(NODE_TS) test/env/stack.ts
 
-.PHONY: setup stack-up stack-down stack-status lint typecheck unit integration test demo bench e2e e2e-kind format
+.PHONY: setup pinned-node stack-up stack-down stack-status lint typecheck unit integration test demo bench e2e e2e-kind format
 
 ## setup: install everything this project needs on a fresh machine (idempotent, cached)
 setup:
 	@bash test/env/setup.sh
+
+# Targets that do not run setup themselves need its Node: say so instead of running on another one.
+pinned-node:
+	@[ -x "$(NODE_BIN)/node" ] || { echo "Node $(NODE_VERSION) (.node-version) is not installed: run 'make setup'" >&2; exit 1; }
 
 ## stack-up / stack-down / stack-status: the local stack (Kafka, ClickHouse engine, Redis, Prometheus, Alertmanager)
 stack-up: setup
@@ -17,21 +27,21 @@ stack-up: setup
 stack-down:
 	@if [ -d node_modules/tsx ]; then $(STACK) down; else echo "[stack] nothing to stop (dependencies not installed)"; fi
 
-stack-status:
+stack-status: pinned-node
 	@$(STACK) status
 
-lint:
+lint: pinned-node
 	@echo "[test] lint and format check (biome)"
 	@npx --no-install biome ci --colors=off .
 
-format:
+format: pinned-node
 	@npx --no-install biome check --write .
 
-typecheck:
+typecheck: pinned-node
 	@echo "[test] type-check (tsc --noEmit)"
 	@npx --no-install tsc --noEmit -p tsconfig.json
 
-unit:
+unit: pinned-node
 	@echo "[test] unit tests"
 	@npx --no-install vitest run --project unit
 
@@ -48,7 +58,7 @@ e2e: stack-up
 	@npx --no-install vitest run --project e2e
 
 ## e2e-kind: the same suite on a kind cluster (needs a container engine)
-e2e-kind:
+e2e-kind: pinned-node
 	@if ! docker info >/dev/null 2>&1; then \
 	  echo "make e2e-kind needs a running container engine for kind; this machine has none. Use 'make e2e' (local control plane)." >&2; \
 	  exit 1; \

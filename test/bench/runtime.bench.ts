@@ -366,9 +366,12 @@ function bytesPerOpenWindowKey(keys: number): number {
   return used / keys;
 }
 
-export async function runBench(): Promise<readonly BenchFigure[]> {
-  // In-process stages first, in a process not yet holding the whole path's million messages.
-  const stages = inProcessStages(
+/**
+ * The in-process figures alone (no stack needed), for comparing Node versions or builds:
+ * `node --import tsx -e 'const m = await import("./test/bench/runtime.bench.ts"); console.log(await m.runInProcessBench())'`.
+ */
+export function runInProcessBench(): readonly BenchFigure[] {
+  return inProcessStages(
     generateClickstream({
       seed: 7,
       partitions: 1,
@@ -377,6 +380,11 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
       spacingMs: 100,
     })[0] ?? [],
   );
+}
+
+export async function runBench(): Promise<readonly BenchFigure[]> {
+  // In-process stages first, in a process not yet holding the whole path's million messages.
+  const stages = runInProcessBench();
   const whole = await wholePath();
   const bytesPerKey = bytesPerOpenWindowKey(1_000_000);
   return [
