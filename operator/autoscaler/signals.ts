@@ -143,7 +143,7 @@ type Freshness =
  * record). A slow batch and a stuck group both commit nothing for a while; what tells them apart is how
  * long that lasts against how long the partitions' reported batch inserts take.
  */
-type Progress =
+export type Progress =
   /** Some partition committed or started a batch since the previous sample. */
   | { readonly kind: "moving" }
   | {
