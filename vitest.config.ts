@@ -9,7 +9,12 @@ export default defineConfig({
         test: {
           name: "unit",
           include: [
+            "api/**/*.test.ts",
+            "contracts/**/*.test.ts",
+            "lib/**/*.test.ts",
             "operator/**/*.test.ts",
+            "gateway/**/*.test.ts",
+            "test/sim/**/*.test.ts",
             "runtime/**/*.test.ts",
             "crds/**/*.test.ts",
             "examples/**/*.test.ts",

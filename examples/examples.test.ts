@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { validatePipelineSemantics } from "../api/v1alpha1/validate-pipeline.js";
 import {
   validateAlertRuleSpec,
   validatePipelineSpec,
   validateRollupSpec,
-} from "../operator/api/v1alpha1/validation.js";
-import { validatePipelineSemantics } from "../operator/pipeline/validate-pipeline.js";
+} from "../api/v1alpha1/validation.js";
 
 // Every Tally object in examples/ passes the operator's own validation, so users copy working YAML.
 const documents = readdirSync(import.meta.dirname)

@@ -3,20 +3,20 @@
  * or an aggregation of a Pipeline's live window, with group-by and filters on fields that source
  * has). Evaluation is the gateway's; the operator only says whether the rule can be evaluated.
  */
-import type { AlertRuleSpec, AlertRuleStatus } from "../api/v1alpha1/alert-rule.js";
+import type { AlertRuleSpec, AlertRuleStatus } from "../../api/v1alpha1/alert-rule.js";
+import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import {
   formatProblems,
   validateAlertRuleSpec,
   validatePipelineSpec,
   validateRollupSpec,
-} from "../api/v1alpha1/validation.js";
+} from "../../api/v1alpha1/validation.js";
 import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-import { SpecError } from "../spec-error.js";
 
 interface AlertRuleObject extends KubeObject {
   spec?: unknown;

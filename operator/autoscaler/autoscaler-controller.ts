@@ -11,8 +11,9 @@
  * Nothing here is an error to retry: a sample that fails (broker down, topic missing, Secret missing)
  * is a missing signal, and the policy holds on missing signals; the status says why.
  */
-import type { PipelineSpec, PipelineStatus } from "../api/v1alpha1/pipeline.js";
-import { validatePipelineSpec } from "../api/v1alpha1/validation.js";
+import type { PipelineSpec, PipelineStatus } from "../../api/v1alpha1/pipeline.js";
+import { validatePipelineSpec } from "../../api/v1alpha1/validation.js";
+import { consumerGroupOf } from "../../contracts/runtime-config.js";
 import { type ControllerDefinition, changedBeyondStatus } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
@@ -20,7 +21,7 @@ import { objectLogger } from "../core/logger.js";
 import { apiWrites } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-import { configuredReplicas, consumerGroupOf } from "../pipeline/render-pipeline-objects.js";
+import { configuredReplicas } from "../pipeline/render-pipeline-objects.js";
 import { type AutoscalerState, decodeAutoscalerState } from "./autoscaler-state.js";
 import {
   type AutoscalerRound,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PipelineStatus } from "../api/v1alpha1/pipeline.js";
+import type { PipelineStatus } from "../../api/v1alpha1/pipeline.js";
 import { type AutoscalerState, initialAutoscalerState } from "./autoscaler-state.js";
 import { type AutoscalerRound, autoscalerEvent, computeAutoscalerStatus } from "./autoscaler-status.js";
 import { DecisionRule, ScaleAction, type ScaleDecision } from "./scaling-policy.js";

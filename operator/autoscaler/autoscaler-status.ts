@@ -7,7 +7,7 @@
  * signals (its reason says what it decided), False when it cannot or must not act (no signals, an HPA
  * owns the scale subresource, mode off, paused, an inconsistent spec) with the reason why.
  */
-import type { PipelineStatus } from "../api/v1alpha1/pipeline.js";
+import type { PipelineStatus } from "../../api/v1alpha1/pipeline.js";
 import {
   type Condition,
   type DesiredCondition,

@@ -5,7 +5,7 @@
  * condition is taken away (so both conditions were really present).
  */
 import { describe, expect, it } from "vitest";
-import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { type AutoscalerState, initialAutoscalerState } from "./autoscaler-state.js";
 import { DecisionRule, decideScale, pausedAnnotation, scalingPolicyFromSpec } from "./scaling-policy.js";
 import { type ConsumerGroupSignals, known, type Progress, type SinkPressure, unknown } from "./signals.js";

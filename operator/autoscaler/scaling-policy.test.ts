@@ -1,10 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseDuration } from "../api/v1alpha1/duration.js";
-import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import {
+  type LoadTrace,
+  type ReplayAutoscaler,
+  replay,
+} from "../../test/sim/autoscaler/consumer-group-simulator.js";
+import { tallyReplayAutoscaler } from "../../test/sim/autoscaler/policy-replay.js";
 import { type AutoscalerState, initialAutoscalerState } from "./autoscaler-state.js";
-import { type LoadTrace, type ReplayAutoscaler, replay } from "./consumer-group-simulator.js";
-import { tallyReplayAutoscaler } from "./policy-replay.js";
 import {
   DecisionRule,
   decideScale,

@@ -20,8 +20,8 @@
  * functions alone turn it into the reason text.
  */
 
-import { parseDuration } from "../api/v1alpha1/duration.js";
-import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { type PartitionKey, partitionLabel, roundRobinAssignment } from "./assignment.js";
 import { type AutoscalerState, recommendationRange, recordRecommendation } from "./autoscaler-state.js";
 import { formatCount, formatDuration, formatRate, replicasText } from "./format.js";

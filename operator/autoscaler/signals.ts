@@ -9,7 +9,7 @@
  * not be able to masquerade as one.
  */
 
-import type { CommitMetadata, SinkReport } from "../../runtime/source/commit-metadata.js";
+import type { CommitMetadata, SinkReport } from "../../contracts/kafka/commit-metadata.js";
 import { comparePartitions, type PartitionKey, partitionLabel, roundRobinAssignment } from "./assignment.js";
 import { formatDuration } from "./format.js";
 

@@ -4,9 +4,9 @@
  * which may be gone already); dropping is thin I/O; and every deletion ends in one log line and one
  * Event saying what was dropped and what was kept, so a deletion that drops nothing is never silent.
  */
-import { apiVersion } from "../api/v1alpha1/resources.js";
+import { apiVersion } from "../../api/v1alpha1/resources.js";
+import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import type { ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
-import { qualifiedName } from "../clickhouse/sql.js";
 import type { EventRecorder } from "./events.js";
 import type { KubeClient, KubeObject, ResourceType } from "./kube-client.js";
 import type { Logger } from "./logger.js";

@@ -3,7 +3,7 @@
  * the computed status differs from the stored one, and an Event when the Ready condition changes.
  * An idle reconcile therefore writes nothing at all.
  */
-import { apiVersion } from "../api/v1alpha1/resources.js";
+import { apiVersion } from "../../api/v1alpha1/resources.js";
 import { fieldManager } from "../labels.js";
 import { type Condition, findCondition } from "./conditions.js";
 import type { EventRecorder } from "./events.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "./manual-clock.js";
+import { ManualClock } from "../../test/support/manual-clock.js";
 import { type QueueRunEvent, type ReconcileOutcome, WorkQueue } from "./work-queue.js";
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));

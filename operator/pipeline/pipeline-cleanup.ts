@@ -3,8 +3,8 @@
  * them. Retain keeps both; Delete drops both. Rollups reading the raw table are not touched: each has
  * its own deletionPolicy and finalizer.
  */
-import type { PipelineStatus } from "../api/v1alpha1/pipeline.js";
-import { windowTableName } from "../clickhouse/window-table-ddl.js";
+import type { PipelineStatus } from "../../api/v1alpha1/pipeline.js";
+import { windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
 import {
   type CleanupObject,
   type CleanupPlan,

@@ -5,11 +5,13 @@
  * applies deletionPolicy to the raw and window tables; the runtime objects go by garbage collection.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
-import type { PipelineSpec, PipelineStatus } from "../api/v1alpha1/pipeline.js";
-import { formatProblems, validatePipelineSpec } from "../api/v1alpha1/validation.js";
+import type { PipelineSpec, PipelineStatus } from "../../api/v1alpha1/pipeline.js";
+import { SpecError } from "../../api/v1alpha1/spec-error.js";
+import { validatePipelineSemantics } from "../../api/v1alpha1/validate-pipeline.js";
+import { formatProblems, validatePipelineSpec } from "../../api/v1alpha1/validation.js";
+import { renderRawTableDdl, renderRawTableMigration } from "../../contracts/clickhouse/raw-table-ddl.js";
+import { renderWindowTableDdl } from "../../contracts/clickhouse/window-table-ddl.js";
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
-import { renderRawTableDdl, renderRawTableMigration } from "../clickhouse/raw-table-ddl.js";
-import { renderWindowTableDdl } from "../clickhouse/window-table-ddl.js";
 import { applyIfChanged } from "../core/apply-objects.js";
 import { ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { findCondition, reasons } from "../core/conditions.js";
@@ -23,7 +25,6 @@ import { readSecretKeys, SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
-import { SpecError } from "../spec-error.js";
 import { pipelineDeletionFacts, planPipelineCleanup } from "./pipeline-cleanup.js";
 import { computePipelineStatus, type PipelineObservation, pipelineStatusFields } from "./pipeline-status.js";
 import {
@@ -32,7 +33,6 @@ import {
   type RuntimeSettings,
   renderPipelineObjects,
 } from "./render-pipeline-objects.js";
-import { validatePipelineSemantics } from "./validate-pipeline.js";
 
 interface PipelineObject extends KubeObject {
   spec?: unknown;

@@ -3,7 +3,7 @@
  * raw table exists, and every wanted runtime pod is ready with the current configuration.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
-import type { PipelineStatus } from "../api/v1alpha1/pipeline.js";
+import type { PipelineStatus } from "../../api/v1alpha1/pipeline.js";
 import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 
 export type PipelineObservation =

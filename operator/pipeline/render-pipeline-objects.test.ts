@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
-import { examplePipelineSpec } from "../clickhouse/test-fixtures.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import { runtimeConfigKey } from "../../contracts/runtime-config.js";
+import { examplePipelineSpec } from "../../test/support/fixtures/clickhouse-fixtures.js";
 import { configHashAnnotation } from "../labels.js";
-import { renderPipelineObjects, runtimeConfigKey } from "./render-pipeline-objects.js";
+import { renderPipelineObjects } from "./render-pipeline-objects.js";
 
 const ref = { namespace: "shop", name: "clickstream", uid: "0b3c6d8e-1111-2222-3333-444455556666" };
 const settings = { image: "tally-runtime:0.1.0", version: "0.1.0", metricsPort: 9464 };

@@ -2,11 +2,11 @@
  * Gathers what a Rollup is built on: the root Pipeline (whose raw table every backfill reads) and,
  * for a cascade, the parent rollup's serving table and the filters of every rollup above it.
  */
-import type { FilterCondition } from "../api/v1alpha1/aggregation.js";
-import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
-import type { RollupSpec, RollupStatus } from "../api/v1alpha1/rollup.js";
-import { validatePipelineSpec, validateRollupSpec } from "../api/v1alpha1/validation.js";
-import type { RawSource, RollupSource } from "../clickhouse/rollup-ddl.js";
+import type { FilterCondition } from "../../api/v1alpha1/aggregation.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import type { RollupSpec, RollupStatus } from "../../api/v1alpha1/rollup.js";
+import { validatePipelineSpec, validateRollupSpec } from "../../api/v1alpha1/validation.js";
+import type { RawSource, RollupSource } from "../../contracts/clickhouse/rollup-ddl.js";
 import { findCondition } from "../core/conditions.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RollupStatus } from "../api/v1alpha1/rollup.js";
+import type { RollupStatus } from "../../api/v1alpha1/rollup.js";
 import { type CleanupObject, describeCleanup, renderDropStatement } from "../core/cleanup.js";
 import { planRollupCleanup } from "./rollup-cleanup.js";
 

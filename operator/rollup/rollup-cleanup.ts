@@ -4,8 +4,8 @@
  * table with its data and drops its view (so the table stops changing); every other version is
  * dropped under either policy, since no query reads it and an unfinished one holds part of the data.
  */
-import type { RollupStatus } from "../api/v1alpha1/rollup.js";
-import { rollupTableName, rollupVersionObjects } from "../clickhouse/rollup-ddl.js";
+import type { RollupStatus } from "../../api/v1alpha1/rollup.js";
+import { rollupTableName, rollupVersionObjects } from "../../contracts/clickhouse/rollup-ddl.js";
 import type { CleanupObject, CleanupPlan, DeletionPolicy } from "../core/cleanup.js";
 
 function versionObjects(database: string, table: string, label: string, keepTable: boolean): CleanupObject[] {

@@ -8,17 +8,18 @@
  * source may be deleted first or at the same time.
  */
 
-import { apiVersion } from "../api/v1alpha1/resources.js";
-import type { RollupStatus } from "../api/v1alpha1/rollup.js";
-import { formatProblems, validateRollupSpec } from "../api/v1alpha1/validation.js";
-import { ClickhouseSession } from "../clickhouse/clickhouse-session.js";
+import { apiVersion } from "../../api/v1alpha1/resources.js";
+import type { RollupStatus } from "../../api/v1alpha1/rollup.js";
+import { SpecError } from "../../api/v1alpha1/spec-error.js";
+import { formatProblems, validateRollupSpec } from "../../api/v1alpha1/validation.js";
 import {
   type RollupDdl,
   renderDropRollupVersion,
   renderMovePartition,
   renderRollupDdl,
   rollupTableName,
-} from "../clickhouse/rollup-ddl.js";
+} from "../../contracts/clickhouse/rollup-ddl.js";
+import { ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
@@ -30,7 +31,6 @@ import { SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { clickhouseCredentials, UnsupportedServerError } from "../pipeline/pipeline-controller.js";
-import { SpecError } from "../spec-error.js";
 import {
   type ResolvedRollupSource,
   type RollupObject,

@@ -7,6 +7,8 @@
 // The wall clock is a parameter (`nowMs`) of every call that needs it, so this module stays deterministic and the
 // runtime decides which clock to use (and tests use a fake one).
 
+import type { WatermarkFloor } from "../../contracts/kafka/commit-metadata.js";
+
 export interface WatermarkOptions {
   /** How far behind the newest event an event may arrive and still be on time. */
   readonly maxOutOfOrdernessMs: number;
@@ -175,11 +177,8 @@ export function idleAdvanceTarget(input: IdleAdvanceInput): number | undefined {
  * The rows at offsets ≥ `offset` were processed with a watermark of at least `watermarkMs`, and the windows were
  * advanced to it before them, so a rebuild that replays them must do the same (the raw table cannot tell).
  */
-export interface WatermarkFloor {
-  /** The partition's next offset when the watermark was advanced: it holds from this offset on. */
-  readonly offset: number;
-  readonly watermarkMs: number;
-}
+// The floor's shape is part of the commit metadata (contracts/), which the operator reads too.
+export type { WatermarkFloor };
 
 /**
  * At most this many floors are kept (the commit metadata must stay well under Kafka's 4 KB limit), plus the one

@@ -1,21 +1,19 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addValue, createState, serializeState } from "./aggregation.js";
-import { WatermarkTracker } from "./watermark.js";
-import { assignWindows } from "./window-assignment.js";
+import { addValue, createState, serializeState } from "../../contracts/windows/aggregation.js";
+import { assignWindows } from "../../contracts/windows/window-assignment.js";
 import {
   combinePartials,
   foldResults,
-  type IngestOutcome,
   liveWindows,
-  type WindowEvent,
-  WindowOperator,
   type WindowResult,
   WindowResultError,
   type WindowUpsert,
   windowIdentity,
-} from "./window-operator.js";
-import { aggregationName, type WindowSpec, WindowSpecError } from "./window-spec.js";
+} from "../../contracts/windows/window-results.js";
+import { aggregationName, type WindowSpec, WindowSpecError } from "../../contracts/windows/window-spec.js";
+import { WatermarkTracker } from "./watermark.js";
+import { type IngestOutcome, type WindowEvent, WindowOperator } from "./window-operator.js";
 
 const NEG = Number.NEGATIVE_INFINITY;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
 import { coercerFor, Invalid } from "./coerce.js";
 
 function ok(type: ColumnType, input: unknown, nullable = false): unknown {

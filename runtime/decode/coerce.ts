@@ -4,7 +4,7 @@
  * failure) instead of throwing. Anything that ClickHouse would clamp, wrap or reject is refused here,
  * so an insert can never fail because of one event's data: the event goes to the dead-letter topic.
  */
-import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
 import { parseIsoTimestamp } from "./iso-time.js";
 import type { RowValue } from "./row.js";
 

@@ -1,5 +1,5 @@
 /** The decoder of a Pipeline's `format`, built once; schema text comes through the resolver. */
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { createAvroDecoder } from "./avro-decoder.js";
 import { createJsonDecoder } from "./json-decoder.js";
 import { createProtobufDecoder } from "./protobuf-decoder.js";

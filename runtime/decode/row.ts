@@ -17,7 +17,7 @@
  * | DateTime64(3)                       | epoch ms                                          |
  * | Nullable(T)                         | null or T's value                                 |
  */
-import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
 
 export type RowValue = string | number | boolean | null;
 

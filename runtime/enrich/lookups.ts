@@ -4,9 +4,9 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Redis } from "ioredis";
-import { parseDuration } from "../../operator/api/v1alpha1/duration.js";
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
-import { qualifiedName, quoteIdentifier } from "../../operator/clickhouse/sql.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import { qualifiedName, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
 import type { LookupSource, ReferenceRecord } from "./enricher.js";
 
 type EnrichmentSpec = NonNullable<PipelineSpec["enrich"]>[number];

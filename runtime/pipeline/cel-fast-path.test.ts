@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileCel } from "../../operator/api/v1alpha1/compile-cel.js";
+import { compileCel } from "../../lib/cel/compile-cel.js";
 import type { Row } from "../decode/row.js";
 import { compileFastFilter, FALLBACK } from "./cel-fast-path.js";
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { foldResults, liveWindows, type WindowResult } from "../core/window-operator.js";
+import { foldResults, liveWindows, type WindowResult } from "../../contracts/windows/window-results.js";
+import { examplePlan } from "../../test/support/fixtures/runtime-fixtures.js";
 import type { Row } from "../decode/row.js";
 import { Enricher } from "../enrich/enricher.js";
 import { decodeValue } from "../sinks/json-rows.js";
@@ -12,7 +13,6 @@ import {
 } from "./partition-processor.js";
 import type { PipelinePlan } from "./pipeline-plan.js";
 import { collectRebuildRows, type RebuildRow } from "./rebuild-range.js";
-import { examplePlan } from "./test-fixtures.js";
 
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 

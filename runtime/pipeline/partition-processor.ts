@@ -35,8 +35,9 @@
  * same watermark and the same windows to meet.
  */
 
+import { type WindowResult, windowIdentity } from "../../contracts/windows/window-results.js";
 import { pruneFloors, type WatermarkFloor } from "../core/watermark.js";
-import { WindowOperator, type WindowResult, windowIdentity } from "../core/window-operator.js";
+import { WindowOperator } from "../core/window-operator.js";
 import type { FailureKind } from "../decode/decode-failure.js";
 import { DecodeFailure } from "../decode/decode-failure.js";
 import type { MessageOrigin, Row } from "../decode/row.js";

@@ -4,12 +4,12 @@
  * row encoder. A spec that cannot run is refused here with every problem named (ConfigError).
  */
 
-import { parseDuration } from "../../operator/api/v1alpha1/duration.js";
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
-import { formatProblems, validatePipelineSpec } from "../../operator/api/v1alpha1/validation.js";
-import type { RuntimeConfig } from "../../operator/pipeline/render-pipeline-objects.js";
-import { validatePipelineSemantics } from "../../operator/pipeline/validate-pipeline.js";
-import type { WindowSpec } from "../core/window-spec.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import { validatePipelineSemantics } from "../../api/v1alpha1/validate-pipeline.js";
+import { formatProblems, validatePipelineSpec } from "../../api/v1alpha1/validation.js";
+import type { RuntimeConfig } from "../../contracts/runtime-config.js";
+import type { WindowSpec } from "../../contracts/windows/window-spec.js";
 import { createDecoder, type Decoder } from "../decode/decoder.js";
 import { compileFieldMapper, type FieldMapper } from "../decode/field-mapping.js";
 import type { FieldDef } from "../decode/row.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { SessionWindowSpec } from "../core/window-spec.js";
+import type { SessionWindowSpec } from "../../contracts/windows/window-spec.js";
+import { examplePlan } from "../../test/support/fixtures/runtime-fixtures.js";
 import { rebuildLowerBound, sessionLookbackSafe } from "./rebuild-range.js";
-import { examplePlan } from "./test-fixtures.js";
 
 describe("rebuildLowerBound", () => {
   it("takes the furthest reach of dedup and every window", () => {

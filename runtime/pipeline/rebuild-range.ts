@@ -19,7 +19,7 @@
  * on (a skipped row has an older event time than every replayed row after it, so it never held the
  * running maximum there).
  */
-import type { WindowSpec } from "../core/window-spec.js";
+import type { WindowSpec } from "../../contracts/windows/window-spec.js";
 import type { Row } from "../decode/row.js";
 import type { PipelinePlan } from "./pipeline-plan.js";
 

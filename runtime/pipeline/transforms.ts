@@ -4,8 +4,8 @@
  * expression sees the same thing whether the event is live or rebuilt from the raw table).
  */
 import { isCelUint } from "@bufbuild/cel";
-import { type CelResultValue, compileCel } from "../../operator/api/v1alpha1/compile-cel.js";
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import { type CelResultValue, compileCel } from "../../lib/cel/compile-cel.js";
 import { DecodeFailure } from "../decode/decode-failure.js";
 import type { FieldMapper } from "../decode/field-mapping.js";
 import type { Row } from "../decode/row.js";

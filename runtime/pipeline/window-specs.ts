@@ -1,8 +1,12 @@
 /** A Pipeline's `windows` as the runtime core's window specs (durations in ms, aggregation names as `as`). */
-import type { Aggregation } from "../../operator/api/v1alpha1/aggregation.js";
-import { parseDuration } from "../../operator/api/v1alpha1/duration.js";
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
-import { type AggregationSpec, assertValidWindowSpec, type WindowSpec } from "../core/window-spec.js";
+import type { Aggregation } from "../../api/v1alpha1/aggregation.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import {
+  type AggregationSpec,
+  assertValidWindowSpec,
+  type WindowSpec,
+} from "../../contracts/windows/window-spec.js";
 
 function toAggregation(a: Aggregation): AggregationSpec {
   switch (a.fn) {

@@ -20,10 +20,10 @@
  */
 import { Readable } from "node:stream";
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
-import { renderRawTableDdl } from "../../operator/clickhouse/raw-table-ddl.js";
-import { qualifiedName, quoteIdentifier } from "../../operator/clickhouse/sql.js";
-import { renderWindowTableDdl, windowTableName } from "../../operator/clickhouse/window-table-ddl.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
+import { renderRawTableDdl } from "../../contracts/clickhouse/raw-table-ddl.js";
+import { qualifiedName, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
+import { renderWindowTableDdl, windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
 import type { Row, RowValue } from "../decode/row.js";
 import type { IdleAdvance, SealedBatch } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";

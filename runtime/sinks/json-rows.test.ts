@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
 import type { RowValue } from "../decode/row.js";
 import { ChunkedWriter } from "./chunked-writer.js";
 import { decodeValue, maxJsonBytes, quotedIso, valueWriterFor } from "./json-rows.js";

@@ -8,7 +8,7 @@
  * Why not RowBinary: the local ClickHouse stand-in (chdb's raw insert) rejects binary data containing
  * two consecutive line feeds, which any Int64 or Float64 may; JSON lines never contain an empty line.
  */
-import type { ColumnType } from "../../operator/api/v1alpha1/pipeline.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
 import type { RowValue } from "../decode/row.js";
 
 const DAY_MS = 86_400_000;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ColumnType, columnTypes } from "../../operator/api/v1alpha1/pipeline.js";
+import { type ColumnType, columnTypes } from "../../api/v1alpha1/pipeline.js";
 import type { FieldDef, MessageOrigin, Row, RowValue } from "../decode/row.js";
 import { ChunkedWriter } from "./chunked-writer.js";
 import { compileRawRowEncoder } from "./raw-rows.js";

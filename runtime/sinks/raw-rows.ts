@@ -3,8 +3,8 @@
  * order, then the provenance columns the runtime fills (`_topic`, `_partition`, `_offset`);
  * `_inserted_at` takes its DEFAULT. The column list goes into the INSERT as well.
  */
-import { provenanceColumns } from "../../operator/clickhouse/raw-table-ddl.js";
-import { quoteIdentifier } from "../../operator/clickhouse/sql.js";
+import { provenanceColumns } from "../../contracts/clickhouse/raw-table-ddl.js";
+import { quoteIdentifier } from "../../contracts/clickhouse/sql.js";
 import type { FieldDef, MessageOrigin, Row, RowValue } from "../decode/row.js";
 import type { ChunkedWriter } from "./chunked-writer.js";
 import { maxJsonBytes, type ValueWriter, valueWriterFor, writeBytes, writeNumber } from "./json-rows.js";

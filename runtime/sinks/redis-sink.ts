@@ -28,9 +28,9 @@
 import { createHash } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Redis } from "ioredis";
-import { qualifiedName } from "../../operator/clickhouse/sql.js";
-import { windowTableName } from "../../operator/clickhouse/window-table-ddl.js";
-import type { GroupValue, WindowResult, WindowUpsert } from "../core/window-operator.js";
+import { qualifiedName } from "../../contracts/clickhouse/sql.js";
+import { windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
+import type { GroupValue, WindowResult, WindowUpsert } from "../../contracts/windows/window-results.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 
 export function redisPrefix(namespace: string, pipeline: string): string {

@@ -1,10 +1,10 @@
 /**
- * Rows of the window table as JSON lines (pure; columns as operator/clickhouse/window-table-ddl.ts
+ * Rows of the window table as JSON lines (pure; columns as contracts/clickhouse/window-table-ddl.ts
  * declares them). One row is one source partition's share of one window at one version.
  */
-import { quoteIdentifier } from "../../operator/clickhouse/sql.js";
-import { windowTableColumns } from "../../operator/clickhouse/window-table-ddl.js";
-import type { WindowResult } from "../core/window-operator.js";
+import { quoteIdentifier } from "../../contracts/clickhouse/sql.js";
+import { windowTableColumns } from "../../contracts/clickhouse/window-table-ddl.js";
+import type { WindowResult } from "../../contracts/windows/window-results.js";
 import type { ChunkedWriter } from "./chunked-writer.js";
 import { quotedIso } from "./json-rows.js";
 

@@ -37,6 +37,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "pino";
+import { type CommitMetadata, parseCommitMetadata } from "../../contracts/kafka/commit-metadata.js";
 import { idleAdvanceTarget, WatermarkTracker } from "../core/watermark.js";
 import { type Enricher, EnrichmentError } from "../enrich/enricher.js";
 import { type IdleAdvance, PartitionProcessor, type SourceMessage } from "../pipeline/partition-processor.js";
@@ -48,7 +49,6 @@ import type { RedisSink } from "../sinks/redis-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
 import type { TestHooks } from "../worker/test-hooks.js";
 import type { ByteBudget } from "./byte-budget.js";
-import { type CommitMetadata, parseCommitMetadata } from "./commit-metadata.js";
 import { OffsetCommitter } from "./offset-committer.js";
 import { PartitionWriter, type WriterDeps } from "./partition-writer.js";
 

@@ -24,6 +24,7 @@
  * partition is revoked; meanwhile batches queue up and the byte budget pauses the partition.
  */
 import type { Logger } from "pino";
+import { formatCommitMetadata, type SinkReport } from "../../contracts/kafka/commit-metadata.js";
 import type { IdleAdvance, SealedBatch } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
@@ -31,7 +32,6 @@ import type { PartitionDeadLetters } from "../sinks/dead-letter-sink.js";
 import type { RedisSink } from "../sinks/redis-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
 import type { TestHooks } from "../worker/test-hooks.js";
-import { formatCommitMetadata, type SinkReport } from "./commit-metadata.js";
 import { FencedCommitError, type OffsetCommitter } from "./offset-committer.js";
 
 export interface WriterDeps {

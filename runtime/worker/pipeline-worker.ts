@@ -6,8 +6,8 @@
 import { createClient } from "@clickhouse/client";
 import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
-import { parseDuration } from "../../operator/api/v1alpha1/duration.js";
-import { kafkajsConnectionOptions } from "../../operator/core/kafka-connection.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
+import { kafkajsConnectionOptions } from "../../contracts/kafka/kafka-connection.js";
 import { envSchemaResolver } from "../decode/schema-source.js";
 import { Enricher } from "../enrich/enricher.js";
 import { createLookupSource } from "../enrich/lookups.js";

@@ -23,10 +23,10 @@
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { parseAllDocuments } from "yaml";
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
-import { formatProblems, validatePipelineSpec } from "../../operator/api/v1alpha1/validation.js";
-import type { KafkaConnection } from "../../operator/core/kafka-connection.js";
-import { defaultConsumerGroup, type RuntimeConfig } from "../../operator/pipeline/render-pipeline-objects.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import { formatProblems, validatePipelineSpec } from "../../api/v1alpha1/validation.js";
+import type { KafkaConnection } from "../../contracts/kafka/kafka-connection.js";
+import { defaultConsumerGroup, type RuntimeConfig } from "../../contracts/runtime-config.js";
 
 export class SettingsError extends Error {
   override readonly name = "SettingsError";

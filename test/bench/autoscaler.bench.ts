@@ -17,14 +17,11 @@
  * seconds of the current input (and at least 10,000 messages at reference capacity). Summed over the
  * trace, so a trace with several episodes (the diurnal day) counts them all.
  */
-import {
-  type LoadTrace,
-  type ReplayResult,
-  replay,
-} from "../../operator/autoscaler/consumer-group-simulator.js";
-import { kedaKafkaScaler, kedaReplayAutoscaler } from "../../operator/autoscaler/keda-policy.js";
-import { tallyReplayAutoscaler } from "../../operator/autoscaler/policy-replay.js";
+
 import { scalingPolicyFromSpec } from "../../operator/autoscaler/scaling-policy.js";
+import { type LoadTrace, type ReplayResult, replay } from "../sim/autoscaler/consumer-group-simulator.js";
+import { kedaKafkaScaler, kedaReplayAutoscaler } from "../sim/autoscaler/keda-policy.js";
+import { tallyReplayAutoscaler } from "../sim/autoscaler/policy-replay.js";
 import type { BenchFigure } from "./bench-figure.js";
 import { tracesFor } from "./traces/index.js";
 import { referenceCapacity } from "./traces/trace-kit.js";

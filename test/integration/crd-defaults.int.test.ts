@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertRuleDefaults, pipelineDefaults, rollupDefaults } from "../../operator/api/v1alpha1/defaults.js";
+import { alertRuleDefaults, pipelineDefaults, rollupDefaults } from "../../api/v1alpha1/defaults.js";
+import { stackConfig } from "../env/config.js";
+import { eventually } from "../support/eventually.js";
 import {
   minimalAlertRuleSpec,
   minimalPipelineSpec,
   minimalRollupSpec,
   valueAt,
-} from "../../operator/api/v1alpha1/test-fixtures.js";
-import { stackConfig } from "../env/config.js";
-import { eventually } from "../support/eventually.js";
+} from "../support/fixtures/api-fixtures.js";
 import { createNamespace, deleteNamespace, kubectlOk } from "../support/kube.js";
 
 // What a user learns from the apiserver alone: the defaults it fills in at apply, and what

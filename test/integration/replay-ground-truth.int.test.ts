@@ -1,8 +1,8 @@
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import kafkajs from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderWindowPartialsQuery } from "../../operator/clickhouse/window-table-ddl.js";
-import { combinePartials, type WindowUpsert } from "../../runtime/core/window-operator.js";
+import { renderWindowPartialsQuery } from "../../contracts/clickhouse/window-table-ddl.js";
+import { combinePartials, type WindowUpsert } from "../../contracts/windows/window-results.js";
 import { clickhouseUrl, kafkaBrokers, stackConfig } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
 import { asList, databaseFor, type Manifest } from "../support/examples.js";

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
-import { renderRawTableDdl } from "../../operator/clickhouse/raw-table-ddl.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import { renderRawTableDdl } from "../../contracts/clickhouse/raw-table-ddl.js";
 import {
   type RollupDdl,
   renderDropRollupVersion,
   renderMovePartition,
   renderRollupDdl,
-} from "../../operator/clickhouse/rollup-ddl.js";
-import { examplePipelineSpec, rawSourceOf, rollupSpec } from "../../operator/clickhouse/test-fixtures.js";
+} from "../../contracts/clickhouse/rollup-ddl.js";
 import { clickhouseUrl, stackConfig } from "../env/config.js";
+import { examplePipelineSpec, rawSourceOf, rollupSpec } from "../support/fixtures/clickhouse-fixtures.js";
 
 // The rendered DDL run on the real ClickHouse engine: a rollup's version migration keeps every
 // row exactly once while inserts keep arriving, and a cascade agrees with its source.

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseCommitMetadata } from "../../runtime/source/commit-metadata.js";
+import { parseCommitMetadata } from "../../contracts/kafka/commit-metadata.js";
 import {
   checkGroundTruth,
   clickhouseClient,

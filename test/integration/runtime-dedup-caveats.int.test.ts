@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { qualifiedName } from "../../operator/clickhouse/sql.js";
+import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import { Enricher } from "../../runtime/enrich/enricher.js";
 import { PartitionProcessor, type SealedBatch } from "../../runtime/pipeline/partition-processor.js";
 import { ClickHouseSink } from "../../runtime/sinks/clickhouse-sink.js";

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderMetricColumn } from "../../operator/clickhouse/rollup-ddl.js";
-import { qualifiedName } from "../../operator/clickhouse/sql.js";
-import { windowTableName } from "../../operator/clickhouse/window-table-ddl.js";
-import { combinePartials } from "../../runtime/core/window-operator.js";
-import { quantileLabel } from "../../runtime/core/window-spec.js";
+import { renderMetricColumn } from "../../contracts/clickhouse/rollup-ddl.js";
+import { qualifiedName } from "../../contracts/clickhouse/sql.js";
+import { windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
+import { combinePartials } from "../../contracts/windows/window-results.js";
+import { quantileLabel } from "../../contracts/windows/window-spec.js";
 import type { ProducedMessage } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
 import {
@@ -23,7 +23,7 @@ import {
 // Issue 11, items 3 and 4, through a real worker: a finite stream stops, and every window of every partition
 // (the last ones included) is written once the partitions have been idle for idleTimeout; the window's
 // quantiles and the minute rollup's (ClickHouse's `quantiles`) agree with the exact values computed here
-// within the bound documented in runtime/core/quantile-sketch.ts; a restarted worker does not fire them
+// within the bound documented in contracts/windows/quantile-sketch.ts; a restarted worker does not fire them
 // again, and an event for a closed window afterwards is late.
 const clickhouse = clickhouseClient();
 afterAll(async () => {

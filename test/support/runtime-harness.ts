@@ -14,29 +14,29 @@ import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
 import { parse, stringify } from "yaml";
-import type { PipelineSpec } from "../../operator/api/v1alpha1/pipeline.js";
-import type { RollupSpec } from "../../operator/api/v1alpha1/rollup.js";
-import { formatProblems, validateRollupSpec } from "../../operator/api/v1alpha1/validation.js";
-import { renderRawTableDdl } from "../../operator/clickhouse/raw-table-ddl.js";
-import { renderMetricColumn, renderRollupDdl } from "../../operator/clickhouse/rollup-ddl.js";
-import { qualifiedName } from "../../operator/clickhouse/sql.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import type { RollupSpec } from "../../api/v1alpha1/rollup.js";
+import { formatProblems, validateRollupSpec } from "../../api/v1alpha1/validation.js";
+import { renderRawTableDdl } from "../../contracts/clickhouse/raw-table-ddl.js";
+import { renderMetricColumn, renderRollupDdl } from "../../contracts/clickhouse/rollup-ddl.js";
+import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import {
   renderWindowPartialsQuery,
   renderWindowTableDdl,
-} from "../../operator/clickhouse/window-table-ddl.js";
+} from "../../contracts/clickhouse/window-table-ddl.js";
+import { parseCommitMetadata } from "../../contracts/kafka/commit-metadata.js";
 import {
   type CombinedWindow,
   combinePartials,
   foldResults,
   liveWindows,
-  WindowOperator,
   type WindowResult,
   type WindowUpsert,
-} from "../../runtime/core/window-operator.js";
+} from "../../contracts/windows/window-results.js";
+import { WindowOperator } from "../../runtime/core/window-operator.js";
 import { compilePipelinePlan, type PipelinePlan } from "../../runtime/pipeline/pipeline-plan.js";
 import { deadLetterHeaders } from "../../runtime/sinks/dead-letter-sink.js";
 import { readLiveWindows, redisPrefix } from "../../runtime/sinks/redis-sink.js";
-import { parseCommitMetadata } from "../../runtime/source/commit-metadata.js";
 import { runtimeConfigFromManifest } from "../../runtime/worker/settings.js";
 import { clickhouseUrl, kafkaBrokers, redisUrl, stackConfig, stackPaths } from "../env/config.js";
 import {

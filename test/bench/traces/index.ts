@@ -1,5 +1,5 @@
 /** Every autoscaler trace, in the order the bench reports them. */
-import type { LoadTrace } from "../../../operator/autoscaler/consumer-group-simulator.js";
+import type { LoadTrace } from "../../sim/autoscaler/consumer-group-simulator.js";
 import { burstShape } from "./burst.js";
 import { diurnalShape } from "./diurnal.js";
 import { rampShape } from "./ramp.js";

@@ -3,8 +3,9 @@
  * pure function of time: noise comes from a hash of (seed, second, partition), so `at(ms)` gives the
  * same answer however often and in whatever order it is asked.
  */
-import type { LoadAt, LoadTrace } from "../../../operator/autoscaler/consumer-group-simulator.js";
+
 import type { SinkPressure } from "../../../operator/autoscaler/signals.js";
+import type { LoadAt, LoadTrace } from "../../sim/autoscaler/consumer-group-simulator.js";
 
 export const minute = 60_000;
 

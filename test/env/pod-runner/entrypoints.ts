@@ -17,7 +17,7 @@ export type EntrypointTable = Readonly<Record<string, readonly string[]>>;
 
 export const defaultEntrypoints: EntrypointTable = {
   "pipeline-worker": ["node", "--import", "tsx", "runtime/worker/main.ts"],
-  gateway: ["node", "--import", "tsx", "runtime/gateway/main.ts"],
+  gateway: ["node", "--import", "tsx", "gateway/main.ts"],
   operator: ["node", "--import", "tsx", "operator/main.ts"],
 };
 

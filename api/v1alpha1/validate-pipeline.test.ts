@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
-import { examplePipelineSpec } from "../clickhouse/test-fixtures.js";
+import { examplePipelineSpec } from "../../test/support/fixtures/clickhouse-fixtures.js";
+import type { PipelineSpec } from "./pipeline.js";
 import { validatePipelineSemantics } from "./validate-pipeline.js";
 
 function withChange(change: (spec: PipelineSpec) => void): PipelineSpec {

@@ -15,8 +15,8 @@
  * Committed offsets advance as messages are processed; the admin-API view (`sampleOffsets`) is what the
  * policies see, exactly as they would see it from a real cluster.
  */
-import { roundRobinAssignment } from "./assignment.js";
-import type { OffsetSample, SinkPressure } from "./signals.js";
+import { roundRobinAssignment } from "../../../operator/autoscaler/assignment.js";
+import type { OffsetSample, SinkPressure } from "../../../operator/autoscaler/signals.js";
 
 export interface ConsumerGroupModel {
   readonly topic: string;

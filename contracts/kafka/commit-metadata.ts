@@ -26,7 +26,12 @@
  * insert carries the same deduplication token and ClickHouse drops it if the original landed.
  */
 
-import type { WatermarkFloor } from "../core/watermark.js";
+/** An idle advance of a partition's watermark, kept so a rebuild replays it (runtime/core/watermark.ts). */
+export interface WatermarkFloor {
+  /** The partition's next offset when the watermark was advanced: it holds from this offset on. */
+  readonly offset: number;
+  readonly watermarkMs: number;
+}
 
 export interface CommitMetadata {
   /** Newest event time emitted on the partition below the committed offset (−Infinity: none). */

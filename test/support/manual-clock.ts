@@ -1,4 +1,4 @@
-import type { Clock } from "./work-queue.js";
+import type { Clock } from "../../operator/core/work-queue.js";
 
 /** A clock tests advance by hand: timers fire in time order when `advance` passes them. */
 export class ManualClock implements Clock {

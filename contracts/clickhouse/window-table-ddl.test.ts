@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { examplePipelineSpec } from "../../test/support/fixtures/clickhouse-fixtures.js";
 import { UnsafeSqlValueError } from "./sql.js";
-import { examplePipelineSpec } from "./test-fixtures.js";
 import { renderWindowPartialsQuery, renderWindowTableDdl, windowTableName } from "./window-table-ddl.js";
 
 describe("renderWindowTableDdl", () => {

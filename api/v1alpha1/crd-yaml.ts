@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { type ResourceDefinition, renderCrd } from "./resources.js";
 
-const generatedHeader = "# Generated from operator/api/v1alpha1 by `npm run generate`; do not edit.\n";
+const generatedHeader = "# Generated from api/v1alpha1 by `npm run generate`; do not edit.\n";
 
 export function renderCrdYaml(definition: ResourceDefinition): string {
   // kubectl reads YAML 1.1, where an unquoted off, on, yes or no is a boolean: render as 1.1, which quotes them.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { SpecError } from "../spec-error.js";
+import { SpecError } from "../../api/v1alpha1/spec-error.js";
+import { examplePipelineSpec } from "../../test/support/fixtures/clickhouse-fixtures.js";
 import { renderRawTableDdl, renderRawTableMigration } from "./raw-table-ddl.js";
-import { examplePipelineSpec } from "./test-fixtures.js";
 
 describe("renderRawTableDdl", () => {
   it("renders the example pipeline's table (golden file)", async () => {

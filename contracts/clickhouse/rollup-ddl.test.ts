@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { RollupSpec } from "../api/v1alpha1/rollup.js";
+import type { RollupSpec } from "../../api/v1alpha1/rollup.js";
+import {
+  examplePipelineSpec,
+  rawSourceOf,
+  rollupSpec,
+} from "../../test/support/fixtures/clickhouse-fixtures.js";
 import {
   renderDropRollupVersion,
   renderMovePartition,
   renderRollupDdl,
   rollupTableName,
 } from "./rollup-ddl.js";
-import { examplePipelineSpec, rawSourceOf, rollupSpec } from "./test-fixtures.js";
 
 const raw = rawSourceOf(examplePipelineSpec());
 const cutoff = new Date("2026-11-23T10:00:00.000Z");

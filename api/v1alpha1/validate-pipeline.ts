@@ -4,12 +4,12 @@
  * problem names the field; the controller reports them all in one condition.
  */
 import { CelScalar, type CelType } from "@bufbuild/cel";
-import { celTypeName, checkCel } from "../api/v1alpha1/check-cel.js";
-import { DurationError, parseDuration } from "../api/v1alpha1/duration.js";
-import { compileEventSchema } from "../api/v1alpha1/event-schema.js";
-import type { ColumnType, PipelineSpec } from "../api/v1alpha1/pipeline.js";
-import type { SpecProblem } from "../api/v1alpha1/validation.js";
-import { columnTypeTraits } from "../clickhouse/column-types.js";
+import { celTypeName, checkCel } from "./check-cel.js";
+import { columnTypeTraits } from "./column-types.js";
+import { DurationError, parseDuration } from "./duration.js";
+import { compileEventSchema } from "./event-schema.js";
+import type { ColumnType, PipelineSpec } from "./pipeline.js";
+import type { SpecProblem } from "./validation.js";
 
 /**
  * The CEL type of a field's value in `event`, as the runtime holds it (runtime/decode/row.ts): numbers,

@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
+import {
+  minimalAlertRuleSpec,
+  minimalPipelineSpec,
+  minimalRollupSpec,
+  valueAt,
+} from "../../test/support/fixtures/api-fixtures.js";
 import { alertRuleDefaults, pipelineDefaults, rollupDefaults } from "./defaults.js";
 import { renderCrd, resourceDefinitions } from "./resources.js";
 import type { JsonSchema } from "./structural-schema.js";
-import { minimalAlertRuleSpec, minimalPipelineSpec, minimalRollupSpec, valueAt } from "./test-fixtures.js";
 import { validateAlertRuleSpec, validatePipelineSpec, validateRollupSpec } from "./validation.js";
 
 /** Every node under the CRD's spec with its path (`[*]` for list items), as defaults.ts keys them. */

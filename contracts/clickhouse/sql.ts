@@ -4,7 +4,7 @@
  * query parameters (a materialized view's SELECT is stored as text), so DDL uses these; queries
  * at runtime bind `{name:Type}` parameters instead.
  */
-import { identifierMaxLength, identifierPattern } from "../api/v1alpha1/schema-kit.js";
+import { identifierMaxLength, identifierPattern } from "../../api/v1alpha1/schema-kit.js";
 
 const identifierRegExp = new RegExp(identifierPattern);
 

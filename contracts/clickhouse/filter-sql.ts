@@ -1,7 +1,7 @@
-import type { FilterCondition } from "../api/v1alpha1/aggregation.js";
-import type { ColumnType } from "../api/v1alpha1/pipeline.js";
-import { SpecError } from "../spec-error.js";
-import { columnTypeTraits } from "./column-types.js";
+import type { FilterCondition } from "../../api/v1alpha1/aggregation.js";
+import { columnTypeTraits } from "../../api/v1alpha1/column-types.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
+import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import { numberLiteral, quoteIdentifier, quoteString } from "./sql.js";
 
 const operators = {

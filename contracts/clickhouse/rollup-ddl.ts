@@ -10,11 +10,11 @@
  * version and the old one is dropped.
  */
 import { createHash } from "node:crypto";
-import type { Aggregation, FilterCondition } from "../api/v1alpha1/aggregation.js";
-import type { ColumnType } from "../api/v1alpha1/pipeline.js";
-import type { Granularity, RollupSpec } from "../api/v1alpha1/rollup.js";
-import { SpecError } from "../spec-error.js";
-import { columnTypeTraits, renderColumnType } from "./column-types.js";
+import type { Aggregation, FilterCondition } from "../../api/v1alpha1/aggregation.js";
+import { columnTypeTraits, renderColumnType } from "../../api/v1alpha1/column-types.js";
+import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
+import type { Granularity, RollupSpec } from "../../api/v1alpha1/rollup.js";
+import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import { renderFilterSql } from "./filter-sql.js";
 import { deduplicationWindow } from "./raw-table-ddl.js";
 import {

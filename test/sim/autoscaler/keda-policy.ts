@@ -22,8 +22,9 @@
  *   (4 pods, 100 %) per 15 s; default scale-down = 300 s stabilization, 100 % per 15 s. The HPA syncs
  *   every 15 s (--horizontal-pod-autoscaler-sync-period).
  */
+
+import type { OffsetSample } from "../../../operator/autoscaler/signals.js";
 import type { ReplayAutoscaler } from "./consumer-group-simulator.js";
-import type { OffsetSample } from "./signals.js";
 
 interface HpaScalingPolicy {
   readonly type: "Pods" | "Percent";

@@ -4,10 +4,10 @@
  */
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { renderCrdYaml } from "./crd-yaml.js";
-import { group, resourceDefinitions } from "./resources.js";
+import { renderCrdYaml } from "../api/v1alpha1/crd-yaml.js";
+import { group, resourceDefinitions } from "../api/v1alpha1/resources.js";
 
-const root = resolve(import.meta.dirname, "..", "..", "..");
+const root = resolve(import.meta.dirname, "..");
 for (const dir of [join(root, "crds"), join(root, "charts", "tally", "crds")]) {
   for (const definition of resourceDefinitions) {
     const file = join(dir, `${definition.plural}.${group}.yaml`);

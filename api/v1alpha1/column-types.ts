@@ -1,4 +1,4 @@
-import type { ColumnType } from "../api/v1alpha1/pipeline.js";
+import type { ColumnType } from "./pipeline.js";
 
 /** What each declared column type allows, so renderers and validators agree on one table. */
 interface ColumnTypeTraits {

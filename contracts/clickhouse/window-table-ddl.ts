@@ -12,7 +12,7 @@
  * same deduplication token scheme as the raw table (see runtime/sinks), hence the deduplication window.
  */
 import { createHash } from "node:crypto";
-import type { PipelineSpec } from "../api/v1alpha1/pipeline.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { deduplicationWindow, type RenderedColumn } from "./raw-table-ddl.js";
 import { numberLiteral, qualifiedName, quoteIdentifier } from "./sql.js";
 
@@ -26,7 +26,7 @@ export const windowTableColumns: readonly RenderedColumn[] = [
   { name: "source_partition", type: "UInt32" },
   { name: "version", type: "UInt64" },
   { name: "is_deleted", type: "UInt8" },
-  /** JSON object: aggregation name → serialized mergeable state (runtime/core/aggregation.ts). */
+  /** JSON object: aggregation name → serialized mergeable state (contracts/windows/aggregation.ts). */
   { name: "states", type: "String" },
   /** JSON object: result name → number or null, for this partition's share alone. */
   { name: "results", type: "String" },

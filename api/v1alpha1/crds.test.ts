@@ -6,7 +6,7 @@ import { renderCrdYaml } from "./crd-yaml.js";
 import { group, renderCrd, resourceDefinitions } from "./resources.js";
 import type { JsonSchema } from "./structural-schema.js";
 
-const root = resolve(import.meta.dirname, "..", "..", "..");
+const root = resolve(import.meta.dirname, "..", "..");
 
 /** Every schema node with its path, for properties that must hold everywhere. */
 function* walk(schema: JsonSchema, path: string): Generator<[string, JsonSchema]> {

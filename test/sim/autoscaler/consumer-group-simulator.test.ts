@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maxPartitionsPerReplica, roundRobinAssignment } from "./assignment.js";
+import { maxPartitionsPerReplica, roundRobinAssignment } from "../../../operator/autoscaler/assignment.js";
 import {
   advance,
   type ConsumerGroupModel,

@@ -9,10 +9,14 @@ import {
   decodeAutoscalerState,
   encodeAutoscalerState,
   initialAutoscalerState,
-} from "./autoscaler-state.js";
+} from "../../../operator/autoscaler/autoscaler-state.js";
+import {
+  decideScale,
+  type ScaleDecision,
+  type ScalingPolicy,
+} from "../../../operator/autoscaler/scaling-policy.js";
+import { computeSignals, type SignalOptions } from "../../../operator/autoscaler/signals.js";
 import type { ReplayAutoscaler } from "./consumer-group-simulator.js";
-import { decideScale, type ScaleDecision, type ScalingPolicy } from "./scaling-policy.js";
-import { computeSignals, type SignalOptions } from "./signals.js";
 
 interface TallyReplayOptions {
   readonly signalOptions?: Partial<SignalOptions>;

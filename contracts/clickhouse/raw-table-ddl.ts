@@ -3,9 +3,10 @@
  * it came from (topic, partition, offset) and when it was inserted: `_inserted_at` is the cut-over
  * point that lets a rollup migrate without losing or doubling rows (see rollup-ddl.ts).
  */
-import type { ColumnType, PipelineSpec } from "../api/v1alpha1/pipeline.js";
-import { SpecError } from "../spec-error.js";
-import { renderColumnType } from "./column-types.js";
+
+import { renderColumnType } from "../../api/v1alpha1/column-types.js";
+import type { ColumnType, PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import { numberLiteral, qualifiedName, quoteIdentifier } from "./sql.js";
 
 /** Columns the runtime fills itself; fields may not take these names. */
