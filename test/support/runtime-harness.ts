@@ -106,6 +106,10 @@ export function pipelineManifest(
   spec.sink.clickhouse.batch = { maxRows: 500, maxDelay: "300ms" };
   spec.deadLetter = { topic: names.deadLetterTopic };
   spec.windows = spec.windows?.map((w) => (w.type === "session" ? { ...w, gap: "2m" } : w));
+  // The ground truth here fires windows by event time (each partition's sentinel); an idle partition
+  // would also close its last windows after idleTimeout, at a moment that depends on how long the test
+  // runs. Idle closing has tests of its own (runtime-idle-windows, replay-ground-truth).
+  spec.eventTime.idleTimeout = "1h";
   edit(spec);
   return stringify(doc);
 }
