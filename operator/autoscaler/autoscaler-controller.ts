@@ -11,6 +11,7 @@
  * Nothing here is an error to retry: a sample that fails (broker down, topic missing, Secret missing)
  * is a missing signal, and the policy holds on missing signals; the status says why.
  */
+import { configuredReplicas } from "../../api/v1alpha1/defaults.js";
 import type { PipelineObject } from "../../api/v1alpha1/objects.js";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { validatePipelineSpec } from "../../api/v1alpha1/validation.js";
@@ -22,7 +23,6 @@ import { objectLogger } from "../core/logger.js";
 import { apiWrites } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-import { configuredReplicas } from "../pipeline/render-pipeline-objects.js";
 import { type AutoscalerState, decodeAutoscalerState } from "./autoscaler-state.js";
 import {
   type AutoscalerRound,

@@ -5,6 +5,7 @@
  * applies deletionPolicy to the raw and window tables; the runtime objects go by garbage collection.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
+import { configuredReplicas } from "../../api/v1alpha1/defaults.js";
 import type { PipelineObject } from "../../api/v1alpha1/objects.js";
 import type { PipelineSpec, PipelineStatus } from "../../api/v1alpha1/pipeline.js";
 import { SpecError } from "../../api/v1alpha1/spec-error.js";
@@ -29,12 +30,7 @@ import type { ReconcileOutcome } from "../core/work-queue.js";
 import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
 import { pipelineDeletionFacts, planPipelineCleanup } from "./pipeline-cleanup.js";
 import { computePipelineStatus, type PipelineObservation, pipelineStatusFields } from "./pipeline-status.js";
-import {
-  configuredReplicas,
-  objectNameFor,
-  type RuntimeSettings,
-  renderPipelineObjects,
-} from "./render-pipeline-objects.js";
+import { objectNameFor, type RuntimeSettings, renderPipelineObjects } from "./render-pipeline-objects.js";
 
 interface PipelineControllerDeps {
   readonly client: KubeClient;
