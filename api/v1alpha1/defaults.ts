@@ -5,6 +5,7 @@
  * runtime, which validate with ajv from the same schemas, apply the same values. Code that needs a
  * default reads it here; `defaults.test.ts` checks the rendered CRDs hold exactly these values.
  */
+import type { PipelineSpec } from "./pipeline.js";
 
 export const pipelineDefaults = {
   "source.kafka.startOffset": "earliest",
@@ -45,3 +46,11 @@ export const alertRuleDefaults = {
   keepFiringFor: "0s",
   severity: "warning",
 } as const;
+
+/**
+ * Runtime pods wanted: `spec.replicas` (the scale subresource, which the autoscaler sets) or, before
+ * anything set it, the scaling minimum (at least one, so a new pipeline starts consuming).
+ */
+export function configuredReplicas(spec: PipelineSpec): number {
+  return spec.replicas ?? Math.max(1, spec.scaling.minReplicas);
+}

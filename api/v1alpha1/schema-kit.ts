@@ -3,7 +3,7 @@
  * YAML (via `structural-schema.ts`), the TypeScript types (`Static<>`) and the operator's ajv
  * validators, so a rule written once holds at `kubectl apply`, in the operator and in the runtime.
  */
-import { type TSchema, Type } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
 /** A CEL rule for `x-kubernetes-validations`; the message names the field and what is expected. */
 export interface CelRule {
@@ -143,6 +143,8 @@ const Condition = Type.Object(
   },
   { description: "A condition of the resource, per Kubernetes API conventions." },
 );
+/** The one Condition type: the operator's condition helpers (operator/core/conditions.ts) use it too. */
+export type Condition = Static<typeof Condition>;
 
 export function Conditions() {
   return Type.Optional(

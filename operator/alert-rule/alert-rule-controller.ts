@@ -4,6 +4,7 @@
  * has). Evaluation is the gateway's; the operator only says whether the rule can be evaluated.
  */
 import type { AlertRuleSpec, AlertRuleStatus } from "../../api/v1alpha1/alert-rule.js";
+import type { AlertRuleObject, PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
 import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import {
   formatProblems,
@@ -11,17 +12,12 @@ import {
   validatePipelineSpec,
   validateRollupSpec,
 } from "../../api/v1alpha1/validation.js";
-import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
+import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
-import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
+import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-
-interface AlertRuleObject extends KubeObject {
-  spec?: unknown;
-  status?: AlertRuleStatus;
-}
 
 interface AlertRuleControllerDeps {
   readonly client: KubeClient;
@@ -61,11 +57,7 @@ async function resolveMetric(
   let dimensions: string[];
   let describe: string;
   if (source.kind === "Rollup") {
-    const rollup = await client.find<KubeObject & { spec?: unknown }>(
-      resourceTypes.rollup,
-      namespace,
-      source.name,
-    );
+    const rollup = await client.find<RollupObject>(resourceTypes.rollup, namespace, source.name);
     if (rollup === undefined)
       return {
         ok: false,
@@ -85,11 +77,7 @@ async function resolveMetric(
     dimensions = r.value.dimensions;
     describe = `Rollup ${source.name}`;
   } else {
-    const pipeline = await client.find<KubeObject & { spec?: unknown }>(
-      resourceTypes.pipeline,
-      namespace,
-      source.name,
-    );
+    const pipeline = await client.find<PipelineObject>(resourceTypes.pipeline, namespace, source.name);
     if (pipeline === undefined)
       return {
         ok: false,
@@ -172,12 +160,7 @@ async function reconcileAlertRule(deps: AlertRuleControllerDeps, key: string): P
   const status: AlertRuleStatus = {
     ...previous,
     observedGeneration: generation,
-    conditions: setConditions(
-      previous?.conditions as Condition[] | undefined,
-      desired,
-      generation,
-      deps.now(),
-    ),
+    conditions: setConditions(previous?.conditions, desired, generation, deps.now()),
   };
   await writeStatusIfChanged({
     client: deps.client,

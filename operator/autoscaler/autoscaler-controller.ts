@@ -11,17 +11,18 @@
  * Nothing here is an error to retry: a sample that fails (broker down, topic missing, Secret missing)
  * is a missing signal, and the policy holds on missing signals; the status says why.
  */
-import type { PipelineSpec, PipelineStatus } from "../../api/v1alpha1/pipeline.js";
+import { configuredReplicas } from "../../api/v1alpha1/defaults.js";
+import type { PipelineObject } from "../../api/v1alpha1/objects.js";
+import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { validatePipelineSpec } from "../../api/v1alpha1/validation.js";
 import { consumerGroupOf } from "../../contracts/runtime-config.js";
 import { type ControllerDefinition, changedBeyondStatus } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
-import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
+import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
 import { apiWrites } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-import { configuredReplicas } from "../pipeline/render-pipeline-objects.js";
 import { type AutoscalerState, decodeAutoscalerState } from "./autoscaler-state.js";
 import {
   type AutoscalerRound,
@@ -46,11 +47,6 @@ function describeMeasured(measured: Measured): number | string {
 
 const autoscalerControllerName = "autoscaler";
 const autoscalerFieldManager = "tally-operator-autoscaler";
-
-interface PipelineObject extends KubeObject {
-  spec?: unknown;
-  status?: PipelineStatus;
-}
 
 interface AutoscalerControllerDeps {
   readonly client: KubeClient;

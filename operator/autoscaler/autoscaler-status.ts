@@ -9,7 +9,6 @@
  */
 import type { PipelineStatus } from "../../api/v1alpha1/pipeline.js";
 import {
-  type Condition,
   type DesiredCondition,
   findCondition,
   type Reason,
@@ -129,12 +128,9 @@ export function computeAutoscalerStatus(
   const signals = signalsOf(round);
   const condition = scalingCondition(round);
   const status: AutoscalerStatus = {
-    conditions: setConditions(
-      previous?.conditions as Condition[] | undefined,
-      [condition],
-      generation,
-      now,
-    ).filter((c) => c.type === "Scaling"),
+    conditions: setConditions(previous?.conditions, [condition], generation, now).filter(
+      (c) => c.type === "Scaling",
+    ),
     scaleReason: condition.message,
     autoscaler: encodeAutoscalerState(state),
   };
@@ -170,8 +166,8 @@ export function autoscalerEvent(
   next: AutoscalerStatus,
   round: AutoscalerRound,
 ): AutoscalerEvent | undefined {
-  const before = findCondition(previous?.conditions as Condition[] | undefined, "Scaling");
-  const after = findCondition(next.conditions as Condition[] | undefined, "Scaling");
+  const before = findCondition(previous?.conditions, "Scaling");
+  const after = findCondition(next.conditions, "Scaling");
   if (after === undefined) return undefined;
   if (round.kind === "decided" && round.decision.action !== ScaleAction.hold)
     return { type: "Normal", reason: after.reason, note: after.message };

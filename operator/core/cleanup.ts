@@ -7,11 +7,12 @@
 import { apiVersion } from "../../api/v1alpha1/resources.js";
 import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import type { ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
+import { clickhouseCredentials } from "./clickhouse-credentials.js";
 import type { EventRecorder } from "./events.js";
 import type { KubeClient, KubeObject, ResourceType } from "./kube-client.js";
 import type { Logger } from "./logger.js";
 import { apiWrites, clickhouseStatements } from "./metrics.js";
-import { readSecretKeys, SecretNotFoundError } from "./secrets.js";
+import { SecretNotFoundError } from "./secrets.js";
 
 export type DeletionPolicy = "Retain" | "Delete";
 
@@ -97,11 +98,10 @@ export async function runCleanup(options: {
   }
   let credentials: ClickhouseCredentials;
   try {
-    credentials = await readSecretKeys(
+    credentials = await clickhouseCredentials(
       options.client,
       options.namespace,
       options.secret.name,
-      ["url", "username", "password"],
       options.secret.field,
     );
   } catch (error) {

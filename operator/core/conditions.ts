@@ -3,17 +3,13 @@
  * `Degraded` explain. lastTransitionTime changes only when the status does, so an unchanged
  * reconcile computes an identical status and writes nothing.
  */
+import type { Condition } from "../../api/v1alpha1/schema-kit.js";
+
 const conditionTypes = ["Ready", "Progressing", "Degraded", "Scaling"] as const;
 type ConditionType = (typeof conditionTypes)[number];
 
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
+/** The schema's metav1.Condition, so what these helpers build is what the status holds. */
+export type { Condition };
 
 /** Reasons, PascalCase, from one const list so a typo is a compile error. */
 export const reasons = {
@@ -53,7 +49,7 @@ export type Reason = (typeof reasons)[keyof typeof reasons];
 
 export interface DesiredCondition {
   readonly type: ConditionType;
-  readonly status: "True" | "False" | "Unknown";
+  readonly status: Condition["status"];
   readonly reason: Reason;
   readonly message: string;
 }

@@ -11,7 +11,7 @@ import type { KubeClient, KubeObject, ResourceType } from "./kube-client.js";
 import { apiWrites } from "./metrics.js";
 import { sameJson } from "./stable-json.js";
 
-interface StatusWrite<S extends { conditions?: unknown }> {
+interface StatusWrite<S extends { conditions?: readonly Condition[] }> {
   readonly client: KubeClient;
   readonly recorder: EventRecorder;
   readonly type: ResourceType;
@@ -47,7 +47,7 @@ function ownedView(
   return view;
 }
 
-export async function writeStatusIfChanged<S extends { conditions?: unknown }>(
+export async function writeStatusIfChanged<S extends { conditions?: readonly Condition[] }>(
   write: StatusWrite<S>,
 ): Promise<boolean> {
   const { client, type, object, previous, status } = write;
@@ -71,8 +71,8 @@ export async function writeStatusIfChanged<S extends { conditions?: unknown }>(
     kind: type.kind,
     verb: write.fieldManager === undefined ? "status" : `status:${write.fieldManager}`,
   });
-  const before = findCondition(previous?.conditions as Condition[] | undefined, "Ready");
-  const after = findCondition(status.conditions as Condition[] | undefined, "Ready");
+  const before = findCondition(previous?.conditions, "Ready");
+  const after = findCondition(status.conditions, "Ready");
   if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
     // An Event that cannot be written must not fail the reconcile that decided it.
     await write.recorder

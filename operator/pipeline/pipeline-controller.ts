@@ -5,6 +5,8 @@
  * applies deletionPolicy to the raw and window tables; the runtime objects go by garbage collection.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
+import { configuredReplicas } from "../../api/v1alpha1/defaults.js";
+import type { PipelineObject } from "../../api/v1alpha1/objects.js";
 import type { PipelineSpec, PipelineStatus } from "../../api/v1alpha1/pipeline.js";
 import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import { validatePipelineSemantics } from "../../api/v1alpha1/validate-pipeline.js";
@@ -14,6 +16,8 @@ import { renderWindowTableDdl } from "../../contracts/clickhouse/window-table-dd
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { applyIfChanged } from "../core/apply-objects.js";
 import { ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
+import { clickhouseCredentials } from "../core/clickhouse-credentials.js";
+import { clickhouseFailureReason, UnsupportedServerError } from "../core/clickhouse-failure-reason.js";
 import { findCondition, reasons } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import { changedBeyondStatus, ownerKeys } from "../core/controller.js";
@@ -21,23 +25,12 @@ import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
 import { clickhouseStatements } from "../core/metrics.js";
-import { readSecretKeys, SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
 import { pipelineDeletionFacts, planPipelineCleanup } from "./pipeline-cleanup.js";
 import { computePipelineStatus, type PipelineObservation, pipelineStatusFields } from "./pipeline-status.js";
-import {
-  configuredReplicas,
-  objectNameFor,
-  type RuntimeSettings,
-  renderPipelineObjects,
-} from "./render-pipeline-objects.js";
-
-interface PipelineObject extends KubeObject {
-  spec?: unknown;
-  status?: PipelineStatus;
-}
+import { objectNameFor, type RuntimeSettings, renderPipelineObjects } from "./render-pipeline-objects.js";
 
 interface PipelineControllerDeps {
   readonly client: KubeClient;
@@ -74,16 +67,6 @@ export function pipelineControllerDefinition(
   };
 }
 
-/** Reads a Secret's ClickHouse credentials; the spec names only the Secret. */
-export async function clickhouseCredentials(
-  client: KubeClient,
-  namespace: string,
-  secret: string,
-  field: string,
-): Promise<ClickhouseCredentials> {
-  return readSecretKeys(client, namespace, secret, ["url", "username", "password"], field);
-}
-
 async function reconcilePipeline(deps: PipelineControllerDeps, key: string): Promise<ReconcileOutcome> {
   const [namespace, name] = key.split("/", 2) as [string, string];
   const log = objectLogger(pipelineControllerName, key);
@@ -116,12 +99,10 @@ async function reconcilePipeline(deps: PipelineControllerDeps, key: string): Pro
       });
       return { kind: "terminal", error };
     }
-    const reason =
-      error instanceof SecretNotFoundError ? reasons.SecretNotFound : reasons.ClickHouseUnavailable;
     const refused = error instanceof UnsupportedServerError;
     await writeStatus(deps, pipeline, {
       kind: refused ? "refused" : "blocked",
-      reason: refused ? reasons.ClickHouseVersionUnsupported : reason,
+      reason: clickhouseFailureReason(error),
       message: error instanceof Error ? error.message : String(error),
     });
     // An unsupported server or a missing Secret changes outside the spec: look again later.
@@ -159,13 +140,9 @@ async function reconcilePipeline(deps: PipelineControllerDeps, key: string): Pro
     retainedColumns,
   };
   const status = await writeStatus(deps, pipeline, observation);
-  return findCondition(status.conditions as never, "Ready")?.status === "True"
+  return findCondition(status.conditions, "Ready")?.status === "True"
     ? { kind: "done" }
     : { kind: "requeueAfter", ms: 10_000 };
-}
-
-export class UnsupportedServerError extends Error {
-  override readonly name = "UnsupportedServerError";
 }
 
 async function ensureRawTable(

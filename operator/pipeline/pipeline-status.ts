@@ -4,7 +4,7 @@
  */
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { PipelineStatus } from "../../api/v1alpha1/pipeline.js";
-import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
+import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 
 export type PipelineObservation =
   | { readonly kind: "refused"; readonly reason: DesiredCondition["reason"]; readonly message: string }
@@ -38,9 +38,7 @@ export function computePipelineStatus(
 ): PipelineStatus {
   // The autoscaler owns the scaling fields and the Scaling condition (its own field manager).
   const conditions = (desired: DesiredCondition[]) =>
-    setConditions(previous?.conditions as Condition[] | undefined, desired, generation, now).filter(
-      (c) => c.type !== "Scaling",
-    );
+    setConditions(previous?.conditions, desired, generation, now).filter((c) => c.type !== "Scaling");
   if (observation.kind !== "applied") {
     const ready: DesiredCondition = {
       type: "Ready",

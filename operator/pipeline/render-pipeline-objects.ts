@@ -15,6 +15,7 @@ import type {
   V1ResourceRequirements,
   V1Service,
 } from "@kubernetes/client-node";
+import { configuredReplicas } from "../../api/v1alpha1/defaults.js";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { apiVersion } from "../../api/v1alpha1/resources.js";
 import {
@@ -36,14 +37,6 @@ interface PipelineRef {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
-}
-
-/**
- * Runtime pods wanted: `spec.replicas` (the scale subresource, which the autoscaler sets) or, before
- * anything set it, the scaling minimum (at least one, so a new pipeline starts consuming).
- */
-export function configuredReplicas(spec: PipelineSpec): number {
-  return spec.replicas ?? Math.max(1, spec.scaling.minReplicas);
 }
 
 export function objectNameFor(pipeline: string): string {

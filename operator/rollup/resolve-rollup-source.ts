@@ -3,22 +3,13 @@
  * for a cascade, the parent rollup's serving table and the filters of every rollup above it.
  */
 import type { FilterCondition } from "../../api/v1alpha1/aggregation.js";
+import type { PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
-import type { RollupSpec, RollupStatus } from "../../api/v1alpha1/rollup.js";
+import type { RollupSpec } from "../../api/v1alpha1/rollup.js";
 import { validatePipelineSpec, validateRollupSpec } from "../../api/v1alpha1/validation.js";
 import type { RawSource, RollupSource } from "../../contracts/clickhouse/rollup-ddl.js";
 import { findCondition } from "../core/conditions.js";
-import { type KubeClient, type KubeObject, resourceTypes } from "../core/kube-client.js";
-
-export interface RollupObject extends KubeObject {
-  spec?: unknown;
-  status?: RollupStatus;
-}
-
-interface PipelineObject extends KubeObject {
-  spec?: unknown;
-  status?: { clickhouse?: { database: string; table: string } };
-}
+import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 
 /**
  * The source cannot be built on now: waiting, not refusing, since it may appear or be fixed. `pending`:
@@ -92,7 +83,7 @@ export async function resolveRollupSource(
   if (!parentSpec.ok)
     throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} has an invalid spec`, "invalid");
   const table = parent.status?.table;
-  if (table === undefined || findCondition(parent.status?.conditions as never, "Ready")?.status !== "True") {
+  if (table === undefined || findCondition(parent.status?.conditions, "Ready")?.status !== "True") {
     throw new SourceNotReadyError(`spec.source: Rollup ${namespace}/${name} is not ready yet`, "pending");
   }
   const above = await resolveRollupSource(client, namespace, parentSpec.value, depth + 1);

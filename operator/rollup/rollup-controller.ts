@@ -8,6 +8,7 @@
  * source may be deleted first or at the same time.
  */
 
+import type { RollupObject } from "../../api/v1alpha1/objects.js";
 import { apiVersion } from "../../api/v1alpha1/resources.js";
 import type { RollupStatus } from "../../api/v1alpha1/rollup.js";
 import { SpecError } from "../../api/v1alpha1/spec-error.js";
@@ -21,6 +22,8 @@ import {
 } from "../../contracts/clickhouse/rollup-ddl.js";
 import { ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
+import { clickhouseCredentials } from "../core/clickhouse-credentials.js";
+import { UnsupportedServerError } from "../core/clickhouse-failure-reason.js";
 import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
@@ -30,10 +33,8 @@ import { clickhouseStatements } from "../core/metrics.js";
 import { SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
-import { clickhouseCredentials, UnsupportedServerError } from "../pipeline/pipeline-controller.js";
 import {
   type ResolvedRollupSource,
-  type RollupObject,
   resolveRollupSource,
   SourceNotReadyError,
 } from "./resolve-rollup-source.js";

@@ -6,6 +6,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import type { Condition } from "../../api/v1alpha1/schema-kit.js";
 import { stackConfig, stackPaths } from "../env/config.js";
 import { eventually } from "./eventually.js";
 import { asList, exampleManifests } from "./examples.js";
@@ -129,13 +130,6 @@ export async function startOperator(options: {
       await exited;
     },
   };
-}
-
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
 }
 
 /** Waits until the object's condition has the status (and reason, if given); returns it. */

@@ -1,0 +1,35 @@
+/**
+ * The stored objects of the three kinds, declared once for every program that reads them. `spec` stays
+ * `unknown`: what the apiserver holds is trusted only after `validation.ts` has checked it (an object
+ * may predate the current schema). `status` is typed from the schema, which the operator alone writes.
+ */
+import type { AlertRuleStatus } from "./alert-rule.js";
+import type { PipelineStatus } from "./pipeline.js";
+import type { RollupStatus } from "./rollup.js";
+
+/** metav1.ObjectMeta: the fields Tally reads or writes. */
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+}
+
+interface StoredObject<Status> {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  spec?: unknown;
+  status?: Status;
+}
+
+export type PipelineObject = StoredObject<PipelineStatus>;
+export type RollupObject = StoredObject<RollupStatus>;
+export type AlertRuleObject = StoredObject<AlertRuleStatus>;
