@@ -245,7 +245,7 @@ async function migrate(context: MigrationContext): Promise<ReconcileOutcome> {
   }
 }
 
-/** Creates the next version (after dropping an abandoned one) and records the plan. */
+/** Creates the next version (after dropping what step.drop names) and records the plan. */
 async function createVersion(
   { deps, session, connectionSecret, namespace, name }: MigrationContext,
   rollup: RollupObject,
@@ -254,10 +254,8 @@ async function createVersion(
 ): Promise<ReconcileOutcome> {
   const { migration } = step;
   const ddl = render(migration.version, new Date(migration.cutoff));
-  if (step.abandoned !== undefined) {
-    // An unfinished version of an older definition: drop what it created.
-    for (const statement of renderDropRollupVersion(ddl.database, step.abandoned))
-      await session.execute(statement);
+  for (const table of step.drop) {
+    for (const statement of renderDropRollupVersion(ddl.database, table)) await session.execute(statement);
   }
   for (const statement of [ddl.createTable, ddl.createStagingTable, ddl.createView]) {
     await session.execute(statement);

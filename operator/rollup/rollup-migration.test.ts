@@ -51,7 +51,10 @@ function decide(
   return decideMigration(input);
 }
 
-/** A new version planned now: cut-over one lead ahead, back after the lead and the settling. */
+/**
+ * A new version planned now: cut-over one lead ahead, back after the lead and the settling; the
+ * abandoned version and any leftover of the new one dropped first.
+ */
 const create = (version: number, hash: string, abandoned?: string): MigrationStep => ({
   kind: "create",
   migration: {
@@ -61,7 +64,7 @@ const create = (version: number, hash: string, abandoned?: string): MigrationSte
     cutoff: at(cutoverLeadMs),
     phase: "Created",
   },
-  ...(abandoned === undefined ? {} : { abandoned }),
+  drop: abandoned === undefined ? [table(version)] : [abandoned, table(version)],
   requeueMs: cutoverLeadMs + cutoverSettleMs,
 });
 const observe: MigrationStep = {
@@ -144,9 +147,13 @@ describe("decideMigration: every phase", () => {
 describe("decideMigration: resuming after a restart at each phase", () => {
   // A restart re-reads status; ClickHouse may hold any state the last operator left behind.
   it("before the plan was recorded (new version's tables absent or partly created), it plans the same version again", () => {
-    // CREATE … IF NOT EXISTS makes the partial creation harmless; the version number is not skipped.
     expect(decide(servingV1, "h2")).toEqual(create(2, "h2"));
     expect(decide(servingV1, "h2", [])).toEqual(create(2, "h2"));
+  });
+
+  it("before the plan was recorded, drops what an earlier attempt created of the new version", () => {
+    // That attempt's view has an earlier cut-over; kept, it would feed rows the backfill adds again.
+    expect(decide(servingV1, "h2")).toMatchObject({ kind: "create", drop: [table(2)] });
   });
 
   it.each([

@@ -34,13 +34,13 @@ export type MigrationStep =
   /** The serving version has the current definition and no migration is under way. */
   | { readonly kind: "serving"; readonly version: number }
   /**
-   * Create the next version's tables and view and record `migration` (phase Created). `abandoned`
-   * is the table of an unfinished version of an older definition, to drop first.
+   * Drop the versions whose tables are in `drop`, then create the next version's tables and view
+   * and record `migration` (phase Created).
    */
   | {
       readonly kind: "create";
       readonly migration: Migration;
-      readonly abandoned?: string;
+      readonly drop: readonly string[];
       readonly requeueMs: number;
     }
   /** The cut-over instant (plus settling) is still ahead: come back then. */
@@ -92,9 +92,15 @@ export function decideMigration(input: MigrationInput): MigrationStep {
   };
 }
 
-/** The next version after both the serving one and any unfinished one, so no name is reused. */
+/**
+ * The next version after both the serving one and any unfinished one, so no name is reused. Drops
+ * first the unfinished version of an older definition, and the new version itself: an earlier
+ * attempt may have created it without recording the plan, and its view (kept by IF NOT EXISTS)
+ * would take rows from that attempt's earlier cut-over, which the backfill counts again.
+ */
 function startMigration(input: MigrationInput, unfinished: Migration | undefined): MigrationStep {
   const version = Math.max(input.status.servingVersion ?? 0, unfinished?.version ?? 0) + 1;
+  const versions = unfinished === undefined ? [version] : [unfinished.version, version];
   return {
     kind: "create",
     migration: {
@@ -104,9 +110,7 @@ function startMigration(input: MigrationInput, unfinished: Migration | undefined
       cutoff: new Date(input.now.getTime() + cutoverLeadMs).toISOString(),
       phase: "Created",
     },
-    ...(unfinished !== undefined
-      ? { abandoned: rollupTableName(input.namespace, input.name, unfinished.version) }
-      : {}),
+    drop: versions.map((v) => rollupTableName(input.namespace, input.name, v)),
     requeueMs: cutoverLeadMs + cutoverSettleMs,
   };
 }
