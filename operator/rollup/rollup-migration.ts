@@ -63,16 +63,14 @@ export type MigrationStep =
 export function decideMigration(input: MigrationInput): MigrationStep {
   const { status } = input;
   const migration = status.migration;
-  if (migration === undefined || migration.definitionHash !== input.definitionHash) {
-    if (
-      status.servingVersion !== undefined &&
-      migration === undefined &&
-      status.ddlHash === input.definitionHash
-    ) {
+  if (migration === undefined) {
+    if (status.servingVersion !== undefined && status.ddlHash === input.definitionHash) {
       return { kind: "serving", version: status.servingVersion };
     }
-    return startMigration(input, migration);
+    return startMigration(input, undefined);
   }
+  // Redefined mid-migration: the unfinished version builds a definition nobody wants any more.
+  if (migration.definitionHash !== input.definitionHash) return startMigration(input, migration);
   if (migration.phase === "Created") {
     const waitMs = Date.parse(migration.cutoff) + cutoverSettleMs - input.now.getTime();
     if (waitMs > 0) return { kind: "waitForCutoff", ms: waitMs };
