@@ -10,7 +10,7 @@
 
 import type { RollupObject } from "../../api/v1alpha1/objects.js";
 import { apiVersion } from "../../api/v1alpha1/resources.js";
-import type { RollupStatus } from "../../api/v1alpha1/rollup.js";
+import type { RollupSpec, RollupStatus } from "../../api/v1alpha1/rollup.js";
 import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import { formatProblems, validateRollupSpec } from "../../api/v1alpha1/validation.js";
 import {
@@ -18,9 +18,8 @@ import {
   renderDropRollupVersion,
   renderMovePartition,
   renderRollupDdl,
-  rollupTableName,
 } from "../../contracts/clickhouse/rollup-ddl.js";
-import { ClickhouseSession } from "../clickhouse/clickhouse-session.js";
+import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { clickhouseCredentials } from "../core/clickhouse-credentials.js";
 import { UnsupportedServerError } from "../core/clickhouse-failure-reason.js";
@@ -39,17 +38,23 @@ import {
   SourceNotReadyError,
 } from "./resolve-rollup-source.js";
 import { planRollupCleanup } from "./rollup-cleanup.js";
+import { decideMigration, type Migration, type MigrationStep } from "./rollup-migration.js";
 
 const rollupControllerName = "rollup";
 const rollupFinalizer = "tally.dev/rollup-cleanup";
-/** Wait after the cut-over instant before backfilling, so inserts stamped just before it have landed. */
-const cutoverSettleMs = 3_000;
-const cutoverLeadMs = 5_000;
 
-interface RollupControllerDeps {
+/** What the controller does with ClickHouse; a unit test passes a fake through `openClickhouse`. */
+export type RollupSession = Pick<
+  ClickhouseSession,
+  "checkVersion" | "execute" | "activePartitions" | "close"
+>;
+
+export interface RollupControllerDeps {
   readonly client: KubeClient;
   readonly recorder: EventRecorder;
   readonly now: () => Date;
+  /** Opens a ClickHouse session; ClickhouseSession.open unless a test injects one. */
+  readonly openClickhouse?: (credentials: ClickhouseCredentials) => RollupSession;
 }
 
 export function rollupControllerDefinition(deps: RollupControllerDeps): ControllerDefinition<RollupObject> {
@@ -91,7 +96,6 @@ type Observation =
 
 async function reconcileRollup(deps: RollupControllerDeps, key: string): Promise<ReconcileOutcome> {
   const [namespace, name] = key.split("/", 2) as [string, string];
-  const log = objectLogger(rollupControllerName, key);
   let rollup = await deps.client.find<RollupObject>(resourceTypes.rollup, namespace, name);
   if (rollup === undefined) return { kind: "done" };
 
@@ -106,9 +110,43 @@ async function reconcileRollup(deps: RollupControllerDeps, key: string): Promise
   }
   const spec = validated.value;
 
-  let source: ResolvedRollupSource;
+  const source = await resolveSourceOrWait(deps, rollup, namespace, spec);
+  if (source === undefined) return { kind: "requeueAfter", ms: 10_000 };
+
+  // Recorded with every status write below, so deletion can reach ClickHouse without the source.
+  const connectionSecret = source.pipeline.sink.clickhouse.connectionSecretRef.name;
+  let session: RollupSession | undefined;
+  // Every path that opened a session closes it, the failed version check included.
   try {
-    source = await resolveRollupSource(deps.client, namespace, spec);
+    try {
+      const credentials = await clickhouseCredentials(
+        deps.client,
+        namespace,
+        connectionSecret,
+        `Pipeline ${source.pipelineName} spec.sink.clickhouse.connectionSecretRef`,
+      );
+      session = (deps.openClickhouse ?? ClickhouseSession.open)(credentials);
+      const version = await session.checkVersion();
+      if (!version.supported) throw new UnsupportedServerError(version.message);
+    } catch (error) {
+      await writeStatus(deps, rollup, {}, connectionBlocked(error));
+      return { kind: "requeueAfter", ms: 15_000 };
+    }
+    return await migrate({ deps, rollup, spec, source, session, connectionSecret, namespace, name });
+  } finally {
+    await session?.close();
+  }
+}
+
+/** The resolved source, or undefined once status says why the rollup waits for it. */
+async function resolveSourceOrWait(
+  deps: RollupControllerDeps,
+  rollup: RollupObject,
+  namespace: string,
+  spec: RollupSpec,
+): Promise<ResolvedRollupSource | undefined> {
+  try {
+    return await resolveRollupSource(deps.client, namespace, spec);
   } catch (error) {
     if (!(error instanceof SourceNotReadyError)) throw error;
     // A source still reconciling (a new Pipeline before its tables exist) is a wait, not a Warning.
@@ -122,162 +160,188 @@ async function reconcileRollup(deps: RollupControllerDeps, key: string): Promise
         message: error.message,
       },
     );
-    return { kind: "requeueAfter", ms: 10_000 };
+    return undefined;
   }
+}
 
-  // Recorded with every status write below, so deletion can reach ClickHouse without the source.
-  const connectionSecret = source.pipeline.sink.clickhouse.connectionSecretRef.name;
-  let session: ClickhouseSession;
+function connectionBlocked(error: unknown): Observation {
+  const reason =
+    error instanceof SecretNotFoundError
+      ? reasons.SecretNotFound
+      : error instanceof UnsupportedServerError
+        ? reasons.ClickHouseVersionUnsupported
+        : reasons.ClickHouseUnavailable;
+  return { kind: "blocked", reason, message: error instanceof Error ? error.message : String(error) };
+}
+
+interface MigrationContext {
+  readonly deps: RollupControllerDeps;
+  readonly rollup: RollupObject;
+  readonly spec: RollupSpec;
+  readonly source: ResolvedRollupSource;
+  readonly session: RollupSession;
+  readonly connectionSecret: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+type RenderVersion = (version: number, cutoff: Date) => RollupDdl;
+
+/** Asks decideMigration for the next step and performs it, until a step ends this reconcile. */
+async function migrate(context: MigrationContext): Promise<ReconcileOutcome> {
+  const { deps, spec, source, namespace, name, session } = context;
+  const render: RenderVersion = (version, cutoff) =>
+    renderRollupDdl({ namespace, name, spec, version, raw: source.raw, parent: source.parent, cutoff });
+  let rollup = context.rollup;
+  let probe: RollupDdl;
   try {
-    const credentials = await clickhouseCredentials(
-      deps.client,
-      namespace,
-      connectionSecret,
-      `Pipeline ${source.pipelineName} spec.sink.clickhouse.connectionSecretRef`,
-    );
-    session = ClickhouseSession.open(credentials);
-    const version = await session.checkVersion();
-    if (!version.supported) throw new UnsupportedServerError(version.message);
+    probe = render(rollup.status?.servingVersion ?? 1, deps.now());
   } catch (error) {
-    const reason =
-      error instanceof SecretNotFoundError
-        ? reasons.SecretNotFound
-        : error instanceof UnsupportedServerError
-          ? reasons.ClickHouseVersionUnsupported
-          : reasons.ClickHouseUnavailable;
+    if (!(error instanceof SpecError)) throw error;
     await writeStatus(
       deps,
       rollup,
       {},
-      { kind: "blocked", reason, message: error instanceof Error ? error.message : String(error) },
+      { kind: "refused", reason: reasons.InvalidSpec, message: error.message },
     );
-    return { kind: "requeueAfter", ms: 15_000 };
+    return { kind: "terminal", error };
   }
-
-  try {
-    const render = (version: number, cutoff: Date): RollupDdl =>
-      renderRollupDdl({ namespace, name, spec, version, raw: source.raw, parent: source.parent, cutoff });
+  let stagingPartitions: readonly string[] | undefined;
+  for (;;) {
     const status = rollup.status ?? {};
-    const serving = status.servingVersion;
-    let probe: RollupDdl;
-    try {
-      probe = render(serving ?? 1, deps.now());
-    } catch (error) {
-      if (!(error instanceof SpecError)) throw error;
-      await writeStatus(
-        deps,
-        rollup,
-        {},
-        { kind: "refused", reason: reasons.InvalidSpec, message: error.message },
-      );
-      return { kind: "terminal", error };
-    }
-
-    // Serving and unchanged: nothing to do.
-    if (serving !== undefined && status.ddlHash === probe.definitionHash && status.migration === undefined) {
-      await writeStatus(
-        deps,
-        rollup,
-        { connectionSecret },
-        { kind: "serving", message: `serving version ${serving} from ${probe.database}.${status.table}` },
-      );
-      return { kind: "done" };
-    }
-
-    // Start (or restart, if the definition changed again) a migration: record the plan first.
-    let migration = status.migration;
-    if (migration === undefined || migration.definitionHash !== probe.definitionHash) {
-      if (migration !== undefined) {
-        // An unfinished version of an older definition: drop what it created.
-        for (const statement of renderDropRollupVersion(
-          probe.database,
-          rollupTableName(namespace, name, migration.version),
-        )) {
-          await session.execute(statement);
-        }
-      }
-      const version = Math.max(serving ?? 0, migration?.version ?? 0) + 1;
-      migration = {
-        version,
-        database: probe.database,
-        definitionHash: probe.definitionHash,
-        cutoff: new Date(deps.now().getTime() + cutoverLeadMs).toISOString(),
-        phase: "Created",
-      };
-      const ddl = render(version, new Date(migration.cutoff));
-      for (const statement of [ddl.createTable, ddl.createStagingTable, ddl.createView]) {
-        await session.execute(statement);
-        clickhouseStatements.inc({ controller: rollupControllerName });
-      }
-      log.info({ version, cutoff: migration.cutoff }, "created rollup version");
-      await writeStatus(
-        deps,
-        rollup,
-        { migration, connectionSecret },
-        { kind: "migrating", message: `building version ${version}` },
-      );
-      return { kind: "requeueAfter", ms: cutoverLeadMs + cutoverSettleMs };
-    }
-
-    const ddl = render(migration.version, new Date(migration.cutoff));
-    if (migration.phase === "Created") {
-      const waitMs = Date.parse(migration.cutoff) + cutoverSettleMs - deps.now().getTime();
-      if (waitMs > 0) return { kind: "requeueAfter", ms: waitMs };
-      // Idempotent: the staging table is emptied first, and nothing has been moved out of it yet.
-      await session.execute(ddl.truncateStaging);
-      if (spec.backfill) await session.execute(ddl.fillStaging);
-      clickhouseStatements.inc({ controller: rollupControllerName }, 2);
-      migration = { ...migration, phase: "Filled" };
-      rollup = {
-        ...rollup,
-        status: await writeStatus(
+    const step = decideMigration({
+      namespace,
+      name,
+      database: probe.database,
+      definitionHash: probe.definitionHash,
+      status,
+      stagingPartitions,
+      now: deps.now(),
+    });
+    switch (step.kind) {
+      case "serving":
+        await writeStatus(
           deps,
           rollup,
-          { migration },
-          { kind: "migrating", message: `backfilled version ${migration.version}` },
-        ),
-      };
+          { connectionSecret: context.connectionSecret },
+          {
+            kind: "serving",
+            message: `serving version ${step.version} from ${probe.database}.${status.table}`,
+          },
+        );
+        return { kind: "done" };
+      case "create":
+        return createVersion(context, rollup, step, render);
+      case "waitForCutoff":
+        return { kind: "requeueAfter", ms: step.ms };
+      case "backfill":
+        rollup = { ...rollup, status: await backfill(context, rollup, step.migration, render) };
+        break;
+      case "observeStaging":
+        stagingPartitions = await session.activePartitions(step.database, step.stagingTable);
+        break;
+      case "switch":
+        return switchServing(context, rollup, step, render);
     }
-
-    // Each MOVE is atomic; a partition already moved is no longer in staging, so a retry skips it.
-    for (const partition of await session.activePartitions(ddl.database, ddl.stagingTable)) {
-      await session.execute(renderMovePartition(ddl.database, ddl.stagingTable, ddl.table, partition));
-      clickhouseStatements.inc({ controller: rollupControllerName });
-    }
-    const previousTable = status.table;
-    const switched: RollupStatus = {
-      database: ddl.database,
-      table: ddl.table,
-      view: ddl.view,
-      servingVersion: migration.version,
-      ddlHash: migration.definitionHash,
-      granularity: spec.granularity,
-      connectionSecret,
-      migration: undefined,
-    };
-    await writeStatus(deps, rollup, switched, {
-      kind: "serving",
-      message: `serving version ${migration.version} from ${ddl.database}.${ddl.table}`,
-    });
-    await session.execute(ddl.dropStaging);
-    if (previousTable !== undefined && previousTable !== ddl.table) {
-      for (const statement of renderDropRollupVersion(ddl.database, previousTable))
-        await session.execute(statement);
-      log.info({ dropped: previousTable }, "dropped previous rollup version");
-    }
-    await deps.recorder
-      .record(
-        { ...rollup, apiVersion, kind: "Rollup" },
-        "Normal",
-        "VersionServing",
-        "Migrate",
-        `version ${migration.version} serves queries from ${ddl.table}${previousTable ? `; ${previousTable} dropped` : ""}`,
-      )
-      .catch(() => undefined);
-    return { kind: "done" };
-  } finally {
-    await session.close();
   }
+}
+
+/** Creates the next version (after dropping what step.drop names) and records the plan. */
+async function createVersion(
+  { deps, session, connectionSecret, namespace, name }: MigrationContext,
+  rollup: RollupObject,
+  step: Extract<MigrationStep, { kind: "create" }>,
+  render: RenderVersion,
+): Promise<ReconcileOutcome> {
+  const { migration } = step;
+  const ddl = render(migration.version, new Date(migration.cutoff));
+  for (const table of step.drop) {
+    for (const statement of renderDropRollupVersion(ddl.database, table)) await session.execute(statement);
+  }
+  for (const statement of [ddl.createTable, ddl.createStagingTable, ddl.createView]) {
+    await session.execute(statement);
+    clickhouseStatements.inc({ controller: rollupControllerName });
+  }
+  objectLogger(rollupControllerName, `${namespace}/${name}`).info(
+    { version: migration.version, cutoff: migration.cutoff },
+    "created rollup version",
+  );
+  await writeStatus(
+    deps,
+    rollup,
+    { migration, connectionSecret },
+    { kind: "migrating", message: `building version ${migration.version}` },
+  );
+  return { kind: "requeueAfter", ms: step.requeueMs };
+}
+
+/** Refills staging with the rows before the cut-over and records phase Filled; returns the new status. */
+async function backfill(
+  { deps, spec, session }: MigrationContext,
+  rollup: RollupObject,
+  migration: Migration,
+  render: RenderVersion,
+): Promise<RollupStatus> {
+  const ddl = render(migration.version, new Date(migration.cutoff));
+  // Idempotent: the staging table is emptied first, and nothing has been moved out of it yet.
+  await session.execute(ddl.truncateStaging);
+  if (spec.backfill) await session.execute(ddl.fillStaging);
+  clickhouseStatements.inc({ controller: rollupControllerName }, 2);
+  return writeStatus(
+    deps,
+    rollup,
+    { migration },
+    { kind: "migrating", message: `backfilled version ${migration.version}` },
+  );
+}
+
+/** Moves the staged partitions in, switches serving to the new version and drops what it supersedes. */
+async function switchServing(
+  { deps, spec, session, connectionSecret, namespace, name }: MigrationContext,
+  rollup: RollupObject,
+  step: Extract<MigrationStep, { kind: "switch" }>,
+  render: RenderVersion,
+): Promise<ReconcileOutcome> {
+  const { migration, superseded } = step;
+  const ddl = render(migration.version, new Date(migration.cutoff));
+  // Each MOVE is atomic; a partition already moved is no longer in staging, so a retry skips it.
+  for (const partition of step.partitions) {
+    await session.execute(renderMovePartition(ddl.database, ddl.stagingTable, ddl.table, partition));
+    clickhouseStatements.inc({ controller: rollupControllerName });
+  }
+  const switched: RollupStatus = {
+    database: ddl.database,
+    table: ddl.table,
+    view: ddl.view,
+    servingVersion: migration.version,
+    ddlHash: migration.definitionHash,
+    granularity: spec.granularity,
+    connectionSecret,
+    migration: undefined,
+  };
+  await writeStatus(deps, rollup, switched, {
+    kind: "serving",
+    message: `serving version ${migration.version} from ${ddl.database}.${ddl.table}`,
+  });
+  await session.execute(ddl.dropStaging);
+  if (superseded !== undefined) {
+    for (const statement of renderDropRollupVersion(ddl.database, superseded))
+      await session.execute(statement);
+    objectLogger(rollupControllerName, `${namespace}/${name}`).info(
+      { dropped: superseded },
+      "dropped previous rollup version",
+    );
+  }
+  await deps.recorder
+    .record(
+      { ...rollup, apiVersion, kind: "Rollup" },
+      "Normal",
+      "VersionServing",
+      "Migrate",
+      `version ${migration.version} serves queries from ${ddl.table}${superseded ? `; ${superseded} dropped` : ""}`,
+    )
+    .catch(() => undefined);
+  return { kind: "done" };
 }
 
 /** Drops (or keeps) what the status records, per deletionPolicy; never needs the source. */
