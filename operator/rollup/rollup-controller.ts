@@ -22,14 +22,13 @@ import {
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { clickhouseCredentials } from "../core/clickhouse-credentials.js";
-import { UnsupportedServerError } from "../core/clickhouse-failure-reason.js";
-import { type Condition, type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
+import { clickhouseFailureReason, UnsupportedServerError } from "../core/clickhouse-failure-reason.js";
+import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
 import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
 import { clickhouseStatements } from "../core/metrics.js";
-import { SecretNotFoundError } from "../core/secrets.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import {
@@ -165,13 +164,11 @@ async function resolveSourceOrWait(
 }
 
 function connectionBlocked(error: unknown): Observation {
-  const reason =
-    error instanceof SecretNotFoundError
-      ? reasons.SecretNotFound
-      : error instanceof UnsupportedServerError
-        ? reasons.ClickHouseVersionUnsupported
-        : reasons.ClickHouseUnavailable;
-  return { kind: "blocked", reason, message: error instanceof Error ? error.message : String(error) };
+  return {
+    kind: "blocked",
+    reason: clickhouseFailureReason(error),
+    message: error instanceof Error ? error.message : String(error),
+  };
 }
 
 interface MigrationContext {
@@ -410,12 +407,7 @@ async function writeStatus(
     ...previous,
     ...changes,
     observedGeneration: generation,
-    conditions: setConditions(
-      previous?.conditions as Condition[] | undefined,
-      [ready, progressing, degraded],
-      generation,
-      deps.now(),
-    ),
+    conditions: setConditions(previous?.conditions, [ready, progressing, degraded], generation, deps.now()),
   };
   if ("migration" in changes && changes.migration === undefined) delete status.migration;
   await writeStatusIfChanged({
