@@ -1,8 +1,7 @@
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import kafkajs from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderWindowPartialsQuery } from "../../contracts/clickhouse/window-table-ddl.js";
-import { combinePartials, type WindowUpsert } from "../../contracts/windows/window-results.js";
+import { combinePartials } from "../../contracts/windows/window-results.js";
 import { clickhouseUrl, kafkaBrokers, stackConfig } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
 import { asList, databaseFor, type Manifest } from "../support/examples.js";
@@ -15,7 +14,7 @@ import {
   interpolatedQuantile,
   replayTruth,
 } from "../support/replay-dataset.js";
-import { planOf, readDeadLetters } from "../support/runtime-harness.js";
+import { planOf, readDeadLetters, readWindowPartials } from "../support/runtime-harness.js";
 
 // A replay of ten weeks of history through the real path a user takes: a Pipeline, an hourly Rollup on
 // it and a daily Rollup cascading from the hourly one, applied with kubectl and reconciled by the
@@ -297,31 +296,7 @@ describe("replaying history through a Pipeline, an hourly and a daily Rollup", (
     const wantWindows = bucketTruth(truth.windowEvents, HOUR);
     const windows = await eventually(
       async () => {
-        const result = await clickhouse.query({
-          query: renderWindowPartialsQuery(plan.spec),
-          query_params: { window: "hourly", from: -8.64e15, to: 8.64e15 },
-          format: "JSONEachRow",
-          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-        });
-        const rows = await result.json<{
-          window_name: string;
-          window_start: number;
-          window_end: number;
-          group_key: string;
-          version: number;
-          states: string;
-          results: string;
-        }>();
-        const partials: WindowUpsert[] = rows.map((r) => ({
-          kind: "upsert",
-          windowName: r.window_name,
-          windowStart: r.window_start,
-          windowEnd: r.window_end,
-          groupKey: JSON.parse(r.group_key) as WindowUpsert["groupKey"],
-          revision: r.version,
-          states: JSON.parse(r.states) as Record<string, string>,
-          results: JSON.parse(r.results) as Record<string, number | null>,
-        }));
+        const partials = await readWindowPartials(clickhouse, plan, "hourly");
         const merged = combinePartials(spec, partials);
         expect(merged.length, "closed windows").toBe(wantWindows.size);
         return merged;
