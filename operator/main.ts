@@ -31,6 +31,7 @@ interface OperatorSettings {
   readonly resyncMs: number | undefined;
   /** Time between two autoscaler rounds for one Pipeline. */
   readonly autoscalerIntervalMs: number;
+  readonly autoscalerPodStartMs: number | undefined;
 }
 
 function optionalPositiveMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -56,6 +57,7 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): OperatorSettings {
     leaseDurationMs: optionalPositiveMs(env, "TALLY_LEASE_DURATION_MS") ?? 15_000,
     resyncMs: optionalPositiveMs(env, "TALLY_RESYNC_MS"),
     autoscalerIntervalMs: optionalPositiveMs(env, "TALLY_AUTOSCALER_INTERVAL_MS") ?? 5_000,
+    autoscalerPodStartMs: optionalPositiveMs(env, "TALLY_AUTOSCALER_POD_START_MS"),
   };
 }
 
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
       hpas: cachedHpaLister(client, 15_000, Date.now),
       now: Date.now,
       intervalMs: settings.autoscalerIntervalMs,
+      podStartMs: settings.autoscalerPodStartMs,
     }),
   ];
   const runners = definitions.map(

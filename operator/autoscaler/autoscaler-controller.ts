@@ -56,6 +56,8 @@ interface AutoscalerControllerDeps {
   readonly now: () => number;
   /** Time between two rounds for one Pipeline. */
   readonly intervalMs: number;
+  /** How long a new runtime pod takes to start on this cluster (the policy's `podStartMs`), if not the default. */
+  readonly podStartMs?: number;
 }
 
 /** What the loop remembers of one Pipeline between rounds. */
@@ -145,7 +147,11 @@ async function playRound(
   const log = objectLogger(autoscalerControllerName, key);
   let policy: ReturnType<typeof scalingPolicyFromSpec>;
   try {
-    policy = scalingPolicyFromSpec(spec.scaling, pipeline.metadata?.annotations);
+    policy = scalingPolicyFromSpec(
+      spec.scaling,
+      pipeline.metadata?.annotations,
+      deps.podStartMs === undefined ? {} : { podStartMs: deps.podStartMs },
+    );
   } catch (error) {
     if (error instanceof ScalingSpecError) return { kind: "invalid", message: error.message };
     throw error;
