@@ -4,21 +4,7 @@
  * the worker writes here only after ClickHouse acknowledged the results, never waits for it, and never
  * lets it hold back the raw path.
  *
- * Key layout (P = `tally:{<namespace>/<pipeline>}`; the braces are a Redis Cluster hash tag, so all of
- * a pipeline's keys share a slot and one script may touch several of them):
- *
- *   P:w:<window>:<windowStartMs>:<groupKeyJson>   HASH  one window instance of one group key
- *       field `<topic>:<partition>` → `<version>|<json>`, the partition's latest share, where json is
- *       {"end":<windowEndMs>,"states":{<aggregation>:<serialized state>},"results":{...}} or
- *       {"end":<windowEndMs>,"retracted":true} for a session absorbed into another
- *   P:i:<window>                                   ZSET  member `<windowStartMs>:<groupKeyJson>`,
- *       score = windowStartMs: which window instances exist, for range reads
- *   P:wm                                           HASH  field `<topic>:<partition>` → the partition's
- *       watermark (epoch ms): a window is complete once every partition's watermark passed its end
- *
- * Every write is a compare-and-set on version (the Kafka offset that produced the share, see
- * window-table-ddl.ts): a replayed or reordered write of an older version changes nothing, so writes
- * are idempotent and may be retried freely. Every key written gets PEXPIRE ttl.
+ * The key layout and the share format are the contract in contracts/redis/live-windows.ts.
  *
  * Failures. Writes are queued and sent in pipelines; the client does not queue offline. When a write
  * fails the sink drops its queue and marks itself stale; once Redis answers again it re-reads the
@@ -30,12 +16,17 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Redis } from "ioredis";
 import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import { windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
-import type { GroupValue, WindowResult, WindowUpsert } from "../../contracts/windows/window-results.js";
+import {
+  encodeShareBody,
+  liveWindowIndexKey,
+  liveWindowKey,
+  liveWindowMember,
+  redisPrefix,
+  shareField,
+  watermarksKey,
+} from "../../contracts/redis/live-windows.js";
+import type { GroupValue, WindowResult } from "../../contracts/windows/window-results.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
-
-export function redisPrefix(namespace: string, pipeline: string): string {
-  return `tally:{${namespace}/${pipeline}}`;
-}
 
 /**
  * Compare-and-set of many shares in one call (a command per share cost the worker more than the write): KEYS are
@@ -143,7 +134,7 @@ export class RedisSink {
     version: number,
     watermarkMs: number,
   ): void {
-    if (Number.isFinite(watermarkMs)) this.watermarks.set(`${topic}:${partition}`, watermarkMs);
+    if (Number.isFinite(watermarkMs)) this.watermarks.set(shareField(topic, partition), watermarkMs);
     if (this.stale) return;
     for (const result of results) this.queue.push({ result, topic, partition, version });
     if (this.queue.length > MAX_QUEUED) {
@@ -285,20 +276,16 @@ export class RedisSink {
       const keys: string[] = [];
       const args: string[] = [ttl];
       for (const { result, topic, partition, version } of chunk) {
-        const group = JSON.stringify(result.groupKey);
+        const member = liveWindowMember(result);
         keys.push(
-          `${this.prefix}:w:${result.windowName}:${result.windowStart}:${group}`,
-          `${this.prefix}:i:${result.windowName}`,
+          liveWindowKey(this.prefix, result.windowName, member),
+          liveWindowIndexKey(this.prefix, result.windowName),
         );
-        const body =
-          result.kind === "retract"
-            ? JSON.stringify({ end: result.windowEnd, retracted: true })
-            : JSON.stringify({ end: result.windowEnd, states: result.states, results: result.results });
         args.push(
-          `${topic}:${partition}`,
+          shareField(topic, partition),
           String(version),
-          body,
-          `${result.windowStart}:${group}`,
+          encodeShareBody(result),
+          member,
           String(result.windowStart),
         );
       }
@@ -309,7 +296,7 @@ export class RedisSink {
         "EVALSHA",
         scriptSha(SET_WATERMARK),
         "1",
-        `${this.prefix}:wm`,
+        watermarksKey(this.prefix),
         field,
         String(watermark),
         ttl,
@@ -339,47 +326,4 @@ function scriptSha(script: string): string {
     shas.set(script, sha);
   }
   return sha;
-}
-
-/**
- * Reads the live shares of `window` with window start in [fromMs, toMs) and returns the non-retracted
- * ones as partials, ready for runtime/core `combinePartials` (the gateway and tests read this way).
- */
-export async function readLiveWindows(
-  redis: Redis,
-  prefix: string,
-  window: string,
-  fromMs: number,
-  toMs: number,
-): Promise<WindowUpsert[]> {
-  const members = await redis.zrangebyscore(`${prefix}:i:${window}`, fromMs, `(${toMs}`);
-  const out: WindowUpsert[] = [];
-  for (const member of members) {
-    const sep = member.indexOf(":");
-    const start = Number(member.slice(0, sep));
-    const group = member.slice(sep + 1);
-    const shares = await redis.hgetall(`${prefix}:w:${window}:${member}`);
-    for (const value of Object.values(shares)) {
-      const bar = value.indexOf("|");
-      const version = Number(value.slice(0, bar));
-      const body = JSON.parse(value.slice(bar + 1)) as {
-        end: number;
-        retracted?: boolean;
-        states?: Record<string, string>;
-        results?: Record<string, number | null>;
-      };
-      if (body.retracted === true || body.states === undefined || body.results === undefined) continue;
-      out.push({
-        kind: "upsert",
-        windowName: window,
-        windowStart: start,
-        windowEnd: body.end,
-        groupKey: JSON.parse(group) as GroupValue[],
-        revision: version,
-        states: body.states,
-        results: body.results,
-      });
-    }
-  }
-  return out;
 }

@@ -25,6 +25,7 @@ import {
   renderWindowTableDdl,
 } from "../../contracts/clickhouse/window-table-ddl.js";
 import { parseCommitMetadata } from "../../contracts/kafka/commit-metadata.js";
+import { readLiveWindows, redisPrefix } from "../../contracts/redis/live-windows.js";
 import {
   type CombinedWindow,
   combinePartials,
@@ -36,7 +37,6 @@ import {
 import { WindowOperator } from "../../runtime/core/window-operator.js";
 import { compilePipelinePlan, type PipelinePlan } from "../../runtime/pipeline/pipeline-plan.js";
 import { deadLetterHeaders } from "../../runtime/sinks/dead-letter-sink.js";
-import { readLiveWindows, redisPrefix } from "../../runtime/sinks/redis-sink.js";
 import { runtimeConfigFromManifest } from "../../runtime/worker/settings.js";
 import { clickhouseUrl, kafkaBrokers, redisUrl, stackConfig, stackPaths } from "../env/config.js";
 import {
