@@ -1,35 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { type ExactQuantile, exactQuantile } from "../../test/support/exact-quantile.js";
 import { QuantileSketch, QuantileSketchError } from "./quantile-sketch.js";
 
 function sketchOf(values: readonly number[], alpha?: number): QuantileSketch {
   const sketch = QuantileSketch.create(alpha);
   for (const v of values) sketch.add(v);
   return sketch;
-}
-
-interface ExactQuantile {
-  /** The exact quantile: position q · (n − 1) of the sorted values, interpolated linearly (ClickHouse's `quantile`). */
-  readonly value: number;
-  /**
-   * The error the sketch may make there: α · ((1 − f) · |x_k| + f · |x_k+1|), plus a few ulps of the neighbours
-   * for the rounding of the interpolation itself.
-   */
-  readonly bound: (alpha: number) => number;
-}
-
-function exactQuantile(values: readonly number[], q: number): ExactQuantile {
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = q * (sorted.length - 1);
-  const k = Math.floor(position);
-  const f = position - k;
-  const low = sorted[k] ?? Number.NaN;
-  const high = sorted[Math.min(k + 1, sorted.length - 1)] ?? Number.NaN;
-  return {
-    value: low + f * (high - low),
-    bound: (alpha) =>
-      alpha * ((1 - f) * Math.abs(low) + f * Math.abs(high)) + 1e-12 * (Math.abs(low) + Math.abs(high)),
-  };
 }
 
 function withinBound(actual: number, exact: ExactQuantile, alpha: number): boolean {

@@ -4,16 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { combinePartials } from "../../contracts/windows/window-results.js";
 import { clickhouseUrl, kafkaBrokers, stackConfig } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
+import { exactQuantile } from "../support/exact-quantile.js";
 import { asList, databaseFor, type Manifest } from "../support/examples.js";
 import { produce } from "../support/kafka-produce.js";
 import { kubectlOk, type OperatorNamespace, operatorNamespace, waitForCondition } from "../support/kube.js";
-import {
-  type BucketTruth,
-  bucketTruth,
-  generateReplay,
-  interpolatedQuantile,
-  replayTruth,
-} from "../support/replay-dataset.js";
+import { type BucketTruth, bucketTruth, generateReplay, replayTruth } from "../support/replay-dataset.js";
 import { planOf, readDeadLetters, readWindowPartials } from "../support/runtime-harness.js";
 
 // A replay of ten weeks of history through the real path a user takes: a Pipeline, an hourly Rollup on
@@ -268,8 +263,8 @@ describe("replaying history through a Pipeline, an hourly and a daily Rollup", (
       expect(g?.mean ?? Number.NaN, `hourly ${key}: avg`).toBeCloseTo(w.sum / w.count, 6);
       const [p50, p90] = g?.spread ?? [];
       // ClickHouse's quantiles keep every value below 8,192 per state, so they are the interpolated ones.
-      expect(p50 ?? Number.NaN, `hourly ${key}: p50`).toBeCloseTo(interpolatedQuantile(w.values, 0.5), 4);
-      expect(p90 ?? Number.NaN, `hourly ${key}: p90`).toBeCloseTo(interpolatedQuantile(w.values, 0.9), 4);
+      expect(p50 ?? Number.NaN, `hourly ${key}: p50`).toBeCloseTo(exactQuantile(w.values, 0.5).value, 4);
+      expect(p90 ?? Number.NaN, `hourly ${key}: p90`).toBeCloseTo(exactQuantile(w.values, 0.9).value, 4);
     }
     compareExact(
       "daily rollup",

@@ -6,6 +6,7 @@ import { combinePartials } from "../../contracts/windows/window-results.js";
 import { quantileLabel } from "../../contracts/windows/window-spec.js";
 import type { ProducedMessage } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
+import { exactQuantile } from "../support/exact-quantile.js";
 import {
   clickhouseClient,
   createTables,
@@ -43,20 +44,6 @@ interface Event {
   readonly url: string;
   readonly latency: number;
   readonly value: number;
-}
-
-/** Exact quantile, as ClickHouse's `quantile` defines it, and the error the sketch may make there. */
-function exactQuantile(values: readonly number[], q: number): { value: number; bound: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = q * (sorted.length - 1);
-  const k = Math.floor(position);
-  const f = position - k;
-  const low = sorted[k] ?? Number.NaN;
-  const high = sorted[Math.min(k + 1, sorted.length - 1)] ?? Number.NaN;
-  return {
-    value: low + f * (high - low),
-    bound: ALPHA * ((1 - f) * Math.abs(low) + f * Math.abs(high)) + 1e-9 * (Math.abs(low) + Math.abs(high)),
-  };
 }
 
 describe("runtime: idle partitions close their windows", () => {
@@ -241,9 +228,12 @@ describe("runtime: idle partitions close their windows", () => {
         );
         // The window's is within the documented bound of it, so of the rollup's.
         expect(Math.abs(fromWindow - fromRollup), `window vs rollup ${key} q=${q}`).toBeLessThanOrEqual(
-          exact.bound,
+          exact.bound(ALPHA, 1e-9),
         );
-        worst = Math.max(worst, Math.abs(fromWindow - fromRollup) / Math.max(exact.bound, 1e-12));
+        worst = Math.max(
+          worst,
+          Math.abs(fromWindow - fromRollup) / Math.max(exact.bound(ALPHA, 1e-9), 1e-12),
+        );
       });
     }
     const pair = got.get(`${start + 30 * 60_000}|purchase|/q`)?.results;

@@ -190,13 +190,3 @@ export function bucketTruth(events: Iterable<ReplayEvent>, bucketMs: number): Ma
   }
   return buckets;
 }
-
-/** The q-quantile with linear interpolation between the closest ranks (rank q·(n−1)). */
-export function interpolatedQuantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = q * (sorted.length - 1);
-  const lower = Math.floor(rank);
-  const a = sorted[lower] ?? Number.NaN;
-  const b = sorted[Math.min(lower + 1, sorted.length - 1)] ?? a;
-  return a + (b - a) * (rank - lower);
-}
