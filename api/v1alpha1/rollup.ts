@@ -4,8 +4,21 @@ import { rollupDefaults as defaults } from "./defaults.js";
 import { Conditions, celRules, Duration, Identifier, ObjectName, ObservedGeneration } from "./schema-kit.js";
 
 /** Granularities a rollup may have; each divides a day, so cascades (minute → hour → day) line up. */
-const granularities = ["1m", "5m", "10m", "15m", "30m", "1h", "6h", "12h", "1d"] as const;
+export const granularities = ["1m", "5m", "10m", "15m", "30m", "1h", "6h", "12h", "1d"] as const;
 export type Granularity = (typeof granularities)[number];
+
+/** Milliseconds of each granularity (all divide a day, so UTC days split evenly). */
+export const granularityMs: { readonly [G in Granularity]: number } = {
+  "1m": 60_000,
+  "5m": 300_000,
+  "10m": 600_000,
+  "15m": 900_000,
+  "30m": 1_800_000,
+  "1h": 3_600_000,
+  "6h": 21_600_000,
+  "12h": 43_200_000,
+  "1d": 86_400_000,
+};
 
 export const RollupSpec = Type.Object(
   {

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { Aggregation, FilterCondition } from "../../api/v1alpha1/aggregation.js";
 import { columnTypeTraits, renderColumnType } from "../../api/v1alpha1/column-types.js";
 import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
-import type { Granularity, RollupSpec } from "../../api/v1alpha1/rollup.js";
+import { type Granularity, granularityMs, type RollupSpec } from "../../api/v1alpha1/rollup.js";
 import { SpecError } from "../../api/v1alpha1/spec-error.js";
 import { renderFilterSql } from "./filter-sql.js";
 import { deduplicationWindow } from "./raw-table-ddl.js";
@@ -83,17 +83,6 @@ const intervals: { readonly [G in Granularity]: string } = {
   "6h": "INTERVAL 6 HOUR",
   "12h": "INTERVAL 12 HOUR",
   "1d": "INTERVAL 1 DAY",
-};
-const granularityMinutes: { readonly [G in Granularity]: number } = {
-  "1m": 1,
-  "5m": 5,
-  "10m": 10,
-  "15m": 15,
-  "30m": 30,
-  "1h": 60,
-  "6h": 360,
-  "12h": 720,
-  "1d": 1440,
 };
 
 /** Table name of a rollup version: namespace and name sanitised, hashed when too long. */
@@ -207,10 +196,7 @@ export function renderRollupDdl(input: RollupDdlInput): RollupDdl {
     }
     dimensionTypes.set(d, field);
   });
-  if (
-    parent !== undefined &&
-    granularityMinutes[spec.granularity] <= granularityMinutes[parent.spec.granularity]
-  ) {
+  if (parent !== undefined && granularityMs[spec.granularity] <= granularityMs[parent.spec.granularity]) {
     throw new SpecError(
       "spec.granularity",
       `must be coarser than the source rollup's ${parent.spec.granularity}`,
@@ -218,7 +204,7 @@ export function renderRollupDdl(input: RollupDdlInput): RollupDdl {
   }
   if (
     parent !== undefined &&
-    granularityMinutes[spec.granularity] % granularityMinutes[parent.spec.granularity] !== 0
+    granularityMs[spec.granularity] % granularityMs[parent.spec.granularity] !== 0
   ) {
     throw new SpecError(
       "spec.granularity",
