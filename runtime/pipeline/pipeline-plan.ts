@@ -9,6 +9,7 @@ import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { validatePipelineSemantics } from "../../api/v1alpha1/validate-pipeline.js";
 import { formatProblems, validatePipelineSpec } from "../../api/v1alpha1/validation.js";
 import type { RuntimeConfig } from "../../contracts/runtime-config.js";
+import { windowSpecsOf } from "../../contracts/windows/pipeline-window-specs.js";
 import type { WindowSpec } from "../../contracts/windows/window-spec.js";
 import { createDecoder, type Decoder } from "../decode/decoder.js";
 import { compileFieldMapper, type FieldMapper } from "../decode/field-mapping.js";
@@ -16,7 +17,6 @@ import type { FieldDef } from "../decode/row.js";
 import type { SchemaResolver } from "../decode/schema-source.js";
 import { compileRawRowEncoder, type RawRowEncoder } from "../sinks/raw-rows.js";
 import { compileTransforms, type Transforms } from "./transforms.js";
-import { windowSpecsOf } from "./window-specs.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

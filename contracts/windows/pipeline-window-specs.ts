@@ -2,11 +2,7 @@
 import type { Aggregation } from "../../api/v1alpha1/aggregation.js";
 import { parseDuration } from "../../api/v1alpha1/duration.js";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
-import {
-  type AggregationSpec,
-  assertValidWindowSpec,
-  type WindowSpec,
-} from "../../contracts/windows/window-spec.js";
+import { type AggregationSpec, assertValidWindowSpec, type WindowSpec } from "./window-spec.js";
 
 function toAggregation(a: Aggregation): AggregationSpec {
   switch (a.fn) {
