@@ -9,6 +9,7 @@ import kafkajs from "kafkajs";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { type CommitMetadata, parseCommitMetadata } from "../../contracts/kafka/commit-metadata.js";
 import { type KafkaConnection, kafkajsConnectionOptions } from "../../contracts/kafka/kafka-connection.js";
+import { kafkaSaslSecretKeys } from "../../contracts/runtime-env.js";
 import type { KubeClient } from "../core/kube-client.js";
 import { readSecretKeys } from "../core/secrets.js";
 import type { OffsetSample, PartitionOffsets } from "./signals.js";
@@ -56,7 +57,7 @@ export async function kafkaConnectionFor(
             client,
             namespace,
             kafka.sasl.credentialsSecretRef.name,
-            ["username", "password"],
+            Object.values(kafkaSaslSecretKeys),
             "spec.source.kafka.sasl.credentialsSecretRef",
           )),
         };

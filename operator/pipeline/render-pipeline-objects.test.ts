@@ -1,7 +1,9 @@
+import type { V1EnvVar } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { runtimeConfigKey } from "../../contracts/runtime-config.js";
+import { type RuntimeEnvVar, runtimeEnv } from "../../contracts/runtime-env.js";
 import { examplePipelineSpec } from "../../test/support/fixtures/clickhouse-fixtures.js";
 import { configHashAnnotation } from "../labels.js";
 import { renderPipelineObjects } from "./render-pipeline-objects.js";
@@ -11,6 +13,30 @@ const settings = { image: "tally-runtime:0.1.0", version: "0.1.0", metricsPort: 
 
 function render(spec: PipelineSpec = { ...examplePipelineSpec(), replicas: 2 }) {
   return renderPipelineObjects(ref, spec, settings);
+}
+
+/** How a rendered variable differs from the contract's declaration of where it comes from. */
+function sourceMismatch(variable: RuntimeEnvVar, rendered: V1EnvVar): string | undefined {
+  const from = rendered.valueFrom;
+  const source = variable.source;
+  switch (source.kind) {
+    case "configMap":
+      return from?.configMapKeyRef?.key === source.key ? undefined : `expected ConfigMap key ${source.key}`;
+    case "podField":
+      return from?.fieldRef?.fieldPath === source.fieldPath
+        ? undefined
+        : `expected field ${source.fieldPath}`;
+    case "operatorSetting":
+      return rendered.value !== undefined && from === undefined ? undefined : "expected a plain value";
+    case "secretKey":
+      return from?.secretKeyRef?.key === source.key
+        ? undefined
+        : `expected key ${source.key} of ${source.secretRef}`;
+    case "secretKeyRef":
+      return from?.secretKeyRef !== undefined ? undefined : `expected the Secret key ${source.secretKeyRef}`;
+    case "process":
+      return "declared as not rendered by the operator";
+  }
 }
 
 describe("renderPipelineObjects", () => {
@@ -69,6 +95,35 @@ describe("renderPipelineObjects", () => {
       name: "kafka-user",
       key: "password",
     });
+  });
+
+  it("renders only the variables the runtime's environment contract declares, each from its source", () => {
+    const spec = examplePipelineSpec();
+    spec.source.kafka = {
+      ...spec.source.kafka,
+      brokers: undefined,
+      brokersSecretRef: { name: "kafka", key: "brokers" },
+      tls: { enabled: true, caSecretRef: { name: "kafka-ca", key: "ca.crt" } },
+      sasl: { mechanism: "plain", credentialsSecretRef: { name: "kafka-user" } },
+    };
+    const env = render(spec).deployment.spec?.template.spec?.containers[0]?.env ?? [];
+    const declared: readonly RuntimeEnvVar[] = Object.values(runtimeEnv);
+    const mismatches = env.flatMap((rendered) => {
+      const variable = declared.find((v) => v.name === rendered.name);
+      const problem =
+        variable === undefined
+          ? "not declared in contracts/runtime-env.ts"
+          : sourceMismatch(variable, rendered);
+      return problem === undefined ? [] : [`${rendered.name}: ${problem}`];
+    });
+    expect(mismatches).toEqual([]);
+    // With every optional connection set, the pod gets every variable the contract says the operator sets.
+    expect(env.map((e) => e.name).toSorted()).toEqual(
+      declared
+        .filter((v) => v.setBy.includes("operator"))
+        .map((v) => v.name)
+        .toSorted(),
+    );
   });
 
   it("renders identical objects for an identical spec, so a restarted operator writes nothing", () => {

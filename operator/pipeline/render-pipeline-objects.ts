@@ -24,6 +24,7 @@ import {
   runtimeConfigKey,
   runtimeSpecOf,
 } from "../../contracts/runtime-config.js";
+import { type RuntimeEnvVarFrom, runtimeEnv } from "../../contracts/runtime-env.js";
 import { configHashAnnotation, pipelineLabels, pipelineSelectorLabels } from "../labels.js";
 
 /** What the operator is configured with (from its own Deployment), injected for purity. */
@@ -64,36 +65,43 @@ function renderRuntimeConfig(ref: PipelineRef, spec: PipelineSpec): RuntimeConfi
   };
 }
 
-function secretEnv(name: string, secret: string, key: string, optional = false): V1EnvVar {
-  return { name, valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional } : {}) } } };
+/** A variable from the contract's fixed key of the Secret the spec names. */
+function secretEnv(variable: RuntimeEnvVarFrom<"secretKey">, secret: string): V1EnvVar {
+  return { name: variable.name, valueFrom: { secretKeyRef: { name: secret, key: variable.source.key } } };
+}
+
+/** A variable from the Secret and key the spec names. */
+function secretRefEnv(
+  variable: RuntimeEnvVarFrom<"secretKeyRef">,
+  ref: { name: string; key: string },
+): V1EnvVar {
+  return { name: variable.name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
 }
 
 /** Credentials reach the pods only as Secret references; the ConfigMap never holds one. */
 function renderEnv(ref: PipelineRef, spec: PipelineSpec, settings: RuntimeSettings): V1EnvVar[] {
   const kafka = spec.source.kafka;
+  const { pipelineConfig, podName, podNamespace, metricsPort } = runtimeEnv;
   const env: V1EnvVar[] = [
     {
-      name: "TALLY_PIPELINE_CONFIG",
-      valueFrom: { configMapKeyRef: { name: objectNameFor(ref.name), key: runtimeConfigKey } },
+      name: pipelineConfig.name,
+      valueFrom: { configMapKeyRef: { name: objectNameFor(ref.name), key: pipelineConfig.source.key } },
     },
-    { name: "TALLY_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-    { name: "TALLY_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: "TALLY_METRICS_PORT", value: String(settings.metricsPort) },
+    { name: podName.name, valueFrom: { fieldRef: { fieldPath: podName.source.fieldPath } } },
+    { name: podNamespace.name, valueFrom: { fieldRef: { fieldPath: podNamespace.source.fieldPath } } },
+    { name: metricsPort.name, value: String(settings.metricsPort) },
   ];
-  if (kafka.brokersSecretRef)
-    env.push(secretEnv("TALLY_KAFKA_BROKERS", kafka.brokersSecretRef.name, kafka.brokersSecretRef.key));
+  if (kafka.brokersSecretRef) env.push(secretRefEnv(runtimeEnv.kafkaBrokers, kafka.brokersSecretRef));
   if (kafka.sasl) {
-    env.push(secretEnv("TALLY_KAFKA_SASL_USERNAME", kafka.sasl.credentialsSecretRef.name, "username"));
-    env.push(secretEnv("TALLY_KAFKA_SASL_PASSWORD", kafka.sasl.credentialsSecretRef.name, "password"));
+    env.push(secretEnv(runtimeEnv.kafkaSaslUsername, kafka.sasl.credentialsSecretRef.name));
+    env.push(secretEnv(runtimeEnv.kafkaSaslPassword, kafka.sasl.credentialsSecretRef.name));
   }
-  if (kafka.tls?.caSecretRef)
-    env.push(secretEnv("TALLY_KAFKA_CA", kafka.tls.caSecretRef.name, kafka.tls.caSecretRef.key));
+  if (kafka.tls?.caSecretRef) env.push(secretRefEnv(runtimeEnv.kafkaCa, kafka.tls.caSecretRef));
   const clickhouse = spec.sink.clickhouse.connectionSecretRef.name;
-  env.push(secretEnv("TALLY_CLICKHOUSE_URL", clickhouse, "url"));
-  env.push(secretEnv("TALLY_CLICKHOUSE_USERNAME", clickhouse, "username"));
-  env.push(secretEnv("TALLY_CLICKHOUSE_PASSWORD", clickhouse, "password"));
-  if (spec.sink.redis)
-    env.push(secretEnv("TALLY_REDIS_URL", spec.sink.redis.connectionSecretRef.name, "url"));
+  env.push(secretEnv(runtimeEnv.clickhouseUrl, clickhouse));
+  env.push(secretEnv(runtimeEnv.clickhouseUsername, clickhouse));
+  env.push(secretEnv(runtimeEnv.clickhousePassword, clickhouse));
+  if (spec.sink.redis) env.push(secretEnv(runtimeEnv.redisUrl, spec.sink.redis.connectionSecretRef.name));
   return env;
 }
 

@@ -1,9 +1,10 @@
 import avro from "avsc";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
+import { schemaEnvName } from "../../contracts/runtime-env.js";
 import { DecodeFailure } from "./decode-failure.js";
 import { createDecoder } from "./decoder.js";
-import { envSchemaResolver, SchemaResolutionError, schemaEnvName } from "./schema-source.js";
+import { envSchemaResolver, SchemaResolutionError } from "./schema-source.js";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 

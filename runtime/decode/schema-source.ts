@@ -1,14 +1,13 @@
 /**
  * Where schema text comes from. The Pipeline names Avro and Protobuf schemas by ConfigMap key; the
  * decoders take the text through a `SchemaResolver` so they stay pure. The worker's resolver reads
- * the text from the environment (see `envSchemaResolver`); the operator (or a pod template) maps the
- * ConfigMap key into the pod as either
+ * the text from the environment (see `envSchemaResolver`); the ConfigMap key reaches the process as
  *   TALLY_SCHEMA_<NAME>=<schema text>          (env var from configMapKeyRef), or
  *   TALLY_SCHEMA_<NAME>_FILE=<path>            (the key mounted as a file),
- * where <NAME> is `<configmap>_<key>` upper-cased with every character outside [A-Z0-9] replaced by `_`;
- * e.g. ConfigMap `click-schemas`, key `click.avsc` → TALLY_SCHEMA_CLICK_SCHEMAS_CLICK_AVSC.
+ * named by `schemaEnvName` (contracts/runtime-env.ts).
  */
 import { readFileSync } from "node:fs";
+import { schemaEnvName, schemaFileSuffix } from "../../contracts/runtime-env.js";
 
 interface ConfigMapKeyRef {
   readonly name: string;
@@ -22,10 +21,6 @@ export class SchemaResolutionError extends Error {
   override readonly name = "SchemaResolutionError";
 }
 
-export function schemaEnvName(ref: ConfigMapKeyRef): string {
-  return `TALLY_SCHEMA_${`${ref.name}_${ref.key}`.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
-}
-
 export function envSchemaResolver(
   env: Readonly<Record<string, string | undefined>>,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
@@ -34,18 +29,18 @@ export function envSchemaResolver(
     const name = schemaEnvName(ref);
     const inline = env[name];
     if (inline !== undefined && inline !== "") return inline;
-    const path = env[`${name}_FILE`];
+    const path = env[`${name}${schemaFileSuffix}`];
     if (path !== undefined && path !== "") {
       try {
         return readFile(path);
       } catch (error) {
         throw new SchemaResolutionError(
-          `${field}: cannot read ${name}_FILE=${path} (ConfigMap ${ref.name} key ${ref.key}): ${error instanceof Error ? error.message : String(error)}`,
+          `${field}: cannot read ${name}${schemaFileSuffix}=${path} (ConfigMap ${ref.name} key ${ref.key}): ${error instanceof Error ? error.message : String(error)}`,
         );
       }
     }
     throw new SchemaResolutionError(
-      `${field}: ConfigMap ${ref.name} key ${ref.key} is not available: set ${name} (the schema text) or ${name}_FILE (a path to it)`,
+      `${field}: ConfigMap ${ref.name} key ${ref.key} is not available: set ${name} (the schema text) or ${name}${schemaFileSuffix} (a path to it)`,
     );
   };
 }

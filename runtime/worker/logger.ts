@@ -1,5 +1,6 @@
 /** Structured JSON logs (pino); every line names the component, the pipeline and the pod. */
 import { pino } from "pino";
+import { runtimeEnv } from "../../contracts/runtime-env.js";
 
 export type Logger = pino.Logger;
 
@@ -9,7 +10,7 @@ export function createLogger(fields: {
   readonly pod: string;
 }): Logger {
   return pino({
-    level: process.env.TALLY_LOG_LEVEL ?? "info",
+    level: process.env[runtimeEnv.logLevel.name] ?? runtimeEnv.logLevel.requirement.default,
     base: { component: "tally-runtime", ...fields },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },

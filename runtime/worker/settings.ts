@@ -5,19 +5,7 @@
  *   main.ts --config pipeline.yaml [--create-tables]   locally: a Pipeline manifest; consumer group
  *                                                   tally.<namespace>.<name> unless the spec sets one
  *
- * Environment (as the operator renders it, operator/pipeline/render-pipeline-objects.ts):
- *   TALLY_KAFKA_BROKERS            comma-separated; overrides spec.source.kafka.brokers when set
- *   TALLY_KAFKA_SASL_USERNAME/PASSWORD, TALLY_KAFKA_CA   when the spec asks for SASL / a CA
- *   TALLY_CLICKHOUSE_URL (required), TALLY_CLICKHOUSE_USERNAME (default "default"), TALLY_CLICKHOUSE_PASSWORD
- *   TALLY_REDIS_URL                required when spec.sink.redis or a redisHash enrichment is set
- *   TALLY_METRICS_PORT             serve /metrics, /healthz, /readyz (0: any free port; unset locally: none)
- *   TALLY_METRICS_HOST             the IP address that server binds (default 0.0.0.0, so a pod's Service
- *                                  reaches it; the local stack's pod-runner gives 127.0.0.1)
- *   TALLY_POD_NAME, TALLY_POD_NAMESPACE
- *   TALLY_SCHEMA_<NAME>[_FILE]     Avro/Protobuf schema text (decode/schema-source.ts)
- *   TALLY_MAX_BUFFERED_BYTES       byte budget for buffered, not yet durable data (default 64 MiB)
- *   TALLY_SHUTDOWN_GRACE_MS        how long SIGTERM may take to drain (default 25000, under the pod's 30 s)
- *   TALLY_KAFKA_SESSION_TIMEOUT_MS how soon the group notices a dead worker (default 30000)
+ * The variables, who sets them, their defaults and meaning: contracts/runtime-env.ts.
  * Anything missing or malformed is a SettingsError naming it; main.ts prints it as one line, exit code 2.
  */
 import { isIP } from "node:net";
@@ -27,6 +15,7 @@ import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { formatProblems, validatePipelineSpec } from "../../api/v1alpha1/validation.js";
 import type { KafkaConnection } from "../../contracts/kafka/kafka-connection.js";
 import { defaultConsumerGroup, type RuntimeConfig } from "../../contracts/runtime-config.js";
+import { type RuntimeEnvVar, runtimeEnv } from "../../contracts/runtime-env.js";
 
 export class SettingsError extends Error {
   override readonly name = "SettingsError";
@@ -48,38 +37,45 @@ export interface WorkerSettings {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+/** A variable whose unset value the contract defines as a `D`. */
+type Defaulted<D> = RuntimeEnvVar & {
+  readonly requirement: { readonly kind: "optional"; readonly default: D };
+};
 
-function nonEmpty(env: Env, name: string): string | undefined {
-  const value = env[name];
+function nonEmpty(env: Env, variable: RuntimeEnvVar): string | undefined {
+  const value = env[variable.name];
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
-function required(env: Env, name: string, why: string): string {
-  const value = nonEmpty(env, name);
-  if (value === undefined) throw new SettingsError(`${name} is not set (${why})`);
+function required(env: Env, variable: RuntimeEnvVar, why: string): string {
+  const value = nonEmpty(env, variable);
+  if (value === undefined) throw new SettingsError(`${variable.name} is not set (${why})`);
   return value;
 }
 
-function integer(
+function optionalInteger(
   env: Env,
-  name: string,
-  fallback: number,
+  variable: RuntimeEnvVar,
   min: number,
   max = Number.MAX_SAFE_INTEGER,
-): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
+): number | undefined {
+  const raw = nonEmpty(env, variable);
+  if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new SettingsError(`${name}=${raw} is not an integer in [${min}, ${max}]`);
+    throw new SettingsError(`${variable.name}=${raw} is not an integer in [${min}, ${max}]`);
   }
   return value;
 }
 
-function ipAddress(env: Env, name: string, fallback: string): string {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  if (isIP(raw) === 0) throw new SettingsError(`${name}=${raw} is not an IP address`);
+function integer(env: Env, variable: Defaulted<number>, min: number, max?: number): number {
+  return optionalInteger(env, variable, min, max) ?? variable.requirement.default;
+}
+
+function ipAddress(env: Env, variable: Defaulted<string>): string {
+  const raw = nonEmpty(env, variable);
+  if (raw === undefined) return variable.requirement.default;
+  if (isIP(raw) === 0) throw new SettingsError(`${variable.name}=${raw} is not an IP address`);
   return raw;
 }
 
@@ -192,8 +188,8 @@ export function parseWorkerSettings(
     config = runtimeConfigFromManifest(text, values.config);
   } else {
     config = runtimeConfigFromJson(
-      required(env, "TALLY_PIPELINE_CONFIG", "the runtime configuration; or pass --config <pipeline.yaml>"),
-      "TALLY_PIPELINE_CONFIG",
+      required(env, runtimeEnv.pipelineConfig, "the runtime configuration; or pass --config <pipeline.yaml>"),
+      runtimeEnv.pipelineConfig.name,
     );
   }
 
@@ -206,7 +202,7 @@ export function parseWorkerSettings(
   const spec = validated.value;
   config = { ...config, spec };
   const kafkaSpec = spec.source.kafka;
-  const brokerEnv = nonEmpty(env, "TALLY_KAFKA_BROKERS");
+  const brokerEnv = nonEmpty(env, runtimeEnv.kafkaBrokers);
   const brokers =
     brokerEnv !== undefined
       ? brokerEnv
@@ -216,7 +212,7 @@ export function parseWorkerSettings(
       : (kafkaSpec.brokers ?? []);
   if (brokers.length === 0) {
     throw new SettingsError(
-      "TALLY_KAFKA_BROKERS is not set and spec.source.kafka.brokers is empty (where is Kafka?)",
+      `${runtimeEnv.kafkaBrokers.name} is not set and spec.source.kafka.brokers is empty (where is Kafka?)`,
     );
   }
   const sasl =
@@ -224,37 +220,36 @@ export function parseWorkerSettings(
       ? undefined
       : {
           mechanism: kafkaSpec.sasl.mechanism,
-          username: required(env, "TALLY_KAFKA_SASL_USERNAME", "spec.source.kafka.sasl is set"),
-          password: required(env, "TALLY_KAFKA_SASL_PASSWORD", "spec.source.kafka.sasl is set"),
+          username: required(env, runtimeEnv.kafkaSaslUsername, "spec.source.kafka.sasl is set"),
+          password: required(env, runtimeEnv.kafkaSaslPassword, "spec.source.kafka.sasl is set"),
         };
-  const ssl = kafkaSpec.tls?.enabled === true ? { ca: nonEmpty(env, "TALLY_KAFKA_CA") } : undefined;
+  const ssl = kafkaSpec.tls?.enabled === true ? { ca: nonEmpty(env, runtimeEnv.kafkaCa) } : undefined;
 
+  const { clickhouseUrl, clickhouseUsername, clickhousePassword } = runtimeEnv;
   const clickhouse = {
-    url: required(env, "TALLY_CLICKHOUSE_URL", "where the raw and window tables are"),
-    username: nonEmpty(env, "TALLY_CLICKHOUSE_USERNAME") ?? "default",
-    password: env.TALLY_CLICKHOUSE_PASSWORD ?? "",
+    url: required(env, clickhouseUrl, "where the raw and window tables are"),
+    username: nonEmpty(env, clickhouseUsername) ?? clickhouseUsername.requirement.default,
+    // A blank password is a password (the empty one), not a missing variable.
+    password: env[clickhousePassword.name] ?? clickhousePassword.requirement.default,
   };
   const needsRedis =
     spec.sink.redis !== undefined || (spec.enrich ?? []).some((e) => e.source === "redisHash");
   const redisUrl = needsRedis
-    ? required(env, "TALLY_REDIS_URL", "spec.sink.redis or a redisHash enrichment is set")
-    : nonEmpty(env, "TALLY_REDIS_URL");
+    ? required(env, runtimeEnv.redisUrl, "spec.sink.redis or a redisHash enrichment is set")
+    : nonEmpty(env, runtimeEnv.redisUrl);
 
   return {
     config,
     kafka: { brokers, ssl, sasl },
     clickhouse,
     redisUrl,
-    metricsPort:
-      nonEmpty(env, "TALLY_METRICS_PORT") === undefined
-        ? undefined
-        : integer(env, "TALLY_METRICS_PORT", 0, 0, 65_535),
-    metricsHost: ipAddress(env, "TALLY_METRICS_HOST", "0.0.0.0"),
-    podName: nonEmpty(env, "TALLY_POD_NAME") ?? `local-${process.pid}`,
-    podNamespace: nonEmpty(env, "TALLY_POD_NAMESPACE"),
-    budgetBytes: integer(env, "TALLY_MAX_BUFFERED_BYTES", 64 * 1024 * 1024, 1024 * 1024),
-    shutdownGraceMs: integer(env, "TALLY_SHUTDOWN_GRACE_MS", 25_000, 1_000),
-    sessionTimeoutMs: integer(env, "TALLY_KAFKA_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
+    metricsPort: optionalInteger(env, runtimeEnv.metricsPort, 0, 65_535),
+    metricsHost: ipAddress(env, runtimeEnv.metricsHost),
+    podName: nonEmpty(env, runtimeEnv.podName) ?? `local-${process.pid}`,
+    podNamespace: nonEmpty(env, runtimeEnv.podNamespace),
+    budgetBytes: integer(env, runtimeEnv.maxBufferedBytes, 1024 * 1024),
+    shutdownGraceMs: integer(env, runtimeEnv.shutdownGraceMs, 1_000),
+    sessionTimeoutMs: integer(env, runtimeEnv.kafkaSessionTimeoutMs, 6_000, 300_000),
     createTables: values["create-tables"] === true,
   };
 }

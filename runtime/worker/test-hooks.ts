@@ -9,6 +9,8 @@
  *   before-dead-letter-commit  the batch's dead letters sent inside their transaction, not committed
  *   after-dead-letters         the dead-letter transaction committed, the source offsets not
  */
+import { runtimeEnv } from "../../contracts/runtime-env.js";
+
 const crashPoints = [
   "before-insert",
   "after-raw-insert",
@@ -28,16 +30,16 @@ export function testHooksFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   crash: () => void = () => process.kill(process.pid, "SIGKILL"),
 ): TestHooks {
-  const at = env.TALLY_TEST_CRASH_AT;
+  const { testCrashAt, testCrashAfterBatches } = runtimeEnv;
+  const at = env[testCrashAt.name];
   if (at === undefined || at === "") return noTestHooks;
   if (!(crashPoints as readonly string[]).includes(at)) {
-    throw new Error(`TALLY_TEST_CRASH_AT=${at}: expected one of ${crashPoints.join(", ")}`);
+    throw new Error(`${testCrashAt.name}=${at}: expected one of ${crashPoints.join(", ")}`);
   }
-  const after = Number(env.TALLY_TEST_CRASH_AFTER_BATCHES ?? "3");
+  const afterRaw = env[testCrashAfterBatches.name];
+  const after = afterRaw === undefined ? testCrashAfterBatches.requirement.default : Number(afterRaw);
   if (!Number.isInteger(after) || after < 1) {
-    throw new Error(
-      `TALLY_TEST_CRASH_AFTER_BATCHES=${env.TALLY_TEST_CRASH_AFTER_BATCHES}: expected an integer >= 1`,
-    );
+    throw new Error(`${testCrashAfterBatches.name}=${afterRaw}: expected an integer >= 1`);
   }
   let seen = 0;
   return {

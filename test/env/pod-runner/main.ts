@@ -22,6 +22,7 @@ import { createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
+import { runtimeEnv } from "../../../contracts/runtime-env.js";
 import { kubeconfigPath, podRunnerPaths, stackConfig } from "../config.js";
 import { clientIdentities } from "../services/k8s-pki.js";
 import { componentLabel, desiredProcesses, diffProcesses, graceSeconds, podKey } from "./desired.js";
@@ -194,8 +195,9 @@ class PodRunner {
         ...base,
         HOSTNAME: pod.metadata?.name ?? "",
         ...resolved.env,
-        TALLY_METRICS_PORT: String(port),
-        TALLY_METRICS_HOST: localIp,
+        // Every component reads these two names (the runtime's contract; the operator's main.ts alike).
+        [runtimeEnv.metricsPort.name]: String(port),
+        [runtimeEnv.metricsHost.name]: localIp,
         [podMarkerEnv]: key,
         ...(component === "operator" ? { KUBECONFIG: kubeconfigPath } : {}),
       };
@@ -258,7 +260,9 @@ class PodRunner {
         () => this.writeState(),
       );
       this.processes.set(wanted.key, proc);
-      log(`starting ${wanted.key} (${wanted.component}, TALLY_METRICS_PORT=${port}, log ${logFile})`);
+      log(
+        `starting ${wanted.key} (${wanted.component}, ${runtimeEnv.metricsPort.name}=${port}, log ${logFile})`,
+      );
       proc.start();
     }
     for (const [key, proc] of this.processes) {
