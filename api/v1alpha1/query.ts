@@ -248,5 +248,10 @@ export const SourceDescription = Type.Object({
 });
 export type SourceDescription = Static<typeof SourceDescription>;
 
-export const SourcesResponse = Type.Object({ sources: Type.Array(SourceDescription) });
+export const SourcesResponse = Type.Object({
+  sources: Type.Array(SourceDescription),
+  unusable: Type.Array(Type.Object({ kind: Type.String(), name: Type.String(), reason: Type.String() }), {
+    description: "Objects no query can use (invalid spec, broken cascade), with why.",
+  }),
+});
 export type SourcesResponse = Static<typeof SourcesResponse>;

@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
+import type { WindowUpsert } from "../windows/window-results.js";
 import { deduplicationWindow, type RenderedColumn } from "./raw-table-ddl.js";
 import { numberLiteral, qualifiedName, quoteIdentifier } from "./sql.js";
 
@@ -92,9 +93,35 @@ export function renderWindowPartialsQuery(spec: PipelineSpec): string {
     "SELECT window_name, toUnixTimestamp64Milli(window_start) AS window_start,",
     "  toUnixTimestamp64Milli(window_end) AS window_end, group_key, source_topic, source_partition,",
     "  version, states, results",
-    `FROM ${name} FINAL`,
-    "WHERE window_name = {window:String}",
-    "  AND window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})",
+    // The range applies to the column inside: outside, `window_start` is the millisecond alias above.
+    `FROM (SELECT * FROM ${name} FINAL`,
+    "  WHERE window_name = {window:String}",
+    "  AND window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64}))",
     "ORDER BY window_start, group_key, source_topic, source_partition",
   ].join("\n");
+}
+
+/** One row of renderWindowPartialsQuery in JSONEachRow (64-bit integers unquoted). */
+export interface WindowPartialRow {
+  readonly window_name: string;
+  readonly window_start: number;
+  readonly window_end: number;
+  readonly group_key: string;
+  readonly version: number;
+  readonly states: string;
+  readonly results: string;
+}
+
+/** A partition's share as the window operator emitted it, for combinePartials. */
+export function decodeWindowPartialRow(row: WindowPartialRow): WindowUpsert {
+  return {
+    kind: "upsert",
+    windowName: row.window_name,
+    windowStart: row.window_start,
+    windowEnd: row.window_end,
+    groupKey: JSON.parse(row.group_key) as WindowUpsert["groupKey"],
+    revision: row.version,
+    states: JSON.parse(row.states) as Record<string, string>,
+    results: JSON.parse(row.results) as Record<string, number | null>,
+  };
 }

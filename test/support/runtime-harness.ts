@@ -21,8 +21,10 @@ import { renderRawTableDdl } from "../../contracts/clickhouse/raw-table-ddl.js";
 import { renderMetricColumn, renderRollupDdl } from "../../contracts/clickhouse/rollup-ddl.js";
 import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import {
+  decodeWindowPartialRow,
   renderWindowPartialsQuery,
   renderWindowTableDdl,
+  type WindowPartialRow,
 } from "../../contracts/clickhouse/window-table-ddl.js";
 import { parseCommitMetadata } from "../../contracts/kafka/commit-metadata.js";
 import { readLiveWindows, redisPrefix } from "../../contracts/redis/live-windows.js";
@@ -437,25 +439,7 @@ export async function readWindowPartials(
     format: "JSONEachRow",
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
-  const rows = await result.json<{
-    window_name: string;
-    window_start: number;
-    window_end: number;
-    group_key: string;
-    version: number;
-    states: string;
-    results: string;
-  }>();
-  return rows.map((r) => ({
-    kind: "upsert",
-    windowName: r.window_name,
-    windowStart: r.window_start,
-    windowEnd: r.window_end,
-    groupKey: JSON.parse(r.group_key) as WindowUpsert["groupKey"],
-    revision: r.version,
-    states: JSON.parse(r.states) as Record<string, string>,
-    results: JSON.parse(r.results) as Record<string, number | null>,
-  }));
+  return (await result.json<WindowPartialRow>()).map(decodeWindowPartialRow);
 }
 
 interface DeadLetterRecord {
