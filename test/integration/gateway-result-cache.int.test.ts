@@ -56,6 +56,8 @@ async function newCache(
   const { logger, lines } = capturingLogger();
   const cache = new ResultCache({ redisUrl: options.redisUrl ?? redisUrl, registry, logger, ...options });
   caches.push(cache);
+  // Until connected every lookup is "unavailable" by design; these tests start from a connected cache.
+  expect(await cache.waitUntilReady(10_000)).toBe(true);
   return { cache, registry, lines };
 }
 
@@ -194,7 +196,6 @@ describe("gateway result cache", () => {
   it("shares one compute between two replicas with their own Redis connections, 50 requests each", async () => {
     // A generous wait so a slow machine cannot make a loser give up and compute: the count is the point.
     const replicas = [await newCache({ lockWaitMs: 30_000 }), await newCache({ lockWaitMs: 30_000 })];
-    for (const { cache } of replicas) expect(await cache.waitUntilReady(10_000)).toBe(true);
     const { key, tag } = freshKey();
     const { compute, calls, expected } = sumsQuery(clickhouse, tag);
 
@@ -212,6 +213,29 @@ describe("gateway result cache", () => {
       replicas.map(({ registry }) => metric(registry, "tally_gateway_cache_singleflight_waits_total")),
     );
     expect(Math.min(...waits)).toBeGreaterThan(0);
+  });
+
+  it("while another replica holds the lock too long, serves the stale copy, or computes when there is none", async () => {
+    const { cache, registry } = await newCache({ lockWaitMs: 300 });
+    const { key, tag } = freshKey();
+    const { compute, calls, expected } = sumsQuery(clickhouse, tag);
+    expect((await cache.get(key, 60, compute, { bypass: false })).status).toBe("miss");
+    // The entry expired, and a slow replica is recomputing it: it holds the lock and stores nothing.
+    await redis.del(key);
+    await redis.set(`${key}:lock`, "another-replica", "PX", 60_000);
+    const { result, ms } = await timed(() => cache.get(key, 60, compute, { bypass: false }));
+    expect(result).toEqual({ value: expected, status: "stale" });
+    expect(ms).toBeGreaterThanOrEqual(300);
+    expect(calls.count).toBe(1);
+    expect(await metric(registry, "tally_gateway_cache_stale_served_total")).toBe(1);
+
+    await redis.del(`${key}:stale`);
+    expect(await cache.get(key, 60, compute, { bypass: false })).toEqual({ value: expected, status: "miss" });
+    expect(calls.count).toBe(2);
+    expect(await queriesRun(tag)).toBe(2);
+    // The other replica's lock is its own: this one did not release it.
+    expect(await redis.get(`${key}:lock`)).toBe("another-replica");
+    await redis.del(`${key}:lock`);
   });
 
   it("serves the last result marked stale when ClickHouse is down, logging once; rethrows with no stale copy", async () => {
@@ -261,7 +285,6 @@ describe("gateway result cache", () => {
     let server = await startRedis(port);
     const own = `redis://127.0.0.1:${port}`;
     const { cache, registry, lines } = await newCache({ redisUrl: own });
-    expect(await cache.waitUntilReady(10_000)).toBe(true);
     const { key, tag } = freshKey();
     const { compute, calls, expected } = sumsQuery(clickhouse, tag);
     expect((await cache.get(key, 60, compute, { bypass: false })).status).toBe("miss");
