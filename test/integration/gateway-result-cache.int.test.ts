@@ -4,6 +4,8 @@
  * queries that reached ClickHouse are counted on the ClickHouse side, in the stand-in's
  * `tally_standin.query_log` (test/env/clickhouse/query-log.ts). The Redis outage cases use a
  * redis-server of their own on a free port, so the stack's Redis is never stopped.
+ * The stack's ClickHouse must run a stand-in that has that table (restart it after pulling it in), or
+ * point TALLY_CLICKHOUSE_PORT at one started apart: `tsx test/env/clickhouse/main.ts --port P --data-dir D`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -31,8 +33,9 @@ const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 const caches: ResultCache[] = [];
 const redisServers: ChildProcess[] = [];
 afterAll(async () => {
-  await Promise.all(caches.map((cache) => cache.close()));
+  // Servers first: a cache stuck on a hung server must not keep it alive.
   for (const server of redisServers) server.kill("SIGKILL");
+  await Promise.all(caches.map((cache) => cache.close()));
   await redis.quit();
   await clickhouse.close();
 });
@@ -50,7 +53,7 @@ function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, u
 }
 
 async function newCache(
-  options: { redisUrl?: string; lockWaitMs?: number } = {},
+  options: { redisUrl?: string; lockWaitMs?: number; lockTtlMs?: number } = {},
 ): Promise<{ cache: ResultCache; registry: Registry; lines: Array<Record<string, unknown>> }> {
   const registry = new Registry();
   const { logger, lines } = capturingLogger();
@@ -233,9 +236,26 @@ describe("gateway result cache", () => {
     expect(await cache.get(key, 60, compute, { bypass: false })).toEqual({ value: expected, status: "miss" });
     expect(calls.count).toBe(2);
     expect(await queriesRun(tag)).toBe(2);
-    // The other replica's lock is its own: this one did not release it.
-    expect(await redis.get(`${key}:lock`)).toBe("another-replica");
     await redis.del(`${key}:lock`);
+  });
+
+  it("a holder whose lock expired mid-compute leaves its successor's lock alone", async () => {
+    const { cache } = await newCache({ lockTtlMs: 200 });
+    const { key, tag } = freshKey();
+    const query = sumsQuery(clickhouse, tag);
+    const lockKey = `${key}:lock`;
+    const slowCompute = async () => {
+      // Outlive the lock, and let another replica take it meanwhile.
+      await eventually(async () => expect(await redis.exists(lockKey)).toBe(0), 10_000, 25);
+      await redis.set(lockKey, "successor", "PX", 60_000);
+      return query.compute();
+    };
+    expect(await cache.get(key, 60, slowCompute, { bypass: false })).toEqual({
+      value: query.expected,
+      status: "miss",
+    });
+    expect(await redis.get(lockKey)).toBe("successor");
+    await redis.del(lockKey);
   });
 
   it("serves the last result marked stale when ClickHouse is down, logging once; rethrows with no stale copy", async () => {
@@ -296,7 +316,14 @@ describe("gateway result cache", () => {
       expect(ms).toBeLessThan(1_000);
     }
     expect(calls.count).toBe(4);
-    expect(await metric(registry, "tally_gateway_cache_requests_total", { status: "unavailable" })).toBe(3);
+    // Without Redis, concurrent requests in one process still share one query.
+    const together = await Promise.all(
+      Array.from({ length: 20 }, () => cache.get(key, 60, compute, { bypass: false })),
+    );
+    expect(countStatuses(together)).toEqual({ unavailable: 20 });
+    expect(calls.count).toBe(5);
+    expect(await queriesRun(tag)).toBe(5);
+    expect(await metric(registry, "tally_gateway_cache_requests_total", { status: "unavailable" })).toBe(23);
     expect(
       lines.filter((l) => l.msg === "redis unavailable; queries run uncached until it answers"),
     ).toHaveLength(1);
