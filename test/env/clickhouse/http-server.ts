@@ -23,6 +23,9 @@
  *   with the server's HTTP status for the code (see errors.ts).
  * - Auth: Basic, X-ClickHouse-User/X-ClickHouse-Key, or `user`/`password` parameters, against one
  *   configured user; anything else is 516 AUTHENTICATION_FAILED with status 403.
+ * - Stand-in only (the real server has system.query_log instead, which chdb lacks): every query
+ *   with a `log_comment` URL setting gets a row in `tally_standin.query_log` before its response is
+ *   sent, so tests can count the queries that reached ClickHouse (see query-log.ts).
  * - HTTP compression: gzip/deflate/br request bodies (Content-Encoding) and responses
  *   (`enable_http_compression=1` plus Accept-Encoding).
  *
@@ -62,6 +65,12 @@ import {
   parseRequestParams,
   type RequestParams,
 } from "./http-request.js";
+import {
+  type QueryLogOutcome,
+  queryLogRow,
+  standinQueryLogSetup,
+  standinQueryLogTable,
+} from "./query-log.js";
 import { analyzeQuery, isReadOnlyKind, type QueryShape } from "./query-shape.js";
 
 interface ClickhouseHttpServerOptions {
@@ -175,6 +184,26 @@ export async function startClickhouseHttpServer(
   options: ClickhouseHttpServerOptions,
 ): Promise<ClickhouseHttpServer> {
   const engine = await ChdbEngine.open(options.dataDir);
+  const internal = { database: undefined, settings: new Map<string, string>(), mayChangeDatabase: false };
+  try {
+    for (const sql of standinQueryLogSetup) {
+      await engine.execute({ ...internal, type: "query", sql, defaultFormat: "TabSeparated", params: {} });
+    }
+  } catch (error) {
+    await engine.close();
+    throw new Error(`cannot create ${standinQueryLogTable}`, { cause: error });
+  }
+  /** Records a tagged query before its reply goes out, so a client that got the reply sees the row. */
+  const recordQuery = async (params: RequestParams, queryId: string, outcome: QueryLogOutcome) => {
+    const row = queryLogRow(params.settings, queryId, outcome, new Date());
+    if (row === undefined) return;
+    await engine.execute({
+      ...internal,
+      type: "insert",
+      prefix: `INSERT INTO ${standinQueryLogTable} FORMAT JSONEachRow`,
+      data: Buffer.from(row),
+    });
+  };
   const displayName = hostname();
   const inFlight = new Set<Promise<void>>();
   let closing = false;
@@ -265,7 +294,15 @@ export async function startClickhouseHttpServer(
     }
 
     const job = buildJob(text, shape, params);
-    const outcome = await engine.execute(job);
+    let outcome: EngineOutcome;
+    try {
+      outcome = await engine.execute(job);
+    } catch (error) {
+      const failure = fromEngineError(error, "chdb failed to run the query");
+      await recordQuery(params, queryId, { type: "ExceptionWhileProcessing", code: failure.code });
+      throw failure;
+    }
+    await recordQuery(params, queryId, { type: "QueryFinish" });
     let output = outcome.output;
     if (job.type === "insert") {
       headers["Content-Type"] = textPlain;
