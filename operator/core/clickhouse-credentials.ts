@@ -2,8 +2,9 @@
  * ClickHouse credentials from a connection Secret: every spec and status names only the Secret, and the
  * pipeline controller, the rollup controller and cleanup read it the same way.
  */
+
+import type { KubeClient } from "../../lib/kube/kube-client.js";
 import type { ClickhouseCredentials } from "../clickhouse/clickhouse-session.js";
-import type { KubeClient } from "./kube-client.js";
 import { readSecretKeys } from "./secrets.js";
 
 /** Reads the Secret's `url`, `username` and `password`; `field` names who asked, for the error. */
