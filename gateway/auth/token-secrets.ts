@@ -48,6 +48,13 @@ export class TokenSecrets {
 
   start(): void {
     for (const { informer } of this.informers) informer.start();
+    // A Secret that does not exist produces no event: rebuild once all are listed, to say so.
+    void Promise.all(
+      this.informers.map(({ informer }) => informer.waitForSync(Number.MAX_SAFE_INTEGER)),
+    ).then(
+      () => this.rebuild(),
+      () => undefined,
+    );
   }
 
   async stop(): Promise<void> {
