@@ -3,24 +3,12 @@
  * `unknown`: what the apiserver holds is trusted only after `validation.ts` has checked it (an object
  * may predate the current schema). `status` is typed from the schema, which the operator alone writes.
  */
+import type { ObjectMeta } from "../../lib/kube/kube-client.js";
 import type { AlertRuleStatus } from "./alert-rule.js";
 import type { PipelineStatus } from "./pipeline.js";
 import type { RollupStatus } from "./rollup.js";
 
-/** metav1.ObjectMeta: the fields Tally reads or writes. */
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-}
+export type { ObjectMeta };
 
 interface StoredObject<Status> {
   apiVersion?: string;

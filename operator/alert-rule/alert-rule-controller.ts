@@ -12,10 +12,10 @@ import {
   validatePipelineSpec,
   validateRollupSpec,
 } from "../../api/v1alpha1/validation.js";
+import { type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
-import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 

@@ -4,8 +4,8 @@
  * Pipeline and says so. HPAs are listed per namespace at most every `ttlMs` (one list serves every
  * Pipeline in the namespace for that long).
  */
-import type { KubeClient, KubeObject } from "../core/kube-client.js";
-import { resourceTypes } from "../core/kube-client.js";
+import type { KubeClient, KubeObject } from "../../lib/kube/kube-client.js";
+import { resourceTypes } from "../../lib/kube/kube-client.js";
 import { logger } from "../core/logger.js";
 
 export interface HorizontalPodAutoscaler extends KubeObject {

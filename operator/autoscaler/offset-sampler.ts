@@ -10,7 +10,7 @@ import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { type CommitMetadata, parseCommitMetadata } from "../../contracts/kafka/commit-metadata.js";
 import { type KafkaConnection, kafkajsConnectionOptions } from "../../contracts/kafka/kafka-connection.js";
 import { kafkaSaslSecretKeys } from "../../contracts/runtime-env.js";
-import type { KubeClient } from "../core/kube-client.js";
+import type { KubeClient } from "../../lib/kube/kube-client.js";
 import { readSecretKeys } from "../core/secrets.js";
 import type { OffsetSample, PartitionOffsets } from "./signals.js";
 

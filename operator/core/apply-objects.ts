@@ -4,7 +4,7 @@
  * operator, or a resync, makes no API writes while nothing changed.
  */
 import { createHash } from "node:crypto";
-import type { Applicable, KubeClient, ResourceType } from "./kube-client.js";
+import type { Applicable, KubeClient, ResourceType } from "../../lib/kube/kube-client.js";
 import { apiWrites } from "./metrics.js";
 
 const appliedHashAnnotation = "tally.dev/applied-hash";

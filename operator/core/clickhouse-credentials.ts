@@ -3,8 +3,8 @@
  * pipeline controller, the rollup controller and cleanup read it the same way.
  */
 import { clickhouseSecretKeys } from "../../contracts/runtime-env.js";
+import type { KubeClient } from "../../lib/kube/kube-client.js";
 import type { ClickhouseCredentials } from "../clickhouse/clickhouse-session.js";
-import type { KubeClient } from "./kube-client.js";
 import { readSecretKeys } from "./secrets.js";
 
 /** Reads the Secret's keys the runtime gets too (`url`, `username`, `password`); `field` names who asked. */

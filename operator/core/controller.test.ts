@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../../lib/kube/kube-client.js";
 import { changedBeyondStatus } from "./controller.js";
-import type { KubeObject } from "./kube-client.js";
 
 const base: KubeObject & { status?: unknown } = {
   metadata: {

@@ -3,8 +3,8 @@
  * the reconciler), the queue runs the reconcile, and every outcome lands in metrics and — for
  * failures — in exactly one log line.
  */
-import { Informer, type InformerOptions, keyOf } from "./informer.js";
-import type { KubeClient, KubeObject, ResourceType } from "./kube-client.js";
+import { Informer, type InformerOptions, keyOf } from "../../lib/kube/informer.js";
+import type { KubeClient, KubeObject, ResourceType } from "../../lib/kube/kube-client.js";
 import { logger } from "./logger.js";
 import { queueDepth, queueLatency, reconcileDuration, reconcileErrors, reconcileTotal } from "./metrics.js";
 import { sameJson } from "./stable-json.js";

@@ -4,8 +4,8 @@
  * writes none.
  */
 import { randomBytes } from "node:crypto";
-import type { KubeClient, KubeObject } from "./kube-client.js";
-import { resourceTypes } from "./kube-client.js";
+import type { KubeClient, KubeObject } from "../../lib/kube/kube-client.js";
+import { resourceTypes } from "../../lib/kube/kube-client.js";
 import { apiWrites } from "./metrics.js";
 
 export interface EventRecorder {

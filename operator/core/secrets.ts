@@ -1,4 +1,4 @@
-import { type KubeClient, type KubeObject, resourceTypes } from "./kube-client.js";
+import { type KubeClient, type KubeObject, resourceTypes } from "../../lib/kube/kube-client.js";
 
 interface Secret extends KubeObject {
   data?: Record<string, string>;

@@ -8,8 +8,8 @@ import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import type { RollupSpec } from "../../api/v1alpha1/rollup.js";
 import { validatePipelineSpec, validateRollupSpec } from "../../api/v1alpha1/validation.js";
 import type { RawSource, RollupSource } from "../../contracts/clickhouse/rollup-ddl.js";
+import { type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { findCondition } from "../core/conditions.js";
-import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 
 /**
  * The source cannot be built on now: waiting, not refusing, since it may appear or be fixed. `pending`:

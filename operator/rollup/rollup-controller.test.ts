@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { RollupStatus } from "../../api/v1alpha1/rollup.js";
+import type { KubeClient, KubeObject, ResourceType } from "../../lib/kube/kube-client.js";
 import { checkServerVersion, type VersionCheck } from "../clickhouse/server-version.js";
-import type { KubeClient, KubeObject, ResourceType } from "../core/kube-client.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { type RollupSession, rollupControllerDefinition } from "./rollup-controller.js";
 

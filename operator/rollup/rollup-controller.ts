@@ -19,6 +19,7 @@ import {
   renderMovePartition,
   renderRollupDdl,
 } from "../../contracts/clickhouse/rollup-ddl.js";
+import { type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
 import { clickhouseCredentials } from "../core/clickhouse-credentials.js";
@@ -26,7 +27,6 @@ import { clickhouseFailureReason, UnsupportedServerError } from "../core/clickho
 import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import type { EventRecorder } from "../core/events.js";
-import { type KubeClient, resourceTypes } from "../core/kube-client.js";
 import { objectLogger } from "../core/logger.js";
 import { clickhouseStatements } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";

@@ -18,7 +18,7 @@ afterAll(async () => {
   await deleteNamespace(namespace);
 });
 
-function can(verb: string, resource: string, ns = namespace): Promise<boolean> {
+function can(verb: string, resource: string, ns = namespace, component = "operator"): Promise<boolean> {
   return kubectl([
     "auth",
     "can-i",
@@ -26,7 +26,7 @@ function can(verb: string, resource: string, ns = namespace): Promise<boolean> {
     resource,
     "-n",
     ns,
-    `--as=system:serviceaccount:${namespace}:${release}-operator`,
+    `--as=system:serviceaccount:${namespace}:${release}-${component}`,
   ]).then((r) => r.stdout.trim() === "yes");
 }
 
@@ -39,20 +39,23 @@ describe("Helm chart", () => {
     const docs = parseAllDocuments(rendered.stdout).map(
       (d) => d.toJS() as { kind: string; spec?: { template?: { spec?: Record<string, unknown> } } },
     );
-    const deployment = docs.find((d) => d.kind === "Deployment");
-    const pod = deployment?.spec?.template?.spec as {
-      securityContext: Record<string, unknown>;
-      containers: { securityContext: Record<string, unknown> }[];
-    };
-    expect(pod.securityContext).toMatchObject({
-      runAsNonRoot: true,
-      seccompProfile: { type: "RuntimeDefault" },
-    });
-    expect(pod.containers[0]?.securityContext).toMatchObject({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-    });
+    const deployments = docs.filter((d) => d.kind === "Deployment");
+    expect(deployments).toHaveLength(2); // operator and gateway
+    for (const deployment of deployments) {
+      const pod = deployment.spec?.template?.spec as {
+        securityContext: Record<string, unknown>;
+        containers: { securityContext: Record<string, unknown> }[];
+      };
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(pod.containers[0]?.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+    }
   });
 
   it("installs, and the operator's service account can do exactly its job", async () => {
@@ -64,6 +67,10 @@ describe("Helm chart", () => {
       namespace,
       "--set",
       `operator.watchNamespace=${namespace}`,
+      "--set",
+      `gateway.watchNamespace=${namespace}`,
+      "--set",
+      "gateway.tokenSecrets={gateway-token}",
       "--wait",
       "--timeout",
       "120s",
@@ -98,5 +105,25 @@ describe("Helm chart", () => {
       expect(await can(verb, resource), `${verb} ${resource}`).toBe(false);
     // The lease Role is confined to the release namespace.
     expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
+    // The gateway reads Pipelines, Rollups and its named token Secret, and nothing else.
+    const gatewayAllowed: [string, string][] = [
+      ["watch", "pipelines.tally.dev"],
+      ["list", "rollups.tally.dev"],
+      ["get", "secrets/gateway-token"],
+      ["watch", "secrets/gateway-token"],
+    ];
+    const gatewayDenied: [string, string][] = [
+      ["get", "secrets/other"],
+      ["list", "secrets"],
+      ["watch", "secrets"],
+      ["patch", "pipelines.tally.dev"],
+      ["patch", "pipelines.tally.dev/status"],
+      ["get", "configmaps"],
+      ["create", "events.events.k8s.io"],
+    ];
+    for (const [verb, resource] of gatewayAllowed)
+      expect(await can(verb, resource, namespace, "gateway"), `gateway ${verb} ${resource}`).toBe(true);
+    for (const [verb, resource] of gatewayDenied)
+      expect(await can(verb, resource, namespace, "gateway"), `gateway ${verb} ${resource}`).toBe(false);
   });
 });

@@ -10,8 +10,10 @@
  * Several processes of one component share this machine, so each gets its own TALLY_METRICS_PORT
  * (a free port, overriding the pod's); `.tally-stack/pod-runner/ports.json` maps
  * `<namespace>/<pod>` to it. TALLY_METRICS_HOST=127.0.0.1 keeps their servers on the loopback address
- * like the rest of the stack (a real pod binds 0.0.0.0 so that its Service reaches it). The `operator` component also gets KUBECONFIG = the admin kubeconfig:
- * a real operator pod would use its service account's token, which a local process cannot mount.
+ * like the rest of the stack (a real pod binds 0.0.0.0 so that its Service reaches it), and
+ * TALLY_GATEWAY_HOST=127.0.0.1 does the same for the gateway's API. The `operator` and `gateway`
+ * components also get KUBECONFIG = the admin kubeconfig: a real pod would use its service account's
+ * token, which a local process cannot mount.
  *
  * Started by the stack (`stack.ts up pod-runner`); health and state on TALLY_POD_RUNNER_PORT:
  * GET /healthz, GET /processes.
@@ -199,7 +201,12 @@ class PodRunner {
         [runtimeEnv.metricsPort.name]: String(port),
         [runtimeEnv.metricsHost.name]: localIp,
         [podMarkerEnv]: key,
-        ...(component === "operator" ? { KUBECONFIG: kubeconfigPath } : {}),
+        // The operator and the gateway talk to the apiserver; the gateway's API stays on loopback too.
+        ...(component === "operator" || component === "gateway" ? { KUBECONFIG: kubeconfigPath } : {}),
+        // Replicas share this machine: each API on a free port (the process logs it, "gateway listening").
+        ...(component === "gateway"
+          ? { TALLY_GATEWAY_HOST: localIp, TALLY_GATEWAY_PORT: String(await freePort()) }
+          : {}),
       };
       const command = commandLine(argv, resolved.args, process.execPath, stackConfig.repoRoot);
       return { ok: true, launch: { ...command, env, cwd: stackConfig.repoRoot } };

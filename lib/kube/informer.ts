@@ -17,6 +17,8 @@ import {
 export interface InformerOptions {
   readonly namespace?: string;
   readonly labelSelector?: string;
+  /** e.g. `metadata.name=x`: RBAC then authorizes the list and watch by resourceNames. */
+  readonly fieldSelector?: string;
   readonly resyncMs: number;
   /** How long one watch request may stay open before it is renewed (server-side timeout). */
   readonly watchTimeoutSeconds?: number;
@@ -121,6 +123,7 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.client.list<T>(this.type, this.options.namespace, {
         labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
         limit: 500,
         continue: continueToken,
       });
@@ -155,6 +158,7 @@ export class Informer<T extends KubeObject> {
       {
         resourceVersion,
         labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
         timeoutSeconds: this.options.watchTimeoutSeconds ?? 300,
       },
       (event: WatchEvent<T>) => {

@@ -1,0 +1,169 @@
+/**
+ * The HTTP API: fastify with the route table's schemas (defaults applied, unknown fields refused),
+ * bearer-token auth scoped per namespace, a per-token rate limit, and one ErrorResponse shape for
+ * every refusal. Request logs are written here, one line per request with its namespace and the
+ * token's identity; fastify's own request logging is off, so no header ever reaches the log.
+ */
+import rateLimit from "@fastify/rate-limit";
+import type { Static } from "@sinclair/typebox";
+import Fastify, { type FastifyReply, type FastifyRequest, LogController } from "fastify";
+import { QueryFilter } from "../../api/v1alpha1/query.js";
+import {
+  type Authentication,
+  authenticate,
+  forbiddenBody,
+  mayRead,
+  type TokenTable,
+  unauthenticatedBody,
+} from "../auth/token-table.js";
+import type { Logger } from "../logger.js";
+import type { QueryService } from "../query/query-service.js";
+import { errorReply, RateLimited } from "./error-reply.js";
+import { buildOpenApiDocument } from "./openapi.js";
+import {
+  type NamespaceParams,
+  openApiPath,
+  type QueryQuerystring,
+  queryRoute,
+  sourcesRoute,
+} from "./route-schemas.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    authentication: Authentication | null;
+  }
+}
+
+export type RequestObserver = (sample: {
+  route: string;
+  method: string;
+  status: number;
+  seconds: number;
+}) => void;
+
+export interface AppDeps {
+  readonly service: QueryService;
+  /** The current token table (the token Secrets' watch replaces it on rotation). */
+  readonly tokens: () => TokenTable;
+  readonly rateLimitPerMinute: number;
+  readonly logger: Logger;
+  readonly observe?: RequestObserver;
+}
+
+type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
+
+function namespaceOf(request: FastifyRequest): string | undefined {
+  const params = request.params as Partial<Static<typeof NamespaceParams>> | undefined;
+  return typeof params?.namespace === "string" ? params.namespace : undefined;
+}
+
+/** preParsing: before the body is read, refuse a request without a token or outside its scope. */
+async function authorize(request: NamespaceRequest, reply: FastifyReply): Promise<void> {
+  const authentication = request.authentication;
+  if (authentication === null || authentication.kind === "unauthenticated") {
+    reply.header("www-authenticate", 'Bearer realm="tally"');
+    await reply.code(401).send(unauthenticatedBody(authentication?.reason ?? "missing"));
+    return reply;
+  }
+  if (!mayRead(authentication.grant, request.params.namespace)) {
+    await reply.code(403).send(forbiddenBody(authentication.grant, request.params.namespace));
+    return reply;
+  }
+}
+
+function noCache(header: string | string[] | undefined): boolean {
+  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
+  return values.some((v) => v.split(",").some((d) => d.trim().toLowerCase() === "no-cache"));
+}
+
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 256 * 1024,
+    ajv: {
+      customOptions: {
+        useDefaults: true,
+        removeAdditional: false,
+        coerceTypes: false,
+        allErrors: false,
+        verbose: true,
+      },
+    },
+  });
+  app.addSchema(QueryFilter);
+  app.decorateRequest("authentication", null);
+
+  // Identify first (every route), so the rate limit can key on the token; refuse later, per route.
+  app.addHook("onRequest", async (request) => {
+    request.authentication = authenticate(deps.tokens(), request.headers.authorization);
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: deps.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) =>
+      request.authentication?.kind === "authenticated"
+        ? `token:${request.authentication.grant.identity}`
+        : `address:${request.ip}`,
+    errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    const seconds = reply.elapsedTime / 1000;
+    deps.observe?.({ route, method: request.method, status: reply.statusCode, seconds });
+    const authentication = request.authentication;
+    request.log.info(
+      {
+        namespace: namespaceOf(request),
+        route,
+        method: request.method,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        token: authentication?.kind === "authenticated" ? authentication.grant.identity : undefined,
+      },
+      "request",
+    );
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const { status, body, fault } = errorReply(error);
+    if (fault)
+      request.log.error(
+        { namespace: namespaceOf(request), route: request.routeOptions.url, err: error },
+        "request failed",
+      );
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    reply
+      .code(404)
+      .send({ error: "NotFound", message: `No route ${request.method} ${request.url.split("?")[0]}.` }),
+  );
+
+  app.route({
+    ...sourcesRoute,
+    preParsing: authorize,
+    handler: async (request: NamespaceRequest) => deps.service.sources(request.params.namespace),
+  });
+  app.route({
+    ...queryRoute,
+    preParsing: authorize,
+    handler: async (
+      request: FastifyRequest<{
+        Params: Static<typeof NamespaceParams>;
+        Querystring: Static<typeof QueryQuerystring>;
+        Body: Static<typeof queryRoute.schema.body>;
+      }>,
+    ) =>
+      deps.service.query(request.params.namespace, request.body, {
+        explainOnly: request.query.explain === "true",
+        bypassCache: noCache(request.headers["cache-control"]),
+      }),
+  });
+  const openApi = buildOpenApiDocument();
+  app.get(openApiPath, async () => openApi);
+  return app;
+}
+export type GatewayApp = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,152 @@
+/**
+ * The OpenAPI 3.1 document, rendered from the route table's TypeBox schemas (pure). The server serves
+ * it; hack/generate-openapi.ts commits it as gateway/openapi.json, and a test keeps the two equal.
+ */
+import {
+  ErrorResponse,
+  QueryFilter,
+  QueryRequest,
+  QueryResponse,
+  SourcesResponse,
+} from "../../api/v1alpha1/query.js";
+import { apiRoutes, errorStatuses, type NamespaceParams, type QueryQuerystring } from "./route-schemas.js";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const components = { QueryRequest, QueryResponse, SourcesResponse, ErrorResponse, QueryFilter } as const;
+
+/** Plain JSON (TypeBox's symbol keys dropped), `$ref: "QueryFilter"` pointed at the component, no `$id`. */
+function toOpenApi(schema: unknown): Json {
+  const plain = JSON.parse(JSON.stringify(schema)) as Json;
+  const walk = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== "object") return node;
+    const out: { [key: string]: Json } = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$id") continue;
+      out[key] =
+        key === "$ref" && typeof value === "string" && value in components
+          ? `#/components/schemas/${value}`
+          : walk(value);
+    }
+    return out;
+  };
+  return walk(plain);
+}
+
+const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
+const componentOf = new Map<unknown, keyof typeof components>(
+  Object.entries(components).map(([name, schema]) => [schema, name as keyof typeof components]),
+);
+const bodySchema = (schema: unknown): Json => {
+  const name = componentOf.get(schema);
+  return name === undefined ? toOpenApi(schema) : ref(name);
+};
+
+function parameters(
+  inPath: "path" | "query",
+  schema: typeof NamespaceParams | typeof QueryQuerystring,
+): Json[] {
+  const required = new Set<string>(schema.required ?? []);
+  return Object.entries(schema.properties).map(([name, property]) => {
+    const plain = toOpenApi(property) as { [key: string]: Json };
+    const { description, ...rest } = plain;
+    return {
+      name,
+      in: inPath,
+      required: inPath === "path" || required.has(name),
+      ...(description === undefined ? {} : { description }),
+      schema: rest,
+    };
+  });
+}
+
+export function buildOpenApiDocument(): Json {
+  const paths: { [path: string]: { [method: string]: Json } } = {};
+  for (const route of apiRoutes) {
+    const path = route.url.replace(/:([a-zA-Z]+)/g, "{$1}");
+    const schema: {
+      params: typeof NamespaceParams;
+      querystring?: typeof QueryQuerystring;
+      body?: unknown;
+      response: Record<number, unknown>;
+    } = route.schema;
+    const responses: { [status: string]: Json } = {
+      200: {
+        description: "OK",
+        content: { "application/json": { schema: bodySchema(schema.response[200]) } },
+      },
+    };
+    for (const [status, description] of Object.entries(errorStatuses)) {
+      responses[status] = {
+        description,
+        ...(status === "401" ? { headers: { "WWW-Authenticate": { schema: { type: "string" } } } } : {}),
+        ...(status === "429"
+          ? { headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } }
+          : {}),
+        content: { "application/json": { schema: ref("ErrorResponse") } },
+      };
+    }
+    paths[path] = {
+      ...paths[path],
+      [route.method.toLowerCase()]: {
+        operationId: route.operationId,
+        summary: route.summary,
+        security: [{ bearer: [] }],
+        parameters: [
+          ...parameters("path", schema.params),
+          ...(schema.querystring === undefined ? [] : parameters("query", schema.querystring)),
+          ...(route.method === "POST"
+            ? [
+                {
+                  name: "Cache-Control",
+                  in: "header",
+                  required: false,
+                  description:
+                    "no-cache: run the query even if a cached answer exists, then refresh the cache.",
+                  schema: { type: "string" },
+                },
+              ]
+            : []),
+        ],
+        ...(schema.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required: true,
+                content: { "application/json": { schema: bodySchema(schema.body) } },
+              },
+            }),
+        responses,
+      },
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Tally gateway",
+      version: "v1",
+      description:
+        "Queries over the data Tally's pipelines compute, routed to the best rollup, with an explain.",
+    },
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "A token from one of the gateway's token Secrets, scoped to namespaces.",
+        },
+      },
+      schemas: Object.fromEntries(
+        Object.entries(components).map(([name, schema]) => [name, toOpenApi(schema)]),
+      ),
+    },
+  };
+}
+
+/** The committed file's text: JSON.stringify's layout (generated, so biome.json leaves it alone). */
+export function renderOpenApiJson(document: Json): string {
+  return `${JSON.stringify(document, null, 2)}\n`;
+}

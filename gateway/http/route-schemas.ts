@@ -1,0 +1,69 @@
+/**
+ * The API's routes as data: path, request and response schemas (the TypeBox schemas of
+ * api/v1alpha1/query.ts). fastify validates with them and the OpenAPI document is rendered from them,
+ * so the two cannot disagree.
+ */
+import { Type } from "@sinclair/typebox";
+import { ErrorResponse, QueryRequest, QueryResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+
+export const NamespaceParams = Type.Object(
+  {
+    namespace: Type.String({
+      pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+      maxLength: 63,
+      description: "The Kubernetes namespace of the pipelines (a DNS label).",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const QueryQuerystring = Type.Object(
+  {
+    explain: Type.Optional(
+      Type.Union([Type.Literal("true"), Type.Literal("false")], {
+        description: "true: return the plan and the parameterized SQL without running it.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Statuses every authenticated route may answer with an ErrorResponse, and what each means. */
+export const errorStatuses = {
+  400: "The request is invalid: `field` names what is wrong and `message` what is accepted.",
+  401: "No bearer token, or one this gateway does not know.",
+  403: "The token may not read this namespace.",
+  404: "The namespace has no pipelines, or the source does not exist.",
+  422: "Valid, but over a cost limit: `message` says which and how to narrow the query.",
+  429: "Rate limit exceeded; retry after the Retry-After header's seconds.",
+  500: "The gateway failed; nothing about the request was wrong.",
+  503: "A backend (ClickHouse) is unavailable; retry later.",
+} as const;
+
+const errorResponses = Object.fromEntries(
+  Object.keys(errorStatuses).map((status) => [status, ErrorResponse]),
+);
+
+export const sourcesRoute = {
+  method: "GET",
+  url: "/api/v1/namespaces/:namespace/sources",
+  summary: "The sources a namespace's pipelines offer: metrics, dimensions, granularity, freshness.",
+  operationId: "listSources",
+  schema: { params: NamespaceParams, response: { 200: SourcesResponse, ...errorResponses } },
+} as const;
+
+export const queryRoute = {
+  method: "POST",
+  url: "/api/v1/namespaces/:namespace/query",
+  summary: "Answer a query from the best source that can answer it exactly, with how it was answered.",
+  operationId: "query",
+  schema: {
+    params: NamespaceParams,
+    querystring: QueryQuerystring,
+    body: QueryRequest,
+    response: { 200: QueryResponse, ...errorResponses },
+  },
+} as const;
+
+export const apiRoutes = [sourcesRoute, queryRoute] as const;
+export const openApiPath = "/openapi.json";

@@ -1,0 +1,119 @@
+/**
+ * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API, and
+ * /healthz, /readyz, /metrics on their own port. Ready once both watches have listed. SIGTERM stops
+ * taking requests, lets running ones finish, then closes the watches, ClickHouse and Redis.
+ */
+import { createClient } from "@clickhouse/client";
+import { Redis } from "ioredis";
+import { KubeClient } from "../lib/kube/kube-client.js";
+import { TokenSecrets } from "./auth/token-secrets.js";
+import { ResultCache } from "./cache/result-cache.js";
+import { startHealthServer } from "./health-server.js";
+import { buildApp } from "./http/app.js";
+import { createLogger } from "./logger.js";
+import { gatewayMetrics } from "./metrics.js";
+import { createQueryService } from "./query/create-query-service.js";
+import { settingsFromEnv } from "./settings.js";
+import { SourceRegistry } from "./sources/source-registry.js";
+
+const logger = createLogger();
+
+async function main(): Promise<void> {
+  const settings = settingsFromEnv(process.env);
+  const client = KubeClient.fromEnvironment(process.env.KUBECONFIG);
+  const registry = new SourceRegistry(client, { namespace: settings.watchNamespace, logger });
+  const tokens = new TokenSecrets(client, settings.tokenSecrets, logger);
+  if (settings.tokenSecrets.length === 0)
+    logger.warn("TALLY_GATEWAY_TOKEN_SECRETS is empty: every API request will be refused with 401");
+  registry.start();
+  tokens.start();
+
+  const clickhouse = createClient({
+    url: settings.clickhouse.url,
+    username: settings.clickhouse.username,
+    password: settings.clickhouse.password,
+    request_timeout: 30_000,
+    max_open_connections: 16,
+  });
+  let redis: Redis | undefined;
+  if (settings.redisUrl !== undefined) {
+    redis = new Redis(settings.redisUrl, {
+      // Fail fast while Redis is away (queries then run uncached) instead of queueing without bound.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+    });
+    let lastLogged = 0;
+    redis.on("error", (error: Error) => {
+      if (Date.now() - lastLogged > 10_000) {
+        lastLogged = Date.now();
+        logger.warn({ err: error.message }, "redis connection error");
+      }
+    });
+  }
+  const metrics = gatewayMetrics();
+  const cache =
+    settings.redisUrl === undefined
+      ? undefined
+      : new ResultCache({ redisUrl: settings.redisUrl, registry: metrics.registry, logger });
+  const service = createQueryService({
+    snapshot: (namespace) => registry.snapshot(namespace),
+    clickhouse,
+    redis,
+    cache,
+    logger,
+    now: () => Date.now(),
+  });
+
+  const app = await buildApp({
+    service,
+    tokens: () => tokens.table(),
+    rateLimitPerMinute: settings.rateLimitPerMinute,
+    logger,
+    observe: metrics.observe,
+  });
+  let shuttingDown = false;
+  const health = await startHealthServer({
+    port: settings.metricsPort,
+    host: settings.metricsHost,
+    registry: metrics.registry,
+    notReady: () =>
+      shuttingDown
+        ? "shutting down"
+        : !registry.synced()
+          ? "Pipelines and Rollups not listed yet"
+          : !tokens.synced()
+            ? "token Secrets not listed yet"
+            : undefined,
+  });
+  await app.listen({ port: settings.port, host: settings.host });
+  logger.info(
+    {
+      port: settings.port,
+      metricsPort: settings.metricsPort,
+      watchNamespace: settings.watchNamespace ?? "*",
+    },
+    "gateway listening",
+  );
+
+  async function shutdown(why: string): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ why }, "shutting down");
+    await app.close(); // stops accepting, waits for requests in flight
+    await Promise.all([registry.stop(), tokens.stop()]);
+    await clickhouse.close();
+    redis?.disconnect();
+    await cache?.close();
+    health.close();
+    logger.info("stopped");
+    process.exit();
+  }
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  logger.fatal({ err: error instanceof Error ? error.message : String(error) }, "gateway failed to start");
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { settingsFromEnv } from "./settings.js";
+
+const minimal = { TALLY_CLICKHOUSE_URL: "http://127.0.0.1:8123" };
+
+describe("gateway settings", () => {
+  it("defaults every optional setting", () => {
+    expect(settingsFromEnv(minimal)).toEqual({
+      port: 8090,
+      host: "0.0.0.0",
+      metricsPort: 8091,
+      metricsHost: "0.0.0.0",
+      watchNamespace: undefined,
+      tokenSecrets: [],
+      rateLimitPerMinute: 600,
+      redisUrl: undefined,
+      clickhouse: { url: "http://127.0.0.1:8123", username: "default", password: "" },
+    });
+  });
+
+  it("reads every variable", () => {
+    const settings = settingsFromEnv({
+      TALLY_GATEWAY_PORT: "9000",
+      TALLY_GATEWAY_HOST: "127.0.0.1",
+      TALLY_METRICS_PORT: "9001",
+      TALLY_METRICS_HOST: "127.0.0.1",
+      TALLY_WATCH_NAMESPACE: "shop",
+      TALLY_GATEWAY_TOKEN_SECRETS: "shop/dashboards, tally-system/admin.token",
+      TALLY_GATEWAY_RATE_LIMIT: "30",
+      TALLY_REDIS_URL: "redis://127.0.0.1:6379",
+      TALLY_CLICKHOUSE_URL: "https://ch:8443",
+      TALLY_CLICKHOUSE_USERNAME: "tally",
+      TALLY_CLICKHOUSE_PASSWORD: "pw",
+    });
+    expect(settings).toEqual({
+      port: 9000,
+      host: "127.0.0.1",
+      metricsPort: 9001,
+      metricsHost: "127.0.0.1",
+      watchNamespace: "shop",
+      tokenSecrets: [
+        { namespace: "shop", name: "dashboards" },
+        { namespace: "tally-system", name: "admin.token" },
+      ],
+      rateLimitPerMinute: 30,
+      redisUrl: "redis://127.0.0.1:6379",
+      clickhouse: { url: "https://ch:8443", username: "tally", password: "pw" },
+    });
+  });
+
+  it.each([
+    [
+      { TALLY_GATEWAY_PORT: "80a" },
+      /TALLY_GATEWAY_PORT=80a is not a port: expected an integer from 1 to 65535/,
+    ],
+    [{ TALLY_METRICS_PORT: "70000" }, /TALLY_METRICS_PORT=70000 is not a port/],
+    [{ TALLY_GATEWAY_RATE_LIMIT: "0" }, /TALLY_GATEWAY_RATE_LIMIT=0 is not a positive integer/],
+    [{ TALLY_GATEWAY_RATE_LIMIT: "1.5" }, /TALLY_GATEWAY_RATE_LIMIT=1.5 is not a positive integer/],
+    [{ TALLY_WATCH_NAMESPACE: "Shop_1" }, /TALLY_WATCH_NAMESPACE=Shop_1 is not a namespace name/],
+    [
+      { TALLY_GATEWAY_TOKEN_SECRETS: "dashboards" },
+      /TALLY_GATEWAY_TOKEN_SECRETS: "dashboards" is not a Secret reference: expected namespace\/name/,
+    ],
+    [{ TALLY_GATEWAY_TOKEN_SECRETS: "a/b/c" }, /"a\/b\/c" is not a Secret reference/],
+    [{ TALLY_GATEWAY_TOKEN_SECRETS: "a/b,a/b" }, /TALLY_GATEWAY_TOKEN_SECRETS: "a\/b" is listed twice/],
+    [
+      { TALLY_REDIS_URL: "http://r:6379" },
+      /TALLY_REDIS_URL=http:\/\/r:6379: expected a redis: or rediss: URL/,
+    ],
+    [{ TALLY_REDIS_URL: "not a url" }, /TALLY_REDIS_URL=not a url is not a URL/],
+    [{ TALLY_CLICKHOUSE_URL: "" }, /TALLY_CLICKHOUSE_URL is not set/],
+    [
+      { TALLY_CLICKHOUSE_URL: "tcp://ch:9000" },
+      /TALLY_CLICKHOUSE_URL=tcp:\/\/ch:9000: expected a http: or https: URL/,
+    ],
+  ])("refuses %j naming the variable", (env, message) => {
+    expect(() => settingsFromEnv({ ...minimal, ...env })).toThrow(message);
+  });
+});
