@@ -1,12 +1,18 @@
+import { Redis } from "ioredis";
 import pino from "pino";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueryRequest, QueryResponse, ResultValue } from "../../api/v1alpha1/query.js";
+import { ResultCache } from "../../gateway/cache/result-cache.js";
 import { createQueryService } from "../../gateway/query/create-query-service.js";
 import { QueryRefusal } from "../../gateway/query/query-refusal.js";
 import type { QueryService } from "../../gateway/query/query-service.js";
+import { standinQueryLogTable } from "../env/clickhouse/query-log.js";
+import { redisUrl } from "../env/config.js";
 import { exactQuantile } from "../support/exact-quantile.js";
+import { freePort } from "../support/free-port.js";
 import { dropGatewayDataset, type GatewayDataset, loadGatewayDataset } from "../support/gateway-dataset.js";
-import { clickhouseClient } from "../support/runtime-harness.js";
+import { clickhouseClient, stackCommand } from "../support/runtime-harness.js";
 
 // Issue 13: the router's answers equal the same question answered from the raw table by SQL written here
 // (direct aggregates: count(), sum(), uniqExact(), exact quantiles computed from groupArray), and the router
@@ -665,5 +671,146 @@ describe("gateway: the query router answers exactly from the best table", () => 
       { explainOnly: false, bypassCache: false },
     );
     expect(run.rows.map((r) => r.events)).toEqual([0]);
+  });
+});
+
+describe("gateway: the query service through the Redis result cache", () => {
+  let dataset: GatewayDataset;
+  let redis: Redis;
+  let cache: ResultCache;
+  let service: QueryService;
+  const base: QueryRequest = {
+    metrics: ["events", "revenue"],
+    dimensions: ["type"],
+    granularity: "1h",
+    timezone: "UTC",
+    orderBy: [],
+    limit: 1000,
+    offset: 0,
+    timeRange: { preset: "last_1h" },
+  };
+  const run = (request: QueryRequest, bypassCache = false) =>
+    service.query(dataset.names.namespace, request, { explainOnly: false, bypassCache });
+  const gatewayQueries = async () => {
+    const result = await clickhouse.query({
+      query: `SELECT count() AS n FROM ${standinQueryLogTable} WHERE startsWith(log_comment, 'tally-gateway') AND type = 'QueryFinish'`,
+      format: "JSONEachRow",
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    return (await result.json<{ n: number }>())[0]?.n ?? 0;
+  };
+
+  beforeAll(async () => {
+    dataset = await loadGatewayDataset(clickhouse, "cache");
+    redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    cache = new ResultCache({ redisUrl, registry: new Registry(), logger: pino({ level: "silent" }) });
+    await cache.waitUntilReady(5_000);
+    service = createQueryService({
+      snapshot: () => ({ pipelines: [dataset.pipeline], rollups: dataset.rollups }),
+      clickhouse,
+      redis,
+      cache,
+      logger: pino({ level: "silent" }),
+      now: () => Date.now(),
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await cache?.close();
+    redis?.disconnect();
+    if (dataset !== undefined) await dropGatewayDataset(clickhouse, dataset);
+  });
+
+  it("caches a settled range for hours and an open one for the rollup's cacheTtl: miss, then hit", async () => {
+    const settled = { ...base, timeRange: span(dataset, 0, 24) };
+    const first = await run(settled);
+    expect(first.explain.cache).toMatchObject({ status: "miss", settled: true });
+    expect(first.explain.cache.ttlSeconds).toBeGreaterThanOrEqual(3_600);
+    const second = await run(settled);
+    expect(second.explain.cache.status).toBe("hit");
+    expect(second.rows).toEqual(first.rows);
+    expect(first.rows.length).toBeGreaterThan(0);
+
+    // The last hour lies past the pipeline's watermark (its events stopped days ago), so events may still
+    // arrive for it: open, cached for the minute rollup's cacheTtl (10s).
+    const open = await run({ ...base, granularity: "none" });
+    expect(open.explain.cache).toMatchObject({ status: "miss", settled: false, ttlSeconds: 10 });
+    expect(open.explain.source.name).toBe("clicks-per-minute");
+    expect((await run({ ...base, granularity: "none" })).explain.cache.status).toBe("hit");
+    // no-cache: run again and refresh.
+    expect((await run({ ...base, granularity: "none" }, true)).explain.cache.status).toBe("bypass");
+  });
+
+  it("200 concurrent identical requests on a cold cache make exactly one ClickHouse query", async () => {
+    const request: QueryRequest = {
+      ...base,
+      timeRange: span(dataset, 0, 30),
+      filter: { op: "not", filter: { op: "eq", field: "url", value: `/never-${Math.random()}` } },
+    };
+    const before = await gatewayQueries();
+    const answers = await Promise.all(Array.from({ length: 200 }, () => run(request)));
+    const statuses = answers.map((a) => a.explain.cache.status);
+    expect(statuses.filter((s) => s === "miss")).toHaveLength(1);
+    expect(statuses.filter((s) => s === "hit")).toHaveLength(199);
+    expect(new Set(answers.map((a) => JSON.stringify(a.rows))).size).toBe(1);
+    expect((await gatewayQueries()) - before).toBe(1);
+  });
+
+  it("serves the cached result, marked stale, while ClickHouse is stopped", async () => {
+    const request: QueryRequest = { ...base, timeRange: span(dataset, 6, 18) };
+    const fresh = await run(request);
+    await stackCommand("down", "clickhouse");
+    try {
+      // no-cache forces a run: it fails, and the last result is served, marked stale.
+      const stale = await run(request, true);
+      expect(stale.explain.cache.status).toBe("stale");
+      expect(stale.rows).toEqual(fresh.rows);
+      // A question never cached has nothing to fall back on: a 503 that says ClickHouse did not answer.
+      await expect(run({ ...request, dimensions: [] }, true)).rejects.toMatchObject({
+        status: 503,
+        body: { error: "ClickHouseUnavailable" },
+      });
+    } finally {
+      await stackCommand("up", "clickhouse");
+    }
+  });
+
+  it("answers uncached while Redis is unreachable, and nothing crashes", async () => {
+    const port = await freePort();
+    const deadUrl = `redis://127.0.0.1:${port}`;
+    const deadCache = new ResultCache({
+      redisUrl: deadUrl,
+      registry: new Registry(),
+      logger: pino({ level: "silent" }),
+    });
+    const deadRedis = new Redis(deadUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    });
+    deadRedis.on("error", () => {});
+    try {
+      const uncached = createQueryService({
+        snapshot: () => ({ pipelines: [dataset.pipeline], rollups: dataset.rollups }),
+        clickhouse,
+        redis: deadRedis,
+        cache: deadCache,
+        logger: pino({ level: "silent" }),
+        now: () => Date.now(),
+      });
+      const request: QueryRequest = { ...base, timeRange: span(dataset, 0, 24) };
+      const started = Date.now();
+      const answer = await uncached.query(dataset.names.namespace, request, {
+        explainOnly: false,
+        bypassCache: false,
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(answer.explain.cache.status).toBe("unavailable");
+      // No watermark without Redis: the range counts as open.
+      expect(answer.explain.cache.settled).toBe(false);
+      expect(answer.rows).toEqual((await run(request)).rows);
+    } finally {
+      await deadCache.close();
+      deadRedis.disconnect();
+    }
   });
 });
