@@ -4,13 +4,17 @@
  * produces a generated clickstream (out-of-order, late, duplicate, bot and invalid records included),
  * and waits until the runtime pods — real processes started by the pod-runner — have loaded ClickHouse.
  * Then it checks the raw table and the minute rollup against the ground truth computed from what was
- * produced, and prints what landed and where to look.
+ * produced, asks the gateway (started as a local process with a token from a Secret) the same question
+ * over HTTP, and prints what landed, how the gateway routed the question, and where to look.
  */
+import { randomBytes } from "node:crypto";
 import { createClient } from "@clickhouse/client";
 import kafkajs from "kafkajs";
+import type { QueryResponse } from "../../api/v1alpha1/query.js";
 import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
 import { asList, exampleManifests } from "../support/examples.js";
+import { startGateway } from "../support/gateway-process.js";
 import { produce } from "../support/kafka-produce.js";
 import { deleteTallyObjects, kubectl, kubectlOk, startOperator, waitForCondition } from "../support/kube.js";
 import { readDeadLetters } from "../support/runtime-harness.js";
@@ -148,6 +152,7 @@ async function main(): Promise<void> {
         `  ${r.type.padEnd(12)} events ${String(r.events).padStart(6)}  users ${String(r.users).padStart(5)}  revenue ${r.revenue}`,
       );
     }
+    const gatewayAgrees = await askTheGateway(byType);
     say("the pipeline as kubectl shows it (LAG and DESIRED come from the autoscaler):");
     for (const line of (await kubectlOk(["get", "pipeline", "clickstream", "-n", namespace]))
       .trim()
@@ -163,7 +168,7 @@ async function main(): Promise<void> {
       "jsonpath={.status.scaleReason}",
     ]);
     say(`autoscaler: ${scaleReason}`);
-    const ok = raw === expectedRows && distinct === expectedRows && rolled === expectedRows;
+    const ok = raw === expectedRows && distinct === expectedRows && rolled === expectedRows && gatewayAgrees;
     say(ok ? "ground truth holds: nothing lost, nothing counted twice" : "MISMATCH against the ground truth");
     say(`done in ${Math.round((Date.now() - started) / 1000)} s. Explore:`);
     say(`  export KUBECONFIG=${stackConfig.stateDir}/kubeconfig; kubectl get tally -n ${namespace}`);
@@ -173,6 +178,68 @@ async function main(): Promise<void> {
   } finally {
     await clickhouse.close();
     await operator.stop();
+  }
+}
+
+/**
+ * The same question through the gateway's query API: a token Secret for the namespace, the gateway as a
+ * local process, one POST. True when its answer equals the minute rollup read directly above.
+ */
+async function askTheGateway(
+  byType: readonly { type: string; events: string; users: string; revenue: number }[],
+): Promise<boolean> {
+  const token = randomBytes(24).toString("hex");
+  await kubectl(["delete", "secret", "demo-reader", "-n", namespace, "--ignore-not-found"]);
+  await kubectlOk([
+    "create",
+    "secret",
+    "generic",
+    "demo-reader",
+    "-n",
+    namespace,
+    `--from-literal=token=${token}`,
+    `--from-literal=namespaces=${namespace}`,
+  ]);
+  const gateway = await startGateway({ namespace, tokenSecrets: [`${namespace}/demo-reader`] });
+  try {
+    // Every event produced, the sentinels an hour ahead included: the day before to two hours ahead.
+    const hour = 3_600_000;
+    const from = new Date(Math.floor((Date.now() - 24 * hour) / hour) * hour).toISOString();
+    const to = new Date(Math.ceil((Date.now() + 2 * hour) / hour) * hour).toISOString();
+    const question = {
+      metrics: ["events", "users", "revenue"],
+      dimensions: ["type"],
+      timeRange: { from, to },
+    };
+    say(`asking the gateway (${gateway.url}, log ${gateway.logFile}): ${JSON.stringify(question)}`);
+    const response = await fetch(`${gateway.url}/api/v1/namespaces/${namespace}/query`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(question),
+    });
+    if (!response.ok) {
+      say(`the gateway answered ${response.status}: ${await response.text()}`);
+      return false;
+    }
+    const answer = (await response.json()) as QueryResponse;
+    say(
+      `answered by ${answer.explain.source.kind} ${answer.explain.source.name} (${answer.explain.source.table}), ${answer.explain.rowsRead ?? 0} rows read, cache ${answer.explain.cache.status}; the other candidates:`,
+    );
+    for (const c of answer.explain.candidates.filter((c) => !c.chosen))
+      say(`  ${c.kind} ${c.name}: ${c.reason}`);
+    const got = new Map(answer.rows.map((r) => [String(r.type), Number(r.events)]));
+    const agrees = byType.every((r) => got.get(r.type) === Number(r.events)) && got.size === byType.length;
+    say(
+      agrees
+        ? "the gateway's events by type equal the minute rollup's"
+        : `MISMATCH: the gateway says ${JSON.stringify([...got])}`,
+    );
+    say(
+      `to ask it yourself, run the gateway as README.md ("Query through the gateway") shows, with TOKEN=$(kubectl get secret demo-reader -n ${namespace} -o jsonpath='{.data.token}' | base64 -d)`,
+    );
+    return agrees;
+  } finally {
+    await gateway.stop();
   }
 }
 
