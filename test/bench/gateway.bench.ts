@@ -1,0 +1,633 @@
+/**
+ * The gateway's query API through HTTP at 50 concurrent clients (issue 13), on the local stack: the real
+ * fastify app (a bearer-token table, the rate limit set out of the way) in this process on 127.0.0.1, the
+ * real query service with the Redis result cache, the stack's ClickHouse, over a clickstream of 4 × 50,000
+ * events run through a real runtime worker into the example pipeline and its minute → hour → day rollups.
+ *
+ *  - gateway.query_cached_*: 20 distinct rollup questions, each asked once to fill the cache, then over
+ *    and over (every answer a hit). Where the time goes: the rate and CPU per request, one client alone,
+ *    the query service alone (no HTTP) and its pure planner alone.
+ *  - gateway.query_uncached_rollup_*: a distinct question each time, `Cache-Control: no-cache`, that the
+ *    router answers from rollups only (asserted from explain). gateway.clickhouse_direct_rollup_*: the
+ *    gateway's own SQL for the same questions sent straight to ClickHouse by a client configured as the
+ *    gateway's, at 50 clients and one at a time; gateway.uncached_overhead_vs_clickhouse_p50_ms is the
+ *    gateway's p50 minus ClickHouse's, one client at a time.
+ *  - gateway.query_raw_*: questions only the raw table can answer (a dimension no rollup has, a distinct
+ *    count of a field no rollup keeps), no-cache.
+ *  - gateway.rows_read_ratio_vs_raw: over every distinct question above, the rows the router's choice
+ *    read ÷ the rows the same requests read through a service whose catalogue has no rollups (raw only).
+ *
+ * Latencies are measured at the client, from sending the request to the last byte of the answer; each
+ * phase is warmed up first, unmeasured. Clients and gateway share this process (and the machine's cores).
+ */
+import { randomUUID } from "node:crypto";
+import { Agent, request as httpRequest } from "node:http";
+import { Writable } from "node:stream";
+import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { Redis } from "ioredis";
+import { Registry } from "prom-client";
+import type { Aggregation } from "../../api/v1alpha1/aggregation.js";
+import type { QueryFilter, QueryRequest, QueryResponse } from "../../api/v1alpha1/query.js";
+import { buildCatalogue } from "../../contracts/catalogue/source-catalogue.js";
+import { redisPrefix } from "../../contracts/redis/live-windows.js";
+import { buildTokenTable } from "../../gateway/auth/token-table.js";
+import { resultCacheKeyPrefix } from "../../gateway/cache/cache-key.js";
+import { ResultCache } from "../../gateway/cache/result-cache.js";
+import { buildApp } from "../../gateway/http/app.js";
+import { createLogger } from "../../gateway/logger.js";
+import { createQueryService } from "../../gateway/query/create-query-service.js";
+import { planQuery } from "../../gateway/query/plan-query.js";
+import type { QueryService } from "../../gateway/query/query-service.js";
+import { defaultQueryLimits } from "../../gateway/query/run-query.js";
+import { clickhouseUrl, redisUrl, stackConfig } from "../env/config.js";
+import { dropGatewayDataset, type GatewayDataset, loadGatewayDataset } from "../support/gateway-dataset.js";
+import { clickhouseClient } from "../support/runtime-harness.js";
+import { type BenchFigure, perSecond } from "./bench-figure.js";
+
+const clients = 50;
+const hour = 3_600_000;
+const minute = 60_000;
+const day = 24 * hour;
+
+const counts = {
+  cachedWarmup: 1_000,
+  cached: 5_000,
+  cachedSerial: 500,
+  uncachedWarmup: 20,
+  uncached: 300,
+  uncachedSerial: 50,
+  rawWarmup: 10,
+  raw: 150,
+} as const;
+
+function progress(message: string): void {
+  console.error(`[bench] gateway: ${message}`);
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
+
+function quantiles(samples: readonly number[]): { p50: number; p95: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95) };
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+// Inline metrics, defined as the example rollups define theirs (so the router may use them), because a
+// catalogue without rollups offers no named metric but `count`, and the raw-only service must be asked
+// the very same requests.
+const events: Aggregation = { fn: "count", name: "events" };
+const revenue: Aggregation = { fn: "sum", name: "revenue", field: "value" };
+const users: Aggregation = { fn: "uniq", name: "users", field: "user_id" };
+const latency: Aggregation = {
+  fn: "quantiles",
+  name: "latency",
+  field: "latency_ms",
+  quantiles: [0.5, 0.95, 0.99],
+};
+const sessions: Aggregation = { fn: "uniq", name: "sessions", field: "session_id" };
+
+/** A full request (the defaults the HTTP schema would fill in), so the service can be asked it directly. */
+function ask(
+  d: GatewayDataset,
+  fromMs: number,
+  toMs: number,
+  fields: Omit<Partial<QueryRequest>, "timeRange"> & Pick<QueryRequest, "metrics">,
+): QueryRequest {
+  return {
+    dimensions: [],
+    granularity: "none",
+    timezone: "UTC",
+    orderBy: [],
+    limit: 1000,
+    offset: 0,
+    timeRange: {
+      from: new Date(d.dayStartMs + fromMs).toISOString(),
+      to: new Date(d.dayStartMs + toMs).toISOString(),
+    },
+    ...fields,
+  };
+}
+
+const urlIs = (n: number): QueryFilter => ({ op: "eq", field: "url", value: `/products/${n % 25}` });
+
+/**
+ * The dataset: 4 partitions × 50,000 events, one a second per partition, so about 14 h from 1 h after
+ * `dayStartMs` at 240 events a minute. Dense enough that a minute holds several events per (type, url)
+ * and the tables span many ClickHouse granules (8,192 rows), so rows read reflect the table chosen
+ * rather than the granule size.
+ */
+const datasetSize = { partitions: 4, perPartition: 50_000, spacingMs: 1_000 } as const;
+const dataFrom = hour;
+const dataHours = 14;
+
+/** 20 distinct questions the day, hour and minute rollups answer. */
+function cachedQuestions(d: GatewayDataset): QueryRequest[] {
+  const dayRanges: [number, number][] = [
+    [0, day],
+    [0, 2 * day],
+    [-day, day],
+    [-2 * day, day],
+  ];
+  return [0, 1, 2, 3].flatMap((v) => {
+    const [dayFrom, dayTo] = dayRanges[v] ?? [0, day];
+    return [
+      ask(d, dayFrom, dayTo, { metrics: [events, revenue], dimensions: ["type"], granularity: "1d" }),
+      ask(d, v * 2 * hour, v * 2 * hour + 12 * hour, {
+        metrics: [events],
+        dimensions: ["type"],
+        granularity: "1h",
+      }),
+      ask(d, 0, (v + 1) * 6 * hour, { metrics: [events, revenue], granularity: "6h" }),
+      ask(d, dataFrom + v * 3 * hour, dataFrom + (v + 1) * 3 * hour, {
+        metrics: [events],
+        dimensions: ["url"],
+        granularity: "1h",
+      }),
+      ask(d, v * 3 * hour, v * 3 * hour + 6 * hour, {
+        metrics: [users, latency],
+        dimensions: ["type"],
+        granularity: "1h",
+        filter: urlIs(v),
+      }),
+    ];
+  });
+}
+
+/** Shifts of whole minutes that keep a range of `hours` within the data. */
+const shiftFor = (i: number, hours: number) => (i % ((dataHours - hours) * 60)) * minute;
+
+/** The i-th of a series of distinct rollup questions: ranges shifted by minutes, filter values varied. */
+function uncachedQuestion(d: GatewayDataset, i: number): QueryRequest {
+  if (i % 2 === 0) {
+    // Six hours off the hour: the hour rollup for the middle, the minute rollup for the edges.
+    const from = dataFrom + shiftFor(i, 6);
+    return ask(d, from, from + 6 * hour, { metrics: [events, revenue], dimensions: ["type"] });
+  }
+  const from = dataFrom + shiftFor(i, 2);
+  return ask(d, from, from + 2 * hour, {
+    metrics: [events, users],
+    dimensions: ["type"],
+    granularity: "5m",
+    filter: urlIs(i),
+  });
+}
+
+/** The i-th of a series of distinct questions no rollup can answer. */
+function rawQuestion(d: GatewayDataset, i: number): QueryRequest {
+  if (i % 2 === 0) {
+    const from = dataFrom + shiftFor(i, 2);
+    return ask(d, from, from + 2 * hour, {
+      metrics: [events],
+      dimensions: ["user_id"],
+      orderBy: [
+        { field: "events", direction: "desc" },
+        { field: "user_id", direction: "asc" },
+      ],
+      limit: 20,
+    });
+  }
+  const from = dataFrom + shiftFor(i, 3);
+  return ask(d, from, from + 3 * hour, { metrics: [sessions, events], dimensions: ["type"] });
+}
+
+function routeOf(response: QueryResponse): string {
+  return response.explain.segments
+    .map((s) => (s.source.kind === "Pipeline" ? "raw" : `${s.source.name}`))
+    .join("+");
+}
+
+/** Throws unless every segment of the answer came from rollups (or, for "raw", from the raw table). */
+function checkRoute(response: QueryResponse, want: "rollups" | "raw", what: string): void {
+  const kinds = response.explain.segments.map((s) => s.source.kind);
+  const ok = kinds.length > 0 && kinds.every((k) => (want === "raw" ? k === "Pipeline" : k === "Rollup"));
+  if (!ok)
+    throw new Error(
+      `${what}: answered by ${routeOf(response) || response.explain.source.kind}, expected ${want}; candidates: ${JSON.stringify(response.explain.candidates)}`,
+    );
+}
+
+function checkCache(
+  response: QueryResponse,
+  allowed: readonly QueryResponse["explain"]["cache"]["status"][],
+  what: string,
+): void {
+  const status = response.explain.cache.status;
+  if (!allowed.includes(status))
+    throw new Error(`${what}: cache status ${status}, expected ${allowed.join(" or ")}`);
+}
+
+/** Runs `total` tasks with `concurrency` of them in flight at any time; results in task order. */
+async function atConcurrency<T>(
+  concurrency: number,
+  total: number,
+  task: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = new Array(total);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < total; i = next++) results[i] = await task(i);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  return results;
+}
+
+interface Timed<T> {
+  readonly ms: number;
+  readonly value: T;
+}
+
+/** The API's client: keep-alive connections, one per concurrent client, timed to the last byte. */
+class GatewayClient {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: clients });
+  private readonly path: string;
+
+  constructor(
+    private readonly port: number,
+    private readonly token: string,
+    namespace: string,
+  ) {
+    this.path = `/api/v1/namespaces/${namespace}/query`;
+  }
+
+  query(request: QueryRequest, noCache: boolean): Promise<Timed<QueryResponse>> {
+    const body = JSON.stringify(request);
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      const req = httpRequest(
+        {
+          host: "127.0.0.1",
+          port: this.port,
+          path: this.path,
+          method: "POST",
+          agent: this.agent,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(body),
+            ...(noCache ? { "cache-control": "no-cache" } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", reject);
+          res.on("end", () => {
+            const ms = performance.now() - started;
+            const text = Buffer.concat(chunks).toString("utf8");
+            if (res.statusCode !== 200)
+              reject(new Error(`POST ${this.path} answered ${res.statusCode}: ${text.slice(0, 500)}`));
+            else resolve({ ms, value: JSON.parse(text) as QueryResponse });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** A ClickHouse client configured as the gateway's main.ts configures its own. */
+function gatewayClickhouse(): ClickHouseClient {
+  return createClient({
+    url: clickhouseUrl,
+    username: stackConfig.clickhouseUser,
+    password: stackConfig.clickhousePassword,
+    request_timeout: 30_000,
+    max_open_connections: 16,
+  });
+}
+
+/** The gateway's SQL for a question (explain only), sent straight to ClickHouse with the gateway's settings. */
+async function directQuery(clickhouse: ClickHouseClient, sql: string, params: Record<string, unknown>) {
+  const started = performance.now();
+  const result = await clickhouse.query({
+    query: sql,
+    query_params: params,
+    format: "JSON",
+    clickhouse_settings: {
+      max_execution_time: defaultQueryLimits.maxExecutionSeconds,
+      max_result_bytes: String(defaultQueryLimits.maxResultBytes),
+      result_overflow_mode: "throw",
+      output_format_json_quote_64bit_integers: 0,
+      output_format_json_quote_denormals: 0,
+      // Tagged as the gateway tags its queries (the stand-in logs tagged ones), but not as the gateway.
+      log_comment: "tally-bench direct",
+    },
+  });
+  await result.json();
+  return performance.now() - started;
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
+  let deleted = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1_000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== "0");
+  return deleted;
+}
+
+/** What each phase measures with. */
+interface Bench {
+  readonly d: GatewayDataset;
+  readonly namespace: string;
+  readonly gateway: GatewayClient;
+  readonly service: QueryService;
+  readonly direct: ClickHouseClient;
+}
+
+interface Asked {
+  readonly request: QueryRequest;
+  readonly answer: QueryResponse;
+}
+
+/** Cache hits: each question asked once to fill the cache, then over and over. */
+async function measureCached(b: Bench) {
+  const questions = cachedQuestions(b.d);
+  const filled: Asked[] = [];
+  for (const [i, request] of questions.entries()) {
+    const { value } = await b.gateway.query(request, false);
+    checkRoute(value, "rollups", `cached question ${i}`);
+    checkCache(value, ["miss"], `cached question ${i}, first ask`);
+    filled.push({ request, answer: value });
+  }
+  progress(`cached questions answered by: ${[...new Set(filled.map((f) => routeOf(f.answer)))].join(", ")}`);
+  const question = (i: number) => questions[i % questions.length] as QueryRequest;
+  const ask = async (i: number) => {
+    const answer = await b.gateway.query(question(i), false);
+    checkCache(answer.value, ["hit"], `cached request ${i}`);
+    return answer.ms;
+  };
+  await atConcurrency(clients, counts.cachedWarmup, ask);
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const concurrent = await atConcurrency(clients, counts.cached, ask);
+  const rate = perSecond(counts.cached, performance.now() - started);
+  const cpu = process.cpuUsage(cpuBefore);
+  const oneClient = await atConcurrency(1, counts.cachedSerial, ask);
+  const serviceOnly = await atConcurrency(1, counts.cachedSerial, async (i) => {
+    const t0 = performance.now();
+    const answer = await b.service.query(b.namespace, question(i), {
+      explainOnly: false,
+      bypassCache: false,
+    });
+    checkCache(answer, ["hit"], `cached service call ${i}`);
+    return performance.now() - t0;
+  });
+  // The pure planner alone, which runs before the cache is consulted (the key is the normalized plan).
+  const catalogue = buildCatalogue(b.namespace, [b.d.pipeline], b.d.rollups);
+  const planStarted = performance.now();
+  for (let i = 0; i < counts.cachedSerial * 4; i++) planQuery(catalogue, question(i), Date.now());
+  const planMs = (performance.now() - planStarted) / (counts.cachedSerial * 4);
+  return {
+    filled,
+    concurrent: quantiles(concurrent),
+    rate,
+    // Both sides of each request: the clients share this process with the gateway.
+    cpuMs: (cpu.user + cpu.system) / 1000 / counts.cached,
+    oneClient: quantiles(oneClient),
+    serviceOnly: quantiles(serviceOnly),
+    planMs,
+  };
+}
+
+/**
+ * Distinct rollup questions forced to run through the gateway, and the gateway's SQL for the same
+ * questions sent straight to ClickHouse: both at 50 clients, then both one at a time.
+ */
+async function measureUncached(b: Bench) {
+  const ask = async (i: number) => {
+    const request = uncachedQuestion(b.d, i);
+    const { ms, value } = await b.gateway.query(request, true);
+    checkRoute(value, "rollups", `uncached question ${i}`);
+    checkCache(value, ["miss", "bypass"], `uncached question ${i}`);
+    return { ms, asked: { request, answer: value } };
+  };
+  await atConcurrency(clients, counts.uncachedWarmup, (i) => ask(counts.uncached + i));
+  const concurrent = await atConcurrency(clients, counts.uncached, ask);
+  progress(
+    `uncached rollup questions answered by: ${[...new Set(concurrent.map((c) => routeOf(c.asked.answer)))].join(", ")}`,
+  );
+  const plans = await atConcurrency(4, counts.uncached, async (i) => {
+    const { explain } = await b.service.query(b.namespace, uncachedQuestion(b.d, i), {
+      explainOnly: true,
+      bypassCache: true,
+    });
+    if (explain.sql === undefined) throw new Error(`uncached question ${i}: explain has no SQL`);
+    return { sql: explain.sql, params: explain.params ?? {} };
+  });
+  const askDirect = (i: number) => {
+    const plan = plans[i % plans.length];
+    if (plan === undefined) throw new Error(`uncached question ${i}: no plan`);
+    return directQuery(b.direct, plan.sql, plan.params);
+  };
+  await atConcurrency(clients, counts.uncachedWarmup, askDirect);
+  const direct = await atConcurrency(clients, counts.uncached, askDirect);
+  const oneClient = await atConcurrency(1, counts.uncachedSerial, async (i) => (await ask(i)).ms);
+  const directOneClient = await atConcurrency(1, counts.uncachedSerial, askDirect);
+  return {
+    asked: concurrent.map((c) => c.asked),
+    concurrent: quantiles(concurrent.map((c) => c.ms)),
+    engine: quantiles(concurrent.map((c) => c.asked.answer.explain.elapsedMs ?? Number.NaN)),
+    direct: quantiles(direct),
+    oneClient: quantiles(oneClient),
+    directOneClient: quantiles(directOneClient),
+  };
+}
+
+/** Distinct questions only the raw table can answer, forced to run. */
+async function measureRaw(b: Bench) {
+  const ask = async (i: number) => {
+    const request = rawQuestion(b.d, i);
+    const { ms, value } = await b.gateway.query(request, true);
+    checkRoute(value, "raw", `raw question ${i}`);
+    checkCache(value, ["miss", "bypass"], `raw question ${i}`);
+    return { ms, asked: { request, answer: value } };
+  };
+  await atConcurrency(clients, counts.rawWarmup, (i) => ask(counts.raw + i));
+  const concurrent = await atConcurrency(clients, counts.raw, ask);
+  return {
+    asked: concurrent.map((c) => c.asked),
+    concurrent: quantiles(concurrent.map((c) => c.ms)),
+    engine: quantiles(concurrent.map((c) => c.asked.answer.explain.elapsedMs ?? Number.NaN)),
+  };
+}
+
+function rowsReadOf(answer: QueryResponse, what: string): number {
+  const rows = answer.explain.rowsRead;
+  if (rows === undefined) throw new Error(`${what}: explain has no rowsRead`);
+  return rows;
+}
+
+/** Rows read by the router's choice vs by the same requests to a service whose catalogue has no rollups. */
+async function rowsReadVsRaw(
+  b: Bench,
+  rawOnly: QueryService,
+  mix: Readonly<Record<string, readonly Asked[]>>,
+) {
+  const total = { router: 0, raw: 0, questions: 0 };
+  const parts: string[] = [];
+  for (const [part, questions] of Object.entries(mix)) {
+    const sums = { router: 0, raw: 0 };
+    for (const [i, { request, answer }] of questions.entries()) {
+      const what = `${part} question ${i}`;
+      const fromRaw = await rawOnly.query(b.namespace, request, { explainOnly: false, bypassCache: true });
+      checkRoute(fromRaw, "raw", `raw-only service, ${what}`);
+      // Sanity, not the gateway's correctness test (gateway-query.int.test.ts is): same rows, same counts.
+      const summary = (a: QueryResponse) =>
+        `${a.rows.length} rows, ${a.rows.reduce((sum, row) => sum + Number(row.events ?? 0), 0)} events`;
+      if (summary(fromRaw) !== summary(answer))
+        throw new Error(
+          `${what}: ${summary(answer)} from ${routeOf(answer)}, ${summary(fromRaw)} from the raw table`,
+        );
+      sums.router += rowsReadOf(answer, what);
+      sums.raw += rowsReadOf(fromRaw, `raw-only ${what}`);
+    }
+    parts.push(`${part} ${sums.router} vs ${sums.raw} over ${questions.length}`);
+    total.router += sums.router;
+    total.raw += sums.raw;
+    total.questions += questions.length;
+  }
+  return { ...total, parts };
+}
+
+export async function runBench(): Promise<readonly BenchFigure[]> {
+  const started = performance.now();
+  const admin = clickhouseClient();
+  const clickhouse = gatewayClickhouse();
+  const direct = gatewayClickhouse();
+  // Watermarks, as main.ts reads them (they make a range behind the pipeline settled).
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Request logs are written as in production (one JSON line per request), then dropped.
+  const logger = createLogger(new Writable({ write: (_chunk, _encoding, done) => done() }), "info");
+  const cache = new ResultCache({ redisUrl, registry: new Registry(), logger });
+  let dataset: GatewayDataset | undefined;
+  let gateway: GatewayClient | undefined;
+  let stopApp = async () => {};
+  try {
+    if (!(await cache.waitUntilReady(5_000))) throw new Error(`Redis at ${redisUrl} is not ready`);
+    dataset = await loadGatewayDataset(admin, "bench", datasetSize);
+    const d = dataset;
+    const namespace = d.names.namespace;
+    progress(
+      `dataset loaded in ${Math.round((performance.now() - started) / 1000)} s (namespace ${namespace})`,
+    );
+
+    const service = createQueryService({
+      snapshot: () => ({ pipelines: [d.pipeline], rollups: d.rollups }),
+      clickhouse,
+      redis,
+      cache,
+      logger,
+      now: () => Date.now(),
+    });
+    const token = randomUUID();
+    const { table, problems } = buildTokenTable([
+      {
+        ref: { namespace, name: "bench-token" },
+        data: {
+          token: Buffer.from(token).toString("base64"),
+          namespaces: Buffer.from(namespace).toString("base64"),
+        },
+      },
+    ]);
+    if (problems.length > 0) throw new Error(`token table: ${problems.join("; ")}`);
+    const app = await buildApp({ service, tokens: () => table, rateLimitPerMinute: 100_000_000, logger });
+    stopApp = () => app.close();
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const address = app.server.address();
+    if (address === null || typeof address === "string") throw new Error("the gateway has no TCP address");
+    gateway = new GatewayClient(address.port, token, namespace);
+    const b: Bench = { d, namespace, gateway, service, direct };
+
+    const cached = await measureCached(b);
+    const uncached = await measureUncached(b);
+    const raw = await measureRaw(b);
+    const rawOnly = createQueryService({
+      snapshot: () => ({ pipelines: [d.pipeline], rollups: [] }),
+      clickhouse,
+      redis: undefined,
+      cache: undefined,
+      logger,
+      now: () => Date.now(),
+    });
+    const rows = await rowsReadVsRaw(b, rawOnly, {
+      cached: cached.filled,
+      uncached: uncached.asked,
+      raw: raw.asked,
+    });
+
+    const ms = (q: { p50: number; p95: number }) => `p50 ${round(q.p50)} ms p95 ${round(q.p95)} ms`;
+    progress(
+      `at ${clients} concurrent clients: cached ${ms(cached.concurrent)}, ${Math.round(cached.rate)} req/s, ` +
+        `${round(cached.cpuMs)} ms of this process's CPU each (gateway and client); one client alone p50 ` +
+        `${round(cached.oneClient.p50)} ms; the query service alone (plan, watermark, Redis GET, JSON) p50 ` +
+        `${round(cached.serviceOnly.p50)} ms, of which the planner ${round(cached.planMs)} ms. ` +
+        `Uncached rollup ${ms(uncached.concurrent)} (ClickHouse's own elapsed p50 ${round(uncached.engine.p50)} ms); ` +
+        `the same SQL straight to ClickHouse ${ms(uncached.direct)}; one client alone: gateway p50 ` +
+        `${round(uncached.oneClient.p50)} ms, direct p50 ${round(uncached.directOneClient.p50)} ms. ` +
+        `Raw ${ms(raw.concurrent)} (ClickHouse's own elapsed p50 ${round(raw.engine.p50)} ms). ` +
+        "The local ClickHouse stand-in runs ONE query at a time (test/env/clickhouse/http-server.ts), so " +
+        `${clients} concurrent uncached clients queue behind each other: their latency is about ${clients} × ` +
+        `one query's. Rows read over ${rows.questions} distinct questions, router's choice vs raw table: ` +
+        `${rows.router} vs ${rows.raw} (${rows.parts.join("; ")}). ` +
+        `Whole bench ${Math.round((performance.now() - started) / 1000)} s.`,
+    );
+    return [
+      { name: "gateway.query_cached_p50_ms", value: cached.concurrent.p50, unit: "ms" },
+      { name: "gateway.query_cached_p95_ms", value: cached.concurrent.p95, unit: "ms" },
+      { name: "gateway.query_cached_req_per_s", value: cached.rate, unit: "req/s" },
+      { name: "gateway.query_cached_cpu_ms_per_request", value: cached.cpuMs, unit: "ms" },
+      { name: "gateway.query_cached_one_client_p50_ms", value: cached.oneClient.p50, unit: "ms" },
+      { name: "gateway.query_cached_service_only_p50_ms", value: cached.serviceOnly.p50, unit: "ms" },
+      { name: "gateway.plan_query_mean_ms", value: cached.planMs, unit: "ms" },
+      { name: "gateway.query_uncached_rollup_p50_ms", value: uncached.concurrent.p50, unit: "ms" },
+      { name: "gateway.query_uncached_rollup_p95_ms", value: uncached.concurrent.p95, unit: "ms" },
+      { name: "gateway.clickhouse_direct_rollup_p50_ms", value: uncached.direct.p50, unit: "ms" },
+      {
+        name: "gateway.query_uncached_rollup_one_client_p50_ms",
+        value: uncached.oneClient.p50,
+        unit: "ms",
+      },
+      {
+        name: "gateway.clickhouse_direct_rollup_one_client_p50_ms",
+        value: uncached.directOneClient.p50,
+        unit: "ms",
+      },
+      // One client at a time: at 50 the queue in front of the stand-in swamps the difference.
+      {
+        name: "gateway.uncached_overhead_vs_clickhouse_p50_ms",
+        value: uncached.oneClient.p50 - uncached.directOneClient.p50,
+        unit: "ms",
+      },
+      { name: "gateway.query_raw_p50_ms", value: raw.concurrent.p50, unit: "ms" },
+      { name: "gateway.query_raw_p95_ms", value: raw.concurrent.p95, unit: "ms" },
+      { name: "gateway.rows_read_router_sum", value: rows.router, unit: "rows" },
+      { name: "gateway.rows_read_raw_sum", value: rows.raw, unit: "rows" },
+      { name: "gateway.rows_read_ratio_vs_raw", value: rows.router / rows.raw, unit: "ratio" },
+    ];
+  } finally {
+    gateway?.close();
+    await stopApp();
+    await cache.close();
+    if (dataset !== undefined) {
+      await dropGatewayDataset(admin, dataset);
+      const { namespace, pipeline } = dataset.names;
+      const removed =
+        (await deleteKeys(redis, `${resultCacheKeyPrefix(namespace)}*`)) +
+        (await deleteKeys(redis, `${redisPrefix(namespace, pipeline)}*`));
+      progress(`dropped the dataset's tables and ${removed} Redis keys`);
+    }
+    redis.disconnect();
+    await Promise.all([admin.close(), clickhouse.close(), direct.close()]);
+  }
+}
