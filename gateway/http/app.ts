@@ -6,7 +6,7 @@
  */
 import rateLimit from "@fastify/rate-limit";
 import type { Static } from "@sinclair/typebox";
-import Fastify, { type FastifyReply, type FastifyRequest, LogController } from "fastify";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { QueryFilter } from "../../api/v1alpha1/query.js";
 import {
   type Authentication,
@@ -27,6 +27,7 @@ import {
   queryRoute,
   sourcesRoute,
 } from "./route-schemas.js";
+import { validationErrorResponse } from "./validation-error.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -57,12 +58,21 @@ function namespaceOf(request: FastifyRequest): string | undefined {
   return typeof params?.namespace === "string" ? params.namespace : undefined;
 }
 
-/** preParsing: before the body is read, refuse a request without a token or outside its scope. */
+/**
+ * preParsing: before the body is read, refuse a request without a token, for a namespace that cannot
+ * exist, or outside its scope. The namespace is checked before the scope: a malformed one is the
+ * request's fault (400 naming it), not the token's (a 403 would send the caller to fix its token).
+ */
 async function authorize(request: NamespaceRequest, reply: FastifyReply): Promise<void> {
   const authentication = request.authentication;
   if (authentication === null || authentication.kind === "unauthenticated") {
     reply.header("www-authenticate", 'Bearer realm="tally"');
     await reply.code(401).send(unauthenticatedBody(authentication?.reason ?? "missing"));
+    return reply;
+  }
+  const validParams = request.getValidationFunction("params");
+  if (validParams !== undefined && !validParams(request.params)) {
+    await reply.code(400).send(validationErrorResponse(validParams.errors ?? [], "params"));
     return reply;
   }
   if (!mayRead(authentication.grant, request.params.namespace)) {
@@ -76,11 +86,31 @@ function noCache(header: string | string[] | undefined): boolean {
   return values.some((v) => v.split(",").some((d) => d.trim().toLowerCase() === "no-cache"));
 }
 
+/**
+ * The router refuses a path parameter it cannot decode, or one past maxParamLength (100), before any
+ * route or schema runs. The namespace is the only path parameter: name it, in the one error shape.
+ */
+function routerError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const malformed = error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH";
+  const { status, body } = malformed
+    ? {
+        status: 400,
+        body: {
+          error: "InvalidRequest",
+          message: "namespace must be a DNS label: at most 63 characters of a-z, 0-9 and -",
+          field: "namespace",
+        },
+      }
+    : errorReply(error);
+  void reply.code(status).send(body);
+}
+
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
+    frameworkErrors: routerError,
     ajv: {
       customOptions: {
         useDefaults: true,

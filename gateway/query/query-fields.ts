@@ -15,6 +15,10 @@ import { refuse } from "./query-refusal.js";
 
 export type ScalarValue = string | number | boolean;
 
+/** The end of a refusal's message: what to send instead. */
+const useOneOf = (names: readonly string[]) =>
+  names.length === 0 ? "there are none" : `use one of: ${names.join(", ")}`;
+
 /** Resolves each requested metric to its definition; output names must be distinct. */
 export function resolveMetrics(
   pipeline: PipelineCatalogue,
@@ -23,11 +27,15 @@ export function resolveMetrics(
   const offers = requested.map((metric, i) => {
     if (typeof metric === "string") {
       const offer = pipeline.metrics.get(metric);
-      if (offer === undefined)
-        refuse(400, "UnknownMetric", `pipeline ${pipeline.name} has no metric "${metric}"`, {
-          field: `metrics[${i}]`,
-          allowed: [...pipeline.metrics.keys()].sort(),
-        });
+      if (offer === undefined) {
+        const allowed = [...pipeline.metrics.keys()].sort();
+        refuse(
+          400,
+          "UnknownMetric",
+          `pipeline ${pipeline.name} has no metric "${metric}"; ${useOneOf(allowed)}, or define the aggregation inline`,
+          { field: `metrics[${i}]`, allowed },
+        );
+      }
       return offer;
     }
     checkInlineMetric(pipeline, metric, `metrics[${i}]`);
@@ -55,10 +63,12 @@ function checkInlineMetric(pipeline: PipelineCatalogue, metric: Aggregation, pat
   if (metric.fn === "count") return;
   const field = pipeline.raw.fields.get(metric.field);
   if (field === undefined)
-    refuse(400, "UnknownField", `"${metric.field}" is not a field of pipeline ${pipeline.name}`, {
-      field: `${path}.field`,
-      allowed: [...pipeline.raw.fields.keys()],
-    });
+    refuse(
+      400,
+      "UnknownField",
+      `"${metric.field}" is not a field of pipeline ${pipeline.name}; ${useOneOf([...pipeline.raw.fields.keys()])}`,
+      { field: `${path}.field`, allowed: [...pipeline.raw.fields.keys()] },
+    );
   const traits = columnTypeTraits[field.type];
   if ((metric.fn === "sum" || metric.fn === "avg" || metric.fn === "quantiles") && !traits.numeric)
     refuse(400, "InvalidMetric", `${metric.fn} needs a numeric field; ${metric.field} is ${field.type}`, {
@@ -82,7 +92,7 @@ export function checkDimensions(
 ): void {
   dimensions.forEach((d, i) => {
     if (!available.includes(d))
-      refuse(400, "UnknownDimension", `"${d}" is not a dimension of ${what}`, {
+      refuse(400, "UnknownDimension", `"${d}" is not a dimension of ${what}; ${useOneOf(available)}`, {
         field: `dimensions[${i}]`,
         allowed: [...available],
       });
@@ -142,10 +152,12 @@ export function checkFilter(
   for (const { leaf, path } of filterLeaves(filter)) {
     const field = fieldTypes.get(leaf.field);
     if (field === undefined)
-      refuse(400, "UnknownField", `"${leaf.field}" is not a field of ${what}`, {
-        field: `${path}.field`,
-        allowed: [...fieldTypes.keys()],
-      });
+      refuse(
+        400,
+        "UnknownField",
+        `"${leaf.field}" is not a field of ${what}; ${useOneOf([...fieldTypes.keys()])}`,
+        { field: `${path}.field`, allowed: [...fieldTypes.keys()] },
+      );
     const traits = columnTypeTraits[field.type];
     if (leaf.op === "contains" && traits.base !== "String")
       refuse(400, "InvalidFilter", `contains applies to string fields; ${leaf.field} is ${field.type}`, {
