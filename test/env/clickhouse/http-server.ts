@@ -372,7 +372,9 @@ export async function startClickhouseHttpServer(
     });
   }
 
-  const server = createServer((request, response) => {
+  // The real server accepts URLs up to http_max_uri_size (1 MiB); the client sends query parameters in
+  // the URL, so Node's default 16 KiB header limit would cut a query with a long IN list short.
+  const server = createServer({ maxHeaderSize: 1024 * 1024 }, (request, response) => {
     const task = handle(request, response).catch((error: unknown) => {
       // Only writing the response itself can fail here (the client went away).
       response.destroy(error instanceof Error ? error : new Error(String(error)));
