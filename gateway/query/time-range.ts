@@ -13,8 +13,13 @@ export interface ResolvedRange {
 }
 
 const minuteMs = 60_000;
+const hourMs = 3_600_000;
 const dayMs = 86_400_000;
-const unitMs = { m: minuteMs, h: 3_600_000, d: dayMs, w: 7 * dayMs } as const;
+const unitMs = { m: minuteMs, h: hourMs, d: dayMs, w: 7 * dayMs } as const;
+
+function mod(value: number, modulus: number): number {
+  return ((value % modulus) + modulus) % modulus;
+}
 
 export function checkTimezone(timezone: string): void {
   try {
@@ -71,9 +76,10 @@ export function offsetMs(instantMs: number, timezone: string): number {
 
 /** The instant whose wall-clock time in `timezone` is `wallMs` (wall time written as if UTC). */
 function instantOfWall(wallMs: number, timezone: string): number {
-  let instant = wallMs - offsetMs(wallMs, timezone);
-  instant = wallMs - offsetMs(instant, timezone);
-  return instant;
+  const first = wallMs - offsetMs(wallMs, timezone);
+  const second = wallMs - offsetMs(first, timezone);
+  // A wall time a DST start skips (Santiago's midnight): the first instant after the gap, as ClickHouse.
+  return wallOf(second, timezone) === wallMs ? second : Math.max(first, second);
 }
 
 function wallOf(instantMs: number, timezone: string): number {
@@ -98,8 +104,11 @@ function startOfLocalMonth(instantMs: number, timezone: string, monthsToAdd = 0)
 }
 
 /**
- * Where ClickHouse's toStartOfInterval(t, INTERVAL g, tz) puts an instant: days start at local
- * midnight; sub-day buckets count from local midnight in local wall time.
+ * Where ClickHouse's toStartOfInterval(t, INTERVAL g, tz) puts an instant. Minute intervals are counted
+ * in UTC (ClickHouse does so whenever the zone's offset is whole minutes, as every zone's is since 1970:
+ * Kathmandu's 30-minute buckets start at :00 and :30 UTC, not at local :00 and :30); hours and days
+ * count from local midnight in local wall time. In the hour a DST end repeats, a bucket starts in the
+ * occurrence the instant is in.
  */
 export function bucketStart(
   instantMs: number,
@@ -107,8 +116,13 @@ export function bucketStart(
   timezone: string,
 ): number {
   const size = granularityMs[granularity];
-  const wall = wallOf(instantMs, timezone);
-  return instantOfWall(wall - (((wall % size) + size) % size), timezone);
+  if (size < hourMs) return instantMs - mod(instantMs, size);
+  const offset = offsetMs(instantMs, timezone);
+  const sinceStart = mod(instantMs + offset, size);
+  // Under the instant's own offset unless the offset changed between the bucket's start and the instant.
+  const sameOffset = instantMs - sinceStart;
+  if (offsetMs(sameOffset, timezone) === offset) return sameOffset;
+  return instantOfWall(instantMs + offset - sinceStart, timezone);
 }
 
 function ceilTo(valueMs: number, quantumMs: number): number {
