@@ -125,6 +125,16 @@ export function bucketStart(
   return instantOfWall(instantMs + offset - sinceStart, timezone);
 }
 
+/** The start of the bucket after the one starting at `startMs`. */
+function nextBucketStart(
+  startMs: number,
+  granularity: Exclude<QueryGranularity, "none">,
+  timezone: string,
+): number {
+  // From the middle of the next bucket, so a DST change (a 23 h or 25 h day) lands on its start.
+  return bucketStart(startMs + granularityMs[granularity] * 1.5, granularity, timezone);
+}
+
 function ceilTo(valueMs: number, quantumMs: number): number {
   return Math.ceil(valueMs / quantumMs) * quantumMs;
 }
@@ -163,11 +173,22 @@ export function resolveTimeRange(
   if (relative !== null) {
     const amount = Number(relative[1]);
     const unit = relative[2] as keyof typeof unitMs;
+    // The current bucket's end is the next bucket's start: a local day lasts 23 or 25 hours across DST.
     const toMs =
       granularity === "none"
         ? ceilTo(nowMs + 1, minuteMs)
-        : bucketStart(nowMs, granularity, timezone) + granularityMs[granularity];
-    return { fromMs: toMs - amount * unitMs[unit], toMs };
+        : nextBucketStart(bucketStart(nowMs, granularity, timezone), granularity, timezone);
+    // Days and weeks are calendar days in the timezone (the same wall time n days earlier), so daily
+    // buckets stay whole across a DST change.
+    const fromMs =
+      unit === "d" || unit === "w"
+        ? instantOfWall(wallOf(toMs, timezone) - amount * unitMs[unit], timezone)
+        : toMs - amount * unitMs[unit];
+    // A range shorter than a bucket (last_15m by hour) is the bucket now is in, not the end of it.
+    return {
+      fromMs: granularity === "none" ? fromMs : Math.min(fromMs, bucketStart(nowMs, granularity, timezone)),
+      toMs,
+    };
   }
   const today = startOfLocalDay(nowMs, timezone);
   switch (preset) {
@@ -203,8 +224,7 @@ export function bucketStarts(
   let start = bucketStart(range.fromMs, granularity, timezone);
   while (start < range.toMs && starts.length <= limit) {
     starts.push(start);
-    // Step from the middle of the next bucket, so a DST change (a 23 h or 25 h day) lands on its start.
-    start = bucketStart(start + granularityMs[granularity] * 1.5, granularity, timezone);
+    start = nextBucketStart(start, granularity, timezone);
   }
   return starts;
 }
