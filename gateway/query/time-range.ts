@@ -21,19 +21,30 @@ function mod(value: number, modulus: number): number {
   return ((value % modulus) + modulus) % modulus;
 }
 
-export function checkTimezone(timezone: string): void {
+/** The name Intl knows `timezone` by, or undefined if it is not a timezone. */
+function canonicalTimezone(timezone: string): string | undefined {
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    return new Intl.DateTimeFormat("en-US", { timeZone: timezone }).resolvedOptions().timeZone;
   } catch {
+    return undefined;
+  }
+}
+
+export function checkTimezone(timezone: string): void {
+  const canonical = canonicalTimezone(timezone);
+  if (canonical === undefined)
     refuse(
       400,
       "UnknownTimezone",
       `timezone "${timezone}" is not an IANA timezone (e.g. UTC, Europe/Paris)`,
-      {
-        field: "timezone",
-      },
+      { field: "timezone" },
     );
-  }
+  // Intl ignores case; ClickHouse does not and would fail the query on "europe/paris".
+  if (canonical !== timezone && canonical.toLowerCase() === timezone.toLowerCase())
+    refuse(400, "UnknownTimezone", `timezone "${timezone}" is spelled "${canonical}"`, {
+      field: "timezone",
+      allowed: [canonical],
+    });
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
