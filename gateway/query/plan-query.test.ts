@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { QueryRequest } from "../../api/v1alpha1/query.js";
+import type { QueryFilter, QueryRequest } from "../../api/v1alpha1/query.js";
 import { granularityMs } from "../../api/v1alpha1/rollup.js";
 import type { NamespaceCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import { buildCatalogue } from "../../contracts/catalogue/source-catalogue.js";
@@ -498,13 +498,13 @@ describe("refusals name the field and list what is valid", () => {
       error: "DuplicateDimension",
       field: "dimensions",
     });
-    const filter = {
+    const filter: QueryFilter = {
       op: "and",
       filters: [
         { op: "eq", field: "type", value: "click" },
         { op: "not", filter: { op: "in", field: "country", values: ["fr"] } },
       ],
-    } as const;
+    };
     expect(refusal({ metrics: ["events"], filter })).toMatchObject({
       status: 400,
       error: "UnknownField",
