@@ -12,7 +12,7 @@ import {
   rollupSpec,
 } from "../../contracts/catalogue/testdata/catalogue-fixtures.js";
 import { type EventsPlan, type PlanLimits, planQuery, type Segment } from "./plan-query.js";
-import { QueryRefusal } from "./query-refusal.js";
+import { type Ask, queryRequest, refusalOf } from "./testdata/query-requests.js";
 
 // Ranges are built from now (retention applies): day0 is midnight UTC three days ago.
 const minute = 60_000;
@@ -24,23 +24,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const span = (fromMs: number, toMs: number) => ({ from: iso(fromMs), to: iso(toMs) });
 const hours = (from: number, to: number) => span(day0 + from * hour, day0 + to * hour);
 
-type Ask = Partial<QueryRequest> & Pick<QueryRequest, "metrics">;
-
-function request(ask: Ask): QueryRequest {
-  return {
-    dimensions: [],
-    granularity: "none",
-    timezone: "UTC",
-    orderBy: [],
-    limit: 1000,
-    offset: 0,
-    timeRange: hours(0, 48),
-    ...ask,
-  };
-}
-
 function plan(ask: Ask, catalogue: NamespaceCatalogue = exampleCatalogue(), limits?: PlanLimits): EventsPlan {
-  const planned = planQuery(catalogue, request(ask), now, limits);
+  const planned = planQuery(catalogue, queryRequest({ timeRange: hours(0, 48), ...ask }), now, limits);
   if (planned.kind !== "events") throw new Error("expected an events plan");
   return planned;
 }
@@ -57,13 +42,9 @@ const verdict = (p: EventsPlan, name: string) => {
 };
 
 function refusal(ask: Ask, catalogue: NamespaceCatalogue = exampleCatalogue(), limits?: PlanLimits) {
-  try {
-    planQuery(catalogue, request(ask), now, limits);
-  } catch (error) {
-    if (error instanceof QueryRefusal) return { status: error.status, ...error.body };
-    throw error;
-  }
-  throw new Error("the query was not refused");
+  return refusalOf(() =>
+    planQuery(catalogue, queryRequest({ timeRange: hours(0, 48), ...ask }), now, limits),
+  );
 }
 
 describe("routing among the example rollups", () => {

@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { QueryFilter, QueryRequest } from "../../api/v1alpha1/query.js";
+import type { QueryFilter } from "../../api/v1alpha1/query.js";
 import { exampleCatalogue } from "../../contracts/catalogue/testdata/catalogue-fixtures.js";
 import { type EventsPlan, planQuery } from "./plan-query.js";
 import { renderEventsQuery } from "./render-query-sql.js";
+import { type Ask, queryRequest } from "./testdata/query-requests.js";
 
 const minute = 60_000;
 const hour = 3_600_000;
@@ -13,21 +14,10 @@ const day0 = Math.floor(now / day) * day - 3 * day;
 const iso = (ms: number) => new Date(ms).toISOString();
 const catalogue = exampleCatalogue();
 
-type Ask = Partial<QueryRequest> & Pick<QueryRequest, "metrics">;
-
 function plan(ask: Ask): EventsPlan {
   const planned = planQuery(
     catalogue,
-    {
-      dimensions: [],
-      granularity: "none",
-      timezone: "UTC",
-      orderBy: [],
-      limit: 1000,
-      offset: 0,
-      timeRange: { from: iso(day0), to: iso(day0 + 2 * day) },
-      ...ask,
-    },
+    queryRequest({ timeRange: { from: iso(day0), to: iso(day0 + 2 * day) }, ...ask }),
     now,
   );
   if (planned.kind !== "events") throw new Error("expected an events plan");
