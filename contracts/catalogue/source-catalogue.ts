@@ -103,11 +103,15 @@ export function metricOffer(definition: Aggregation): MetricOffer {
   return { definition, exact: isExact(definition), columns: metricColumns(definition) };
 }
 
+/** What a definition computes, independent of its output name and of the order its keys were written in. */
+function computation(definition: Aggregation): string {
+  const { name: _name, ...rest } = definition;
+  return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** Two definitions compute the same thing (the output name aside). */
 export function sameComputation(a: Aggregation, b: Aggregation): boolean {
-  const { name: _a, ...restA } = a;
-  const { name: _b, ...restB } = b;
-  return JSON.stringify(restA) === JSON.stringify(restB);
+  return computation(a) === computation(b);
 }
 
 function conditionStatus(object: {

@@ -94,7 +94,6 @@ function segmentSelect(plan: EventsPlan, segment: Segment, params: Params): stri
   const dims = plan.dimensions.map((d) => quoteIdentifier(d, "dimensions"));
   const fields = plan.pipeline.raw.fields;
   const bucketed = plan.granularity !== "none";
-  const tz = bucketed ? params.add("String", plan.timezone) : "";
   if (segment.source.kind === "Rollup") {
     const { use } = segment.source;
     const table = use.rollup.table;
@@ -116,6 +115,7 @@ function segmentSelect(plan: EventsPlan, segment: Segment, params: Params): stri
     ].join(" ");
   }
   const { raw } = segment.source;
+  const tz = bucketed ? params.add("String", plan.timezone) : "";
   const time = quoteIdentifier(raw.eventTimeField, "eventTime.field");
   const where = [
     `${time} >= fromUnixTimestamp64Milli(${params.add("Int64", segment.fromMs)})`,

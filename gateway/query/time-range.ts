@@ -13,22 +13,38 @@ export interface ResolvedRange {
 }
 
 const minuteMs = 60_000;
+const hourMs = 3_600_000;
 const dayMs = 86_400_000;
-const unitMs = { m: minuteMs, h: 3_600_000, d: dayMs, w: 7 * dayMs } as const;
+const unitMs = { m: minuteMs, h: hourMs, d: dayMs, w: 7 * dayMs } as const;
+
+function mod(value: number, modulus: number): number {
+  return ((value % modulus) + modulus) % modulus;
+}
+
+/** The name Intl knows `timezone` by, or undefined if it is not a timezone. */
+function canonicalTimezone(timezone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: timezone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
 
 export function checkTimezone(timezone: string): void {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
-  } catch {
+  const canonical = canonicalTimezone(timezone);
+  if (canonical === undefined)
     refuse(
       400,
       "UnknownTimezone",
       `timezone "${timezone}" is not an IANA timezone (e.g. UTC, Europe/Paris)`,
-      {
-        field: "timezone",
-      },
+      { field: "timezone" },
     );
-  }
+  // Intl ignores case; ClickHouse does not and would fail the query on "europe/paris".
+  if (canonical !== timezone && canonical.toLowerCase() === timezone.toLowerCase())
+    refuse(400, "UnknownTimezone", `timezone "${timezone}" is spelled "${canonical}"`, {
+      field: "timezone",
+      allowed: [canonical],
+    });
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -71,9 +87,10 @@ export function offsetMs(instantMs: number, timezone: string): number {
 
 /** The instant whose wall-clock time in `timezone` is `wallMs` (wall time written as if UTC). */
 function instantOfWall(wallMs: number, timezone: string): number {
-  let instant = wallMs - offsetMs(wallMs, timezone);
-  instant = wallMs - offsetMs(instant, timezone);
-  return instant;
+  const first = wallMs - offsetMs(wallMs, timezone);
+  const second = wallMs - offsetMs(first, timezone);
+  // A wall time a DST start skips (Santiago's midnight): the first instant after the gap, as ClickHouse.
+  return wallOf(second, timezone) === wallMs ? second : Math.max(first, second);
 }
 
 function wallOf(instantMs: number, timezone: string): number {
@@ -98,8 +115,11 @@ function startOfLocalMonth(instantMs: number, timezone: string, monthsToAdd = 0)
 }
 
 /**
- * Where ClickHouse's toStartOfInterval(t, INTERVAL g, tz) puts an instant: days start at local
- * midnight; sub-day buckets count from local midnight in local wall time.
+ * Where ClickHouse's toStartOfInterval(t, INTERVAL g, tz) puts an instant. Minute intervals are counted
+ * in UTC (ClickHouse does so whenever the zone's offset is whole minutes, as every zone's is since 1970:
+ * Kathmandu's 30-minute buckets start at :00 and :30 UTC, not at local :00 and :30); hours and days
+ * count from local midnight in local wall time. In the hour a DST end repeats, a bucket starts in the
+ * occurrence the instant is in.
  */
 export function bucketStart(
   instantMs: number,
@@ -107,8 +127,23 @@ export function bucketStart(
   timezone: string,
 ): number {
   const size = granularityMs[granularity];
-  const wall = wallOf(instantMs, timezone);
-  return instantOfWall(wall - (((wall % size) + size) % size), timezone);
+  if (size < hourMs) return instantMs - mod(instantMs, size);
+  const offset = offsetMs(instantMs, timezone);
+  const sinceStart = mod(instantMs + offset, size);
+  // Under the instant's own offset unless the offset changed between the bucket's start and the instant.
+  const sameOffset = instantMs - sinceStart;
+  if (offsetMs(sameOffset, timezone) === offset) return sameOffset;
+  return instantOfWall(instantMs + offset - sinceStart, timezone);
+}
+
+/** The start of the bucket after the one starting at `startMs`. */
+function nextBucketStart(
+  startMs: number,
+  granularity: Exclude<QueryGranularity, "none">,
+  timezone: string,
+): number {
+  // From the middle of the next bucket, so a DST change (a 23 h or 25 h day) lands on its start.
+  return bucketStart(startMs + granularityMs[granularity] * 1.5, granularity, timezone);
 }
 
 function ceilTo(valueMs: number, quantumMs: number): number {
@@ -149,11 +184,22 @@ export function resolveTimeRange(
   if (relative !== null) {
     const amount = Number(relative[1]);
     const unit = relative[2] as keyof typeof unitMs;
+    // The current bucket's end is the next bucket's start: a local day lasts 23 or 25 hours across DST.
     const toMs =
       granularity === "none"
         ? ceilTo(nowMs + 1, minuteMs)
-        : bucketStart(nowMs, granularity, timezone) + granularityMs[granularity];
-    return { fromMs: toMs - amount * unitMs[unit], toMs };
+        : nextBucketStart(bucketStart(nowMs, granularity, timezone), granularity, timezone);
+    // Days and weeks are calendar days in the timezone (the same wall time n days earlier), so daily
+    // buckets stay whole across a DST change.
+    const fromMs =
+      unit === "d" || unit === "w"
+        ? instantOfWall(wallOf(toMs, timezone) - amount * unitMs[unit], timezone)
+        : toMs - amount * unitMs[unit];
+    // A range shorter than a bucket (last_15m by hour) is the bucket now is in, not the end of it.
+    return {
+      fromMs: granularity === "none" ? fromMs : Math.min(fromMs, bucketStart(nowMs, granularity, timezone)),
+      toMs,
+    };
   }
   const today = startOfLocalDay(nowMs, timezone);
   switch (preset) {
@@ -189,8 +235,7 @@ export function bucketStarts(
   let start = bucketStart(range.fromMs, granularity, timezone);
   while (start < range.toMs && starts.length <= limit) {
     starts.push(start);
-    // Step from the middle of the next bucket, so a DST change (a 23 h or 25 h day) lands on its start.
-    start = bucketStart(start + granularityMs[granularity] * 1.5, granularity, timezone);
+    start = nextBucketStart(start, granularity, timezone);
   }
   return starts;
 }

@@ -16,33 +16,48 @@ import type { WindowPlan } from "./window-plan.js";
 
 type Values = ReadonlyMap<string, GroupValue>;
 
-function compare(a: GroupValue, b: string | number | boolean): number {
-  if (a === null) return Number.NaN;
+function compare(a: string | number | boolean, b: string | number | boolean): number {
   if (typeof a === "number" && typeof b === "number") return a - b;
   const x = String(a);
   const y = String(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function matchesFilter(filter: QueryFilter | undefined, values: Values): boolean {
-  if (filter === undefined) return true;
+/**
+ * A filter's truth as SQL's three-valued logic gives it: a comparison with a missing (null) value is
+ * unknown (null), and so is its negation, so `not eq` keeps no window whose value is missing, as the
+ * events query's WHERE keeps no such event.
+ */
+function evaluate(filter: QueryFilter, values: Values): boolean | null {
   switch (filter.op) {
     case "and":
-      return filter.filters.every((f) => matchesFilter(f, values));
-    case "or":
-      return filter.filters.some((f) => matchesFilter(f, values));
-    case "not":
-      return !matchesFilter(filter.filter, values);
-    case "eq":
-      return compare(values.get(filter.field) ?? null, filter.value) === 0;
-    case "in":
-      return filter.values.some((v) => compare(values.get(filter.field) ?? null, v) === 0);
-    case "contains": {
-      const value = values.get(filter.field);
-      return typeof value === "string" && value.includes(filter.value);
+    case "or": {
+      const decisive = filter.op === "or";
+      let result: boolean | null = !decisive;
+      for (const f of filter.filters) {
+        const v = evaluate(f, values);
+        if (v === decisive) return decisive;
+        if (v === null) result = null;
+      }
+      return result;
     }
+    case "not": {
+      const v = evaluate(filter.filter, values);
+      return v === null ? null : !v;
+    }
+    default:
+      break;
+  }
+  const value = values.get(filter.field) ?? null;
+  if (value === null) return null;
+  switch (filter.op) {
+    case "eq":
+      return compare(value, filter.value) === 0;
+    case "in":
+      return filter.values.some((v) => compare(value, v) === 0);
+    case "contains":
+      return typeof value === "string" && value.includes(filter.value);
     case "range": {
-      const value = values.get(filter.field) ?? null;
       const checks: [string | number | boolean | undefined, (c: number) => boolean][] = [
         [filter.gt, (c) => c > 0],
         [filter.gte, (c) => c >= 0],
@@ -52,6 +67,10 @@ export function matchesFilter(filter: QueryFilter | undefined, values: Values): 
       return checks.every(([bound, ok]) => bound === undefined || ok(compare(value, bound)));
     }
   }
+}
+
+export function matchesFilter(filter: QueryFilter | undefined, values: Values): boolean {
+  return filter === undefined || evaluate(filter, values) === true;
 }
 
 interface Group {
