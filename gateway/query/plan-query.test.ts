@@ -465,7 +465,8 @@ describe("refusals name the field and list what is valid", () => {
     expect(refusal({ metrics: ["events", "clicks"] })).toEqual({
       status: 400,
       error: "UnknownMetric",
-      message: 'pipeline clickstream has no metric "clicks"',
+      message:
+        'pipeline clickstream has no metric "clicks"; use one of: count, events, latency, revenue, users, or define the aggregation inline',
       field: "metrics[1]",
       allowed: ["count", "events", "latency", "revenue", "users"],
     });

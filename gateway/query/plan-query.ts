@@ -16,7 +16,7 @@ import type {
   RawSourceEntry,
 } from "../../contracts/catalogue/source-catalogue.js";
 import { checkDimensions, checkFilter, resolveMetrics } from "./query-fields.js";
-import { refuse } from "./query-refusal.js";
+import { refuse, useOneOf } from "./query-refusal.js";
 import { judgeRollup, type RollupUse } from "./rollup-eligibility.js";
 import { bucketStarts, checkTimezone, offsetMs, type ResolvedRange, resolveTimeRange } from "./time-range.js";
 import { planWindowQuery, type WindowPlan } from "./window-plan.js";
@@ -84,10 +84,15 @@ export function selectPipeline(catalogue: NamespaceCatalogue, name: string | und
   }
   const pipeline = catalogue.pipelines.get(name);
   if (pipeline === undefined)
-    refuse(404, "UnknownPipeline", `namespace ${catalogue.namespace} has no usable Pipeline "${name}"`, {
-      field: "pipeline",
-      allowed: names,
-    });
+    refuse(
+      404,
+      "UnknownPipeline",
+      `namespace ${catalogue.namespace} has no usable Pipeline "${name}"; ${useOneOf(names)}`,
+      {
+        field: "pipeline",
+        allowed: names,
+      },
+    );
   return pipeline;
 }
 
@@ -179,10 +184,15 @@ function checkOrderBy(request: QueryRequest, metrics: readonly MetricOffer[]): v
   ];
   request.orderBy.forEach((o, i) => {
     if (!allowed.includes(o.field))
-      refuse(400, "UnknownOrderField", `cannot order by "${o.field}": it is not a column of the result`, {
-        field: `orderBy[${i}].field`,
-        allowed,
-      });
+      refuse(
+        400,
+        "UnknownOrderField",
+        `cannot order by "${o.field}": it is not a column of the result; ${useOneOf(allowed)}`,
+        {
+          field: `orderBy[${i}].field`,
+          allowed,
+        },
+      );
   });
 }
 

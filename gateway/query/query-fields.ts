@@ -11,13 +11,9 @@ import {
   metricOffer,
   type PipelineCatalogue,
 } from "../../contracts/catalogue/source-catalogue.js";
-import { refuse } from "./query-refusal.js";
+import { refuse, useOneOf } from "./query-refusal.js";
 
 export type ScalarValue = string | number | boolean;
-
-/** The end of a refusal's message: what to send instead. */
-const useOneOf = (names: readonly string[]) =>
-  names.length === 0 ? "there are none" : `use one of: ${names.join(", ")}`;
 
 /** Resolves each requested metric to its definition; output names must be distinct. */
 export function resolveMetrics(

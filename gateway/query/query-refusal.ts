@@ -32,3 +32,8 @@ export function refuse(
     ...(detail.allowed === undefined ? {} : { allowed: [...detail.allowed] }),
   });
 }
+
+/** The end of a refusal's message: what to send instead. */
+export function useOneOf(names: readonly string[]): string {
+  return names.length === 0 ? "there are none" : `use one of: ${names.join(", ")}`;
+}

@@ -8,7 +8,7 @@ import type { PipelineCatalogue, WindowEntry } from "../../contracts/catalogue/s
 import { type AggregationSpec, aggregationName, resultNames } from "../../contracts/windows/window-spec.js";
 import type { CandidateVerdict } from "./plan-query.js";
 import { checkDimensions, checkFilter } from "./query-fields.js";
-import { refuse } from "./query-refusal.js";
+import { refuse, useOneOf } from "./query-refusal.js";
 import type { ResolvedRange } from "./time-range.js";
 
 export interface WindowPlan {
@@ -33,10 +33,15 @@ export function planWindowQuery(
 ): WindowPlan {
   const window = pipeline.windows.find((w) => w.name === request.window);
   if (window === undefined)
-    refuse(400, "UnknownWindow", `pipeline ${pipeline.name} has no window "${request.window}"`, {
-      field: "window",
-      allowed: pipeline.windows.map((w) => w.name),
-    });
+    refuse(
+      400,
+      "UnknownWindow",
+      `pipeline ${pipeline.name} has no window "${request.window}"; ${useOneOf(pipeline.windows.map((w) => w.name))}`,
+      {
+        field: "window",
+        allowed: pipeline.windows.map((w) => w.name),
+      },
+    );
   if (request.granularity !== "none")
     refuse(
       400,
@@ -71,10 +76,15 @@ export function planWindowQuery(
   const columns = ["window_start", "window_end", ...request.dimensions, ...aggregations.flatMap(resultNames)];
   request.orderBy.forEach((o, i) => {
     if (!columns.includes(o.field))
-      refuse(400, "UnknownOrderField", `cannot order by "${o.field}": it is not a column of the result`, {
-        field: `orderBy[${i}].field`,
-        allowed: columns,
-      });
+      refuse(
+        400,
+        "UnknownOrderField",
+        `cannot order by "${o.field}": it is not a column of the result; ${useOneOf(columns)}`,
+        {
+          field: `orderBy[${i}].field`,
+          allowed: columns,
+        },
+      );
   });
   return {
     kind: "window",
