@@ -528,7 +528,8 @@ describe("refusals name the field and list what is valid", () => {
     ).toEqual({
       status: 400,
       error: "UnknownOrderField",
-      message: 'cannot order by "time": it is not a column of the result',
+      message:
+        'cannot order by "time": it is not a column of the result; use one of: type, events, latency_p50, latency_p95, latency_p99',
       field: "orderBy[0].field",
       allowed: ["type", "events", "latency_p50", "latency_p95", "latency_p99"],
     });
