@@ -561,6 +561,16 @@ describe("checkTimezone and offsetMs", () => {
       allowed: ["Europe/Paris"],
     });
     expect(refusal("utc")).toMatchObject({ status: 400, field: "timezone", allowed: ["UTC"] });
+    // An alias in lower case resolves to another zone in Intl, and still fails in ClickHouse.
+    expect(refusal("us/eastern")).toMatchObject({
+      status: 400,
+      field: "timezone",
+      allowed: ["America/New_York"],
+    });
+    // Checking again answers the same from the cache of accepted names.
+    expect(refusal("Asia/Kolkata")).toBeUndefined();
+    expect(refusal("Asia/Kolkata")).toBeUndefined();
+    expect(refusal("us/eastern")).toMatchObject({ status: 400 });
   });
 
   it("gives the offset at an instant, including half and quarter hours and both sides of a DST change", () => {
