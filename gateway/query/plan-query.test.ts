@@ -54,7 +54,9 @@ describe("routing among the example rollups", () => {
     expect(p.segments[0]?.source).toMatchObject({ use: { columns: ["events", "revenue"] } });
     expect(verdict(p, "clicks-per-day")).toMatchObject({ kind: "Rollup", chosen: true });
     expect(verdict(p, "clicks-per-hour").chosen).toBe(false);
-    expect(verdict(p, "clicks-per-hour").reason).toContain("a coarser rollup answered");
+    expect(verdict(p, "clicks-per-hour").reason).toContain(
+      "not needed: coarser rollups answered the whole range",
+    );
     expect(verdict(p, "clickstream")).toMatchObject({
       kind: "Pipeline",
       chosen: false,
@@ -89,6 +91,10 @@ describe("routing among the example rollups", () => {
     ]);
     expect(p.candidates.filter((c) => c.chosen)).toHaveLength(4);
     expect(verdict(p, "clickstream").reason).toContain("no rollup's buckets fit there");
+    expect(verdict(p, "clicks-per-day").reason).toContain("the coarsest rollup (1d)");
+    expect(verdict(p, "clicks-per-minute").reason).toContain(
+      "a finer rollup (1m) for what the coarser buckets do not cover",
+    );
     // With hourly buckets the day rollup cannot make them: hours take the middle.
     const hourly = plan({ metrics: ["events"], granularity: "1h", timeRange: span(from, to) });
     expect(route(hourly)).toEqual([
@@ -98,7 +104,9 @@ describe("routing among the example rollups", () => {
       "clicks-per-minute",
       "raw",
     ]);
-    expect(verdict(hourly, "clicks-per-day").reason).toContain("do not fit the range into 1h buckets (UTC)");
+    expect(verdict(hourly, "clicks-per-day").reason).toContain(
+      "its 1d buckets do not make up the query's 1h buckets in UTC",
+    );
   });
 
   it("days over a range starting at noon: hours, a day, hours", () => {
@@ -133,7 +141,9 @@ describe("routing among the example rollups", () => {
     expect(daily("Asia/Kolkata", 0, 48)).toEqual(["clicks-per-minute"]);
     expect(daily("Asia/Kathmandu", 0, 48)).toEqual(["clicks-per-minute"]);
     const kolkata = plan({ metrics: ["events"], granularity: "1d", timezone: "Asia/Kolkata" });
-    expect(verdict(kolkata, "clicks-per-hour").reason).toContain("into 1d buckets (Asia/Kolkata)");
+    expect(verdict(kolkata, "clicks-per-hour").reason).toContain(
+      "its 1h buckets do not make up the query's 1d buckets in Asia/Kolkata",
+    );
     // Without time buckets the timezone does not matter.
     expect(route(plan({ metrics: ["events"], timezone: "Asia/Kolkata" }))).toEqual(["clicks-per-day"]);
   });

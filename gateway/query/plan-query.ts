@@ -138,8 +138,9 @@ export function planQuery(
 
   const fits = (use: RollupUse, fromMs: number, toMs: number) =>
     fitsBuckets(use.rollup.granularityMs, { fromMs, toMs }, request, buckets);
-  const segments = assignSegments(range, usable, pipeline.raw, fits);
-  recordVerdicts(verdicts, usable, segments, request, pipeline.name);
+  const skipped = new Map<string, Skip>();
+  const segments = assignSegments(range, usable, pipeline.raw, fits, skipped);
+  recordVerdicts(verdicts, usable, segments, skipped, request, pipeline.name);
   checkRawSpan(segments, limits, pipeline);
 
   return {
@@ -220,23 +221,32 @@ function fitsBuckets(
  * and fits the buckets takes it; the edges are assigned the same way among the finer rollups, and the
  * raw table, which has no buckets, takes whatever is left.
  */
+/** Why a usable rollup was passed over for a part of the range (the first time it was). */
+type Skip = { readonly why: "no-whole-bucket" | "buckets-do-not-fit"; readonly range: ResolvedRange };
+
 function assignSegments(
   range: ResolvedRange,
   rollups: readonly RollupUse[],
   raw: RawSourceEntry,
   fits: (use: RollupUse, fromMs: number, toMs: number) => boolean,
+  skipped: Map<string, Skip>,
 ): Segment[] {
   if (range.fromMs >= range.toMs) return [];
   for (const [i, use] of rollups.entries()) {
     const size = use.rollup.granularityMs;
     const fromMs = Math.ceil(range.fromMs / size) * size;
     const toMs = Math.floor(range.toMs / size) * size;
-    if (fromMs >= toMs || !fits(use, fromMs, toMs)) continue;
+    const why =
+      fromMs >= toMs ? "no-whole-bucket" : fits(use, fromMs, toMs) ? undefined : "buckets-do-not-fit";
+    if (why !== undefined) {
+      if (!skipped.has(use.rollup.name)) skipped.set(use.rollup.name, { why, range });
+      continue;
+    }
     const finer = rollups.slice(i + 1).filter((r) => r.rollup.granularityMs < size);
     return [
-      ...assignSegments({ fromMs: range.fromMs, toMs: fromMs }, finer, raw, fits),
+      ...assignSegments({ fromMs: range.fromMs, toMs: fromMs }, finer, raw, fits, skipped),
       { source: { kind: "Rollup", use }, fromMs, toMs },
-      ...assignSegments({ fromMs: toMs, toMs: range.toMs }, finer, raw, fits),
+      ...assignSegments({ fromMs: toMs, toMs: range.toMs }, finer, raw, fits, skipped),
     ];
   }
   return [{ source: { kind: "Pipeline", raw }, fromMs: range.fromMs, toMs: range.toMs }];
@@ -246,10 +256,20 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+function describeSkip(use: RollupUse, skip: Skip | undefined, request: QueryRequest): string {
+  const g = use.rollup.spec.granularity;
+  if (skip === undefined) return "not needed: coarser rollups answered the whole range";
+  const part = `[${iso(skip.range.fromMs)}, ${iso(skip.range.toMs)})`;
+  return skip.why === "no-whole-bucket"
+    ? `has every metric and dimension, but no whole ${g} bucket lies inside ${part}`
+    : `has every metric and dimension, but its ${g} buckets do not make up the query's ${request.granularity} buckets in ${request.timezone} over ${part}`;
+}
+
 function recordVerdicts(
   verdicts: Map<string, CandidateVerdict>,
   usable: readonly RollupUse[],
   segments: readonly Segment[],
+  skipped: ReadonlyMap<string, Skip>,
   request: QueryRequest,
   pipelineName: string,
 ): void {
@@ -258,19 +278,23 @@ function recordVerdicts(
     const key = s.source.kind === "Rollup" ? s.source.use.rollup.name : "";
     used.set(key, [...(used.get(key) ?? []), s]);
   }
+  const coarsestUsed = usable.find((u) => used.has(u.rollup.name));
   for (const use of usable) {
     const name = use.rollup.name;
     const parts = used.get(name);
-    const buckets =
-      request.granularity === "none" ? "" : ` into ${request.granularity} buckets (${request.timezone})`;
+    const g = use.rollup.spec.granularity;
     verdicts.set(name, {
       kind: "Rollup",
       name,
       chosen: parts !== undefined,
       reason:
-        parts !== undefined
-          ? `answers ${parts.map((p) => `[${iso(p.fromMs)}, ${iso(p.toMs)})`).join(", ")}: the coarsest rollup (${use.rollup.spec.granularity}) with every metric and dimension`
-          : `has every metric and dimension, but its ${use.rollup.spec.granularity} buckets do not fit the range${buckets}, or a coarser rollup answered`,
+        parts === undefined
+          ? describeSkip(use, skipped.get(name), request)
+          : `answers ${parts.map((p) => `[${iso(p.fromMs)}, ${iso(p.toMs)})`).join(", ")}: ${
+              use === coarsestUsed
+                ? `the coarsest rollup (${g}) with every metric and dimension`
+                : `a finer rollup (${g}) for what the coarser buckets do not cover`
+            }`,
     });
   }
   const rawParts = used.get("");
