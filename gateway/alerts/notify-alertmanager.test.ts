@@ -88,15 +88,15 @@ describe("resend timing", () => {
 
   const resolvedAgo = (ms: number): AlertNotification => ({ ...resolved, resolvedAtMs: now - ms });
   it.each([
-    ["firing, never sent", firing, undefined, true],
-    ["firing, sent 30 s ago", firing, now - 30_000, false],
-    ["firing, sent 61 s ago", firing, now - 61_000, true],
-    ["resolved 1 min ago, last sent (firing) 2 min ago", resolvedAgo(minute), now - 2 * minute, true],
-    ["resolved 1 min ago, resolution sent 30 s ago", resolvedAgo(minute), now - 30_000, false],
-    ["resolved 2 min ago, resolution sent 61 s ago", resolvedAgo(2 * minute), now - 61_000, true],
-    ["resolved 14 min ago, resolution sent 2 min ago", resolvedAgo(14 * minute), now - 2 * minute, true],
-    ["resolved 16 min ago, resolution sent 2 min ago", resolvedAgo(16 * minute), now - 2 * minute, false],
-  ] as const)("alertmanagerSendDue: %s → %s", (_case, notification, lastSent, expected) => {
+    ["firing, never sent", true, firing, undefined],
+    ["firing, sent 30 s ago", false, firing, now - 30_000],
+    ["firing, sent 61 s ago", true, firing, now - 61_000],
+    ["resolved 1 min ago, last sent (firing) 2 min ago", true, resolvedAgo(minute), now - 2 * minute],
+    ["resolved 1 min ago, resolution sent 30 s ago", false, resolvedAgo(minute), now - 30_000],
+    ["resolved 2 min ago, resolution sent 61 s ago", true, resolvedAgo(2 * minute), now - 61_000],
+    ["resolved 14 min ago, resolution sent 2 min ago", true, resolvedAgo(14 * minute), now - 2 * minute],
+    ["resolved 16 min ago, resolution sent 2 min ago", false, resolvedAgo(16 * minute), now - 2 * minute],
+  ] as const)("alertmanagerSendDue: %s → %s", (_case, expected, notification, lastSent) => {
     expect(alertmanagerSendDue(notification, lastSent, now, minute)).toBe(expected);
   });
 });

@@ -101,6 +101,18 @@ describe("verifyWebhook", () => {
     });
   });
 
+  it("takes only v1 signatures as HMAC-SHA256 ones", () => {
+    const headers = signedAt(nowSeconds());
+    const relabelled = {
+      ...headers,
+      "webhook-signature": headers["webhook-signature"]?.replace(/^v1,/, "v1a,"),
+    };
+    expect(verifyWebhook(relabelled, body, key, 300, nowSeconds())).toMatchObject({
+      ok: false,
+      reason: "NoMatchingSignature",
+    });
+  });
+
   it("refuses a tampered body", () => {
     const tampered = body.replace('"value":3', '"value":4');
     expect(tampered).not.toBe(body);
