@@ -284,6 +284,9 @@ describe("nextRuleState: several series", () => {
 
   it("refuses an evaluation that returns one series twice, naming the rule and the series", () => {
     const twice = values([{ a: "1", b: "2" }, 1], [{ b: "2", a: "1" }, 2]);
+    // Even when the first copy could not be judged (a value that is not a number).
+    const afterUndetermined = values([{ a: "1", b: "2" }, Number.NaN], [{ b: "2", a: "1" }, 2]);
+    expect(() => nextRuleState(rule(), emptyRuleState, afterUndetermined, t0)).toThrow(AlertStateError);
     expect(() => nextRuleState(rule(), emptyRuleState, twice, t0)).toThrow(AlertStateError);
     expect(() => nextRuleState(rule(), emptyRuleState, twice, t0)).toThrow(
       /rule-uid-1.*\{"a":"1","b":"2"\} twice/,

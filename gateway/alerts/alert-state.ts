@@ -25,7 +25,7 @@ import { evaluateCondition } from "./alert-condition.js";
 /** Prometheus's `resolvedRetention`: a resolved series is kept (and re-sent as resolved) this long. */
 export const resolvedRetentionMs = 15 * 60_000;
 /** Grafana's default "missing series evaluations to resolve". */
-export const missingEvaluationsToResolve = 2;
+const missingEvaluationsToResolve = 2;
 /** Prometheus's `rules.alert.for-outage-tolerance` default. */
 export const defaultOutageToleranceMs = 60 * 60_000;
 /** The status keeps at most this many series (the CRD's maxItems). */
@@ -274,11 +274,13 @@ function valuesInputs(
   series: readonly SeriesValue[],
 ) {
   const inputs = new Map<string, SeriesInput>();
+  const returned = new Set<string>();
   for (const s of series) {
     const key = seriesKey(s.labels);
-    if (inputs.has(key)) {
+    if (returned.has(key)) {
       throw new AlertStateError(`AlertRule ${rule.uid}: the evaluation returned the series ${key} twice`);
     }
+    returned.add(key);
     const result = evaluateCondition(rule.spec.condition, s.value, s.previous);
     // A series that cannot be judged counts as absent: it neither breaches nor clears on a guess.
     if (result.kind === "undetermined") continue;
