@@ -119,6 +119,24 @@ export const AlertRuleSpec = Type.Object(
     keepFiringFor: Duration("How long a series keeps firing after it stops breaching.", {
       default: defaults.keepFiringFor,
     }),
+    // Grafana's choices and defaults: no data and a failed query are states of their own, shown and
+    // notified like Firing, unless mapped to Ok, to Firing (after `for`, as a breach) or to the last state.
+    noDataState: Type.Union(
+      [Type.Literal("NoData"), Type.Literal("Ok"), Type.Literal("Firing"), Type.Literal("KeepLast")],
+      {
+        description:
+          "The state of each series when the source returns nothing (e.g. the pipeline stopped): NoData (a state of its own, notified like Firing), Ok, Firing (a breach, so after `for`) or KeepLast (the series keep their state).",
+        default: defaults.noDataState,
+      },
+    ),
+    errorState: Type.Union(
+      [Type.Literal("Error"), Type.Literal("Ok"), Type.Literal("Firing"), Type.Literal("KeepLast")],
+      {
+        description:
+          "The state of each series when the query fails, times out or its source is not Ready: Error (a state of its own, notified like Firing), Ok, Firing (a breach, so after `for`) or KeepLast (the series keep their state).",
+        default: defaults.errorState,
+      },
+    ),
     severity: Type.Union([Type.Literal("critical"), Type.Literal("warning"), Type.Literal("info")], {
       description: "critical, warning or info.",
       default: defaults.severity,
@@ -151,37 +169,60 @@ export const AlertRuleSpec = Type.Object(
 );
 export type AlertRuleSpec = Static<typeof AlertRuleSpec>;
 
-const AlertState = Type.Union([Type.Literal("Ok"), Type.Literal("Pending"), Type.Literal("Firing")], {
-  description: "Ok, Pending or Firing.",
-});
+const AlertState = Type.Union(
+  [
+    Type.Literal("Ok"),
+    Type.Literal("Pending"),
+    Type.Literal("Firing"),
+    Type.Literal("NoData"),
+    Type.Literal("Error"),
+  ],
+  { description: "Ok, Pending, Firing, NoData (the source returned nothing) or Error (the query failed)." },
+);
+export type AlertState = Static<typeof AlertState>;
+
+const Instant = (description: string) => Type.String({ description, format: "date-time" });
+
+export const AlertSeriesStatus = Type.Object(
+  {
+    labels: Type.Record(Type.String(), Type.String(), {
+      description: "The series' group-by values.",
+    }),
+    state: AlertState,
+    since: Instant("When the series entered its state."),
+    value: Type.Optional(
+      Type.Number({ description: "Value compared with the threshold at the last evaluation that had one." }),
+    ),
+    // The instants below let the gateway rebuild its state from the status when Redis lost it: a
+    // Pending series keeps its `for` timer and a Firing one its notification identity.
+    activeAt: Type.Optional(Instant("Pending or Firing: when the series started breaching.")),
+    firedAt: Type.Optional(
+      Instant("Firing, NoData or Error, or resolved: when its notified episode began (identifies it)."),
+    ),
+    keepFiringSince: Type.Optional(Instant("Firing under keepFiringFor: when the series stopped breaching.")),
+    resolvedAt: Type.Optional(
+      Instant("Ok after a notified episode: when it was resolved (re-sent as resolved for 15 minutes)."),
+    ),
+  },
+  { description: "One series." },
+);
+export type AlertSeriesStatus = Static<typeof AlertSeriesStatus>;
 
 export const AlertRuleStatus = Type.Object(
   {
     observedGeneration: ObservedGeneration(),
     conditions: Conditions(),
     state: Type.Optional(AlertState),
-    since: Type.Optional(
-      Type.String({ description: "When the rule entered its state.", format: "date-time" }),
+    since: Type.Optional(Instant("When the rule entered its state.")),
+    lastValue: Type.Optional(
+      Type.Number({ description: "Value of the worst series at the last evaluation." }),
     ),
-    lastValue: Type.Optional(Type.Number({ description: "Worst value at the last evaluation." })),
-    lastEvaluation: Type.Optional(
-      Type.String({ description: "When the rule was last evaluated.", format: "date-time" }),
-    ),
+    lastEvaluation: Type.Optional(Instant("When the rule was last evaluated.")),
     series: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            labels: Type.Record(Type.String(), Type.String(), {
-              description: "The series' group-by values.",
-            }),
-            state: AlertState,
-            since: Type.String({ description: "When the series entered its state.", format: "date-time" }),
-            value: Type.Number({ description: "Value at the last evaluation." }),
-          },
-          { description: "One series." },
-        ),
-        { description: "State per series (the worst first; at most 100).", maxItems: 100 },
-      ),
+      Type.Array(AlertSeriesStatus, {
+        description: "State per series (the worst first; at most 100).",
+        maxItems: 100,
+      }),
     ),
   },
   { description: "Observed state of the alert rule." },

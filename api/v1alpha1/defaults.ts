@@ -44,6 +44,8 @@ export const alertRuleDefaults = {
   interval: "30s",
   for: "0s",
   keepFiringFor: "0s",
+  noDataState: "NoData",
+  errorState: "Error",
   severity: "warning",
 } as const;
 

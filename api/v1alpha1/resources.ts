@@ -116,7 +116,12 @@ export const resourceDefinitions: readonly ResourceDefinition[] = [
     spec: AlertRuleSpec,
     status: AlertRuleStatus,
     printerColumns: [
-      { name: "State", type: "string", jsonPath: ".status.state", description: "Ok, Pending or Firing." },
+      {
+        name: "State",
+        type: "string",
+        jsonPath: ".status.state",
+        description: "Ok, Pending, Firing, NoData or Error.",
+      },
       {
         name: "Severity",
         type: "string",
