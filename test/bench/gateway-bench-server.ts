@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
@@ -36,10 +37,39 @@ function readConfig(path: string | undefined): BenchServerConfig {
   return config as BenchServerConfig;
 }
 
+// A 10 ms timer: catches the loop held up by a burst of requests or the process kept off the CPU.
+const loopTimerMs = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: loopTimerMs });
+loopDelay.enable();
+/** The histogram records the whole interval between ticks; the lag is what exceeds the timer's period. */
+const lagMs = (ns: number) => Math.max(0, ns / 1e6 - loopTimerMs);
+
+// Garbage collection pauses since the previous usage() call: one cause of a late loop.
+const gc = { totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
+
 function usage(): ServerUsage {
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
-  return { cpuMicros: cpu.user + cpu.system, loopIdleMs: loop.idle, loopActiveMs: loop.active };
+  const lag = { p99: lagMs(loopDelay.percentile(99)), max: lagMs(loopDelay.max) };
+  loopDelay.reset();
+  const pauses = { ...gc };
+  gc.totalMs = 0;
+  gc.maxMs = 0;
+  return {
+    cpuMicros: cpu.user + cpu.system,
+    loopIdleMs: loop.idle,
+    loopActiveMs: loop.active,
+    loopLagP99Ms: lag.p99,
+    loopLagMaxMs: lag.max,
+    gcPauseTotalMs: pauses.totalMs,
+    gcPauseMaxMs: pauses.maxMs,
+  };
 }
 
 function portOf(address: string | AddressInfo | null, what: string): number {

@@ -21,13 +21,22 @@ export interface BenchServerReady {
   readonly controlPort: number;
 }
 
-/** `GET /usage` on the control port: the server process's counters, to be diffed across a phase. */
+/**
+ * `GET /usage` on the control port: the server process's counters, to be diffed across a phase, and
+ * how late its event loop ran since the previous call (so a phase reads it before and after).
+ */
 export interface ServerUsage {
   /** process.cpuUsage(), user + system, in microseconds (every thread of the process). */
   readonly cpuMicros: number;
   /** performance.eventLoopUtilization()'s cumulative idle and active times, in ms. */
   readonly loopIdleMs: number;
   readonly loopActiveMs: number;
+  /** Since the previous call: how late the event loop ran a 10 ms timer (p99, max), in ms. */
+  readonly loopLagP99Ms: number;
+  readonly loopLagMaxMs: number;
+  /** Since the previous call: garbage-collection pauses, their sum and the longest, in ms. */
+  readonly gcPauseTotalMs: number;
+  readonly gcPauseMaxMs: number;
 }
 
 export const usagePath = "/usage";

@@ -33,7 +33,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,10 +73,11 @@ const day = 24 * hour;
 
 /**
  * Each dashboard client's period. Cached: the issue's dashboards. Uncached and raw: the stand-in runs
- * one query at a time (about 7 ms for these rollup questions, more for raw ones), so 50 clients every
- * 100 ms would offer it several times what it can serve and measure its queue, not the gateway.
+ * one query at a time (about 8 ms of engine time each, 12-15 ms with its HTTP handling, on these 200,000
+ * events), so 50 clients every 100 ms would offer it several times what it can serve and measure its
+ * queue, not the gateway; every second keeps it under half busy.
  */
-const periodMs = { cached: 100, uncached: 1_000, raw: 2_000 } as const;
+const periodMs = { cached: 100, uncached: 1_000, raw: 1_000 } as const;
 
 const counts = {
   cachedWarmup: 1_000,
@@ -84,11 +85,11 @@ const counts = {
   cached: 5_000,
   cachedSerial: 500,
   uncachedWarmup: 20,
-  uncachedPaced: 300,
+  uncachedPaced: 500,
   uncached: 300,
   uncachedSerial: 50,
   rawWarmup: 10,
-  rawPaced: 200,
+  rawPaced: 250,
   raw: 150,
 } as const;
 
@@ -99,6 +100,7 @@ function progress(message: string): void {
 interface Quantiles {
   readonly p50: number;
   readonly p95: number;
+  readonly p99: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -107,7 +109,7 @@ function percentile(sorted: readonly number[], p: number): number {
 
 function quantiles(samples: readonly number[]): Quantiles {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95) };
+  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99) };
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
@@ -399,22 +401,27 @@ type LoadShape = { readonly kind: "saturated" } | { readonly kind: "paced"; read
 /**
  * Client c sends requests c, c + clients, c + 2·clients, …, each on the first tick of its timer after
  * the previous answer; its ticks are offset by c/clients of a period. Ticks passed while waiting are
- * skipped (counted), not made up for.
+ * skipped (counted), not made up for. How late the timers fire tells how busy this process and the
+ * machine were.
  */
 async function pacedLoad<T>(
   period: number,
   total: number,
   task: (i: number) => Promise<T>,
-): Promise<{ results: T[]; skipped: number }> {
+): Promise<{ results: T[]; skipped: number; timerLateMs: number[] }> {
   const results: T[] = new Array(total);
   let skipped = 0;
+  const timerLateMs: number[] = [];
   const started = performance.now();
   const client = async (c: number) => {
     const first = started + (c * period) / clients;
     let tick = 0;
     for (let i = c; i < total; i += clients) {
-      const wait = first + tick * period - performance.now();
-      if (wait > 0) await sleep(wait);
+      const due = first + tick * period;
+      if (due > performance.now()) {
+        await sleep(due - performance.now());
+        timerLateMs.push(performance.now() - due);
+      }
       results[i] = await task(i);
       const next = Math.max(tick + 1, Math.ceil((performance.now() - first) / period));
       skipped += next - tick - 1;
@@ -422,7 +429,7 @@ async function pacedLoad<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(clients, total) }, (_, c) => client(c)));
-  return { results, skipped };
+  return { results, skipped, timerLateMs };
 }
 
 interface Measured<T> {
@@ -433,10 +440,38 @@ interface Measured<T> {
   readonly serverCpuMs: number;
   /** The share of the phase's wall time the gateway's event loop was busy. */
   readonly serverLoop: number;
+  /** How late the gateway's event loop ran a 10 ms timer, and its garbage-collection pauses, ms. */
+  readonly serverLoopLag: { readonly p99: number; readonly max: number };
+  readonly serverGc: { readonly totalMs: number; readonly maxMs: number };
   /** This process's CPU per request, ms: the clients' side. */
   readonly clientCpuMs: number;
   /** Paced only: ticks that passed while their client still waited for an answer. */
   readonly skipped: number;
+  /** Paced only: how late the clients' timers fired, ms. */
+  readonly clientTimerLate: Quantiles | undefined;
+  /** The whole machine (Linux): cores in use by anyone, and the share of the time a task waited for one. */
+  readonly machine: { readonly busyCores: number; readonly cpuWaitShare: number } | undefined;
+}
+
+interface MachineCounters {
+  readonly busyMs: number;
+  readonly waitingMs: number;
+}
+
+/**
+ * Linux's machine-wide CPU time in use (/proc/stat, in USER_HZ = 100 ticks a second; steal counts as
+ * in use, by another VM) and time some task waited for a CPU (/proc/pressure/cpu, µs); none elsewhere.
+ */
+function machineCounters(): MachineCounters | undefined {
+  try {
+    const ticks = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).map(Number);
+    const busy = [1, 2, 3, 6, 7, 8].reduce((sum, field) => sum + (ticks[field] ?? 0), 0);
+    const waiting = /^some .*total=(\d+)/m.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1];
+    if (waiting === undefined) return undefined;
+    return { busyMs: busy * 10, waitingMs: Number(waiting) / 1000 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** `total` requests at 50 clients in the given shape, with the server's and the clients' usage over them. */
@@ -447,14 +482,16 @@ async function measure<T>(
   task: (i: number) => Promise<Timed<T>>,
 ): Promise<Measured<T>> {
   const before = await server.usage();
+  const machineBefore = machineCounters();
   const clientBefore = process.cpuUsage();
   const started = performance.now();
-  const { results, skipped } =
+  const { results, skipped, timerLateMs } =
     shape.kind === "saturated"
-      ? { results: await atConcurrency(clients, total, task), skipped: 0 }
+      ? { results: await atConcurrency(clients, total, task), skipped: 0, timerLateMs: undefined }
       : await pacedLoad(shape.periodMs, total, task);
   const elapsed = performance.now() - started;
   const client = process.cpuUsage(clientBefore);
+  const machineAfter = machineCounters();
   const after = await server.usage();
   const active = after.loopActiveMs - before.loopActiveMs;
   const idle = after.loopIdleMs - before.loopIdleMs;
@@ -464,8 +501,18 @@ async function measure<T>(
     rate: perSecond(total, elapsed),
     serverCpuMs: (after.cpuMicros - before.cpuMicros) / 1000 / total,
     serverLoop: active / (active + idle),
+    serverLoopLag: { p99: after.loopLagP99Ms, max: after.loopLagMaxMs },
+    serverGc: { totalMs: after.gcPauseTotalMs, maxMs: after.gcPauseMaxMs },
     clientCpuMs: (client.user + client.system) / 1000 / total,
     skipped,
+    clientTimerLate: timerLateMs === undefined ? undefined : quantiles(timerLateMs),
+    machine:
+      machineBefore === undefined || machineAfter === undefined
+        ? undefined
+        : {
+            busyCores: (machineAfter.busyMs - machineBefore.busyMs) / elapsed,
+            cpuWaitShare: (machineAfter.waitingMs - machineBefore.waitingMs) / elapsed,
+          },
   };
 }
 
@@ -667,34 +714,64 @@ async function rowsReadVsRaw(
 }
 
 const round2 = (ms: number) => Math.round(ms * 100) / 100;
-const ms = (q: Quantiles) => `p50 ${round(q.p50)} ms p95 ${round(q.p95)} ms`;
+const ms = (q: Quantiles) => `p50 ${round(q.p50)} ms p95 ${round(q.p95)} ms p99 ${round(q.p99)} ms`;
 const pct = (share: number) => `${Math.round(share * 100)}%`;
 
-/** A phase's load and where its time went, from both processes' counters. */
+/** A phase's load and where its time went, from both processes' counters and the machine's. */
 function loadOf(m: Measured<unknown>): string {
-  const cores = ((m.serverCpuMs + m.clientCpuMs) * m.rate) / 1000;
+  const ours = ((m.serverCpuMs + m.clientCpuMs) * m.rate) / 1000;
+  const late = m.clientTimerLate;
   return (
-    `${Math.round(m.rate)} req/s, ${m.skipped > 0 ? `${m.skipped} ticks skipped, ` : ""}` +
-    `gateway ${round2(m.serverCpuMs)} ms CPU per request with its event loop busy ${pct(m.serverLoop)}, ` +
-    `clients ${round2(m.clientCpuMs)} ms CPU per request; both processes ${round2(cores)} of ${availableParallelism()} cores`
+    `${Math.round(m.rate)} req/s${m.skipped > 0 ? `, ${m.skipped} ticks skipped` : ""}; ` +
+    `gateway ${round2(m.serverCpuMs)} ms CPU per request, its event loop busy ${pct(m.serverLoop)} and ` +
+    `late p99 ${round(m.serverLoopLag.p99)} ms max ${round(m.serverLoopLag.max)} ms (GC pauses ` +
+    `${Math.round(m.serverGc.totalMs)} ms in all, longest ${round(m.serverGc.maxMs)} ms); ` +
+    `clients ${round2(m.clientCpuMs)} ms CPU per request` +
+    (late === undefined ? "" : `, their timers late p95 ${round(late.p95)} ms p99 ${round(late.p99)} ms`) +
+    `; the two processes ${round2(ours)} cores` +
+    (m.machine === undefined
+      ? ""
+      : `, the whole machine ${round2(m.machine.busyCores)} of ${availableParallelism()} cores, ` +
+        `some task waiting for a core ${pct(m.machine.cpuWaitShare)} of the time`)
   );
 }
 
 /** What bounds a saturated phase that ClickHouse is not part of: the gateway's loop, or the machine. */
-function cpuLimit(m: Measured<unknown>): string {
+function saturatedLimit(m: Measured<unknown>): string {
   return m.serverLoop >= 0.9
     ? `the gateway's one event loop, busy ${pct(m.serverLoop)}: at ${round2(m.serverCpuMs)} ms CPU per request it ` +
-        `serves at most about ${Math.round(1000 / m.serverCpuMs)} req/s, and 50 clients queue behind each other on it`
-    : `not the gateway's loop alone (busy ${pct(m.serverLoop)}): the clients' process and the stack share the cores`;
+        `serves at most about ${Math.round(1000 / m.serverCpuMs)} req/s, so 50 clients queue behind each other on it`
+    : `not the gateway's loop alone (busy ${pct(m.serverLoop)}): the clients and the rest of the machine share the cores`;
 }
 
-/** The stand-in runs one query at a time: its capacity, and how busy an offered rate keeps it. */
-function standInLimit(engine: Quantiles, offered: number): string {
-  const capacity = 1000 / engine.p50;
+/** What sets a paced phase's tail when the gateway has CPU to spare: waiting for the loop, or for a core. */
+function pacedLimit(m: Measured<unknown>, oneClientP50: number): string {
+  if (m.serverLoop >= 0.9) return saturatedLimit(m);
+  const machine =
+    m.machine === undefined
+      ? ""
+      : `, and the machine is shared: some task waited for a core ${pct(m.machine.cpuWaitShare)} of the time`;
   return (
-    `the ClickHouse stand-in runs one query at a time, ${round(engine.p50)} ms each (p50 of its own elapsed), ` +
-    `so it serves at most about ${Math.round(capacity)} q/s; ${Math.round(offered)} req/s offered keep it ` +
-    `${pct(offered / capacity)} busy`
+    `not the gateway's throughput (its loop busy ${pct(m.serverLoop)}); one request alone takes ` +
+    `${round(oneClientP50)} ms, the tail is requests waiting behind others on the gateway's loop and the ` +
+    `loop itself running late (up to ${round(m.serverLoopLag.max)} ms, GC at most ${round(m.serverGc.maxMs)} ms of it)${machine}`
+  );
+}
+
+/**
+ * What bounds questions that reach ClickHouse: the stand-in runs one query at a time, so its rate flat
+ * out is its capacity, and a paced phase keeps it as busy as its offered rate is a share of that.
+ */
+function standInLimit(
+  q: { readonly paced: Measured<unknown>; readonly saturated: Measured<unknown>; readonly engine: Quantiles },
+  offered: number,
+): string {
+  const capacity = q.saturated.rate;
+  return (
+    `the ClickHouse stand-in, which runs one query at a time: flat out it completed ${Math.round(capacity)} q/s, ` +
+    `one every ${round(1000 / capacity)} ms (ClickHouse's own elapsed p50 ${round(q.engine.p50)} ms), so ` +
+    `${clients} saturating clients wait about ${clients} × that; paced, ${Math.round(offered)} req/s keep it ` +
+    `about ${pct(offered / capacity)} busy and a request waits only for the few ahead of it`
   );
 }
 
@@ -760,23 +837,23 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
       `cached (${cached.filled.length} distinct rollup questions, every answer a Redis hit), dashboard-paced ` +
         `(each of ${clients} clients every ${periodMs.cached} ms, ${offered("cached")} req/s offered): ` +
         `${ms(cached.paced.latency)}; ${loadOf(cached.paced)}. Saturated: ${ms(cached.saturated.latency)}; ` +
-        `${loadOf(cached.saturated)}; limit: ${cpuLimit(cached.saturated)}. One client alone p50 ` +
+        `${loadOf(cached.saturated)}. Limit paced: ${pacedLimit(cached.paced, cached.oneClient.p50)}. Limit ` +
+        `saturated: ${saturatedLimit(cached.saturated)}. One client alone p50 ` +
         `${round(cached.oneClient.p50)} ms; the query service alone in this process (plan, watermark, Redis ` +
         `GET, JSON) p50 ${round(cached.serviceOnly.p50)} ms, of which the planner ${round2(cached.planMs)} ms.`,
     );
     progress(
       `uncached rollup (a distinct question each time, no-cache), dashboard-paced (each of ${clients} clients ` +
-        `every ${periodMs.uncached} ms, not 100 ms, because ${standInLimit(uncached.engine, offered("uncached"))}): ` +
+        `every ${periodMs.uncached} ms, not 100 ms: the stand-in could not serve ${offered("cached")} req/s): ` +
         `${ms(uncached.paced.latency)}; ${loadOf(uncached.paced)}. Saturated: ${ms(uncached.saturated.latency)}; ` +
-        `${loadOf(uncached.saturated)}; limit: the stand-in's queue, about ${clients} × one query. The same ` +
-        `SQL straight to ClickHouse at ${clients} clients ${ms(uncached.direct)}; one client alone: gateway p50 ` +
+        `${loadOf(uncached.saturated)}. Limit: ${standInLimit(uncached, offered("uncached"))}. The same SQL ` +
+        `straight to ClickHouse at ${clients} clients ${ms(uncached.direct)}; one client alone: gateway p50 ` +
         `${round(uncached.oneClient.p50)} ms, direct p50 ${round(uncached.directOneClient.p50)} ms.`,
     );
     progress(
       `raw (questions no rollup answers, no-cache), dashboard-paced (each of ${clients} clients every ` +
-        `${periodMs.raw} ms because ${standInLimit(raw.engine, offered("raw"))}): ${ms(raw.paced.latency)}; ` +
-        `${loadOf(raw.paced)}. Saturated: ${ms(raw.saturated.latency)}; ${loadOf(raw.saturated)}; limit: the ` +
-        "stand-in's queue.",
+        `${periodMs.raw} ms, as uncached): ${ms(raw.paced.latency)}; ${loadOf(raw.paced)}. Saturated: ` +
+        `${ms(raw.saturated.latency)}; ${loadOf(raw.saturated)}. Limit: ${standInLimit(raw, offered("raw"))}.`,
     );
     progress(
       `rows read over ${rows.questions} distinct questions, router's choice vs raw table: ${rows.router} vs ` +
