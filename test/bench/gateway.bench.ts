@@ -29,7 +29,10 @@
  *    read ÷ the rows the same requests read through a service whose catalogue has no rollups (raw only).
  *
  * Latencies are measured at the client, from sending the request to the last byte of the answer; each
- * kind is warmed up first, unmeasured. Both processes share the machine's cores (and the stack's).
+ * kind is warmed up first, unmeasured. Both processes share the machine's cores with the stack and with
+ * whatever else runs, and the stand-in with its other users: so each phase also logs how late the
+ * gateway's event loop ran, its GC pauses, how late the clients' timers fired, and the machine's CPU use
+ * and pressure, and each group of figures gets a line saying what limits it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
