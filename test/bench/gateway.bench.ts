@@ -1,12 +1,23 @@
 /**
- * The gateway's query API through HTTP at 50 concurrent clients (issue 13), on the local stack: the real
- * fastify app (a bearer-token table, the rate limit set out of the way) in this process on 127.0.0.1, the
- * real query service with the Redis result cache, the stack's ClickHouse, over a clickstream of 4 × 50,000
- * events run through a real runtime worker into the example pipeline and its minute → hour → day rollups.
+ * The gateway's query API through HTTP at 50 concurrent clients (issue 13), on the local stack. The
+ * gateway runs in a process of its own (gateway-bench-server.ts: the real fastify app with a bearer-token
+ * table and the rate limit set out of the way, the real query service with the Redis result cache, the
+ * stack's ClickHouse) so that it has its event loop to itself; the clients run here, over keep-alive
+ * connections. The data: a clickstream of 4 × 50,000 events run through a real runtime worker into the
+ * example pipeline and its minute → hour → day rollups.
+ *
+ * Each kind of question is measured under two loads of 50 clients:
+ *  - dashboard-paced (the headline `_p50_ms`/`_p95_ms` figures): each client sends a request, waits for
+ *    the answer, then for its next tick, on a timer of its own; the clients' ticks are spread evenly over
+ *    the period, as independent dashboards' are. Cached questions every 100 ms per client (500 req/s
+ *    offered); questions that reach ClickHouse at what the local stand-in, which runs one query at a
+ *    time, can serve (periodMs). A tick that passes while the answer is still out is skipped and counted.
+ *  - saturated (`_saturated_*`): 50 clients back to back, each sending as soon as it has its answer.
  *
  *  - gateway.query_cached_*: 20 distinct rollup questions, each asked once to fill the cache, then over
- *    and over (every answer a hit). Where the time goes: the rate and CPU per request, one client alone,
- *    the query service alone (no HTTP) and its pure planner alone.
+ *    and over (every answer a hit). Where the time goes: the server's CPU per request and how busy its
+ *    event loop was (from its control endpoint), one client alone, the query service alone in this
+ *    process (no HTTP) and its pure planner alone.
  *  - gateway.query_uncached_rollup_*: a distinct question each time, `Cache-Control: no-cache`, that the
  *    router answers from rollups only (asserted from explain). gateway.clickhouse_direct_rollup_*: the
  *    gateway's own SQL for the same questions sent straight to ClickHouse by a client configured as the
@@ -18,45 +29,71 @@
  *    read ÷ the rows the same requests read through a service whose catalogue has no rollups (raw only).
  *
  * Latencies are measured at the client, from sending the request to the last byte of the answer; each
- * phase is warmed up first, unmeasured. Clients and gateway share this process (and the machine's cores).
+ * kind is warmed up first, unmeasured. Both processes share the machine's cores with the stack and with
+ * whatever else runs, and the stand-in with its other users: so each phase also logs how late the
+ * gateway's event loop ran, its GC pauses, how late the clients' timers fired, and the machine's CPU use
+ * and pressure, and each group of figures gets a line saying what limits it.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
-import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ClickHouseClient } from "@clickhouse/client";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import type { Aggregation } from "../../api/v1alpha1/aggregation.js";
 import type { QueryFilter, QueryRequest, QueryResponse } from "../../api/v1alpha1/query.js";
 import { buildCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import { redisPrefix } from "../../contracts/redis/live-windows.js";
-import { buildTokenTable } from "../../gateway/auth/token-table.js";
 import { resultCacheKeyPrefix } from "../../gateway/cache/cache-key.js";
 import { ResultCache } from "../../gateway/cache/result-cache.js";
-import { buildApp } from "../../gateway/http/app.js";
 import { createLogger } from "../../gateway/logger.js";
 import { createQueryService } from "../../gateway/query/create-query-service.js";
 import { planQuery } from "../../gateway/query/plan-query.js";
 import type { QueryService } from "../../gateway/query/query-service.js";
 import { defaultQueryLimits } from "../../gateway/query/run-query.js";
-import { clickhouseUrl, redisUrl, stackConfig } from "../env/config.js";
+import { redisUrl, stackConfig } from "../env/config.js";
 import { dropGatewayDataset, type GatewayDataset, loadGatewayDataset } from "../support/gateway-dataset.js";
 import { clickhouseClient } from "../support/runtime-harness.js";
 import { type BenchFigure, perSecond } from "./bench-figure.js";
+import {
+  type BenchServerConfig,
+  type BenchServerReady,
+  gatewayClickhouse,
+  type ServerUsage,
+  usagePath,
+} from "./gateway-bench-shared.js";
 
 const clients = 50;
 const hour = 3_600_000;
 const minute = 60_000;
 const day = 24 * hour;
 
+/**
+ * Each dashboard client's period. Cached: the issue's dashboards. Uncached and raw: the stand-in runs
+ * one query at a time (about 8 ms of engine time each, 15-22 ms with its HTTP handling on a busy
+ * machine: 45-65 q/s flat out, and it serves the other users of the stack too), so 50 clients every
+ * 100 ms would offer it ten times what it can serve and measure its queue, not the gateway; every
+ * second (50 req/s) still queued them in some runs, every 2 s keeps it about half busy.
+ */
+const periodMs = { cached: 100, uncached: 2_000, raw: 2_000 } as const;
+
 const counts = {
   cachedWarmup: 1_000,
+  cachedPaced: 5_000,
   cached: 5_000,
   cachedSerial: 500,
   uncachedWarmup: 20,
+  uncachedPaced: 300,
   uncached: 300,
   uncachedSerial: 50,
   rawWarmup: 10,
+  rawPaced: 200,
   raw: 150,
 } as const;
 
@@ -64,13 +101,19 @@ function progress(message: string): void {
   console.error(`[bench] gateway: ${message}`);
 }
 
+interface Quantiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
-function quantiles(samples: readonly number[]): { p50: number; p95: number } {
+function quantiles(samples: readonly number[]): Quantiles {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95) };
+  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99) };
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
@@ -293,15 +336,188 @@ class GatewayClient {
   }
 }
 
-/** A ClickHouse client configured as the gateway's main.ts configures its own. */
-function gatewayClickhouse(): ClickHouseClient {
-  return createClient({
-    url: clickhouseUrl,
-    username: stackConfig.clickhouseUser,
-    password: stackConfig.clickhousePassword,
-    request_timeout: 30_000,
-    max_open_connections: 16,
-  });
+/** gateway-bench-server.ts as a child process: started from a config file, asked for its usage, stopped. */
+class GatewayServer {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly ready: BenchServerReady,
+    private readonly stderr: readonly string[],
+  ) {}
+
+  static async start(configPath: string): Promise<GatewayServer> {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "gateway-bench-server.ts"), configPath],
+      { cwd: stackConfig.repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const stderr: string[] = [];
+    child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
+    try {
+      const ready = await new Promise<BenchServerReady>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("printed no ports within 60 s")), 60_000);
+        child.once("exit", (code, signal) => {
+          clearTimeout(timer);
+          reject(new Error(`exited with ${code ?? signal} before listening`));
+        });
+        if (child.stdout === null) throw new Error("no stdout");
+        createInterface({ input: child.stdout }).once("line", (line) => {
+          clearTimeout(timer);
+          try {
+            resolve(JSON.parse(line) as BenchServerReady);
+          } catch {
+            reject(new Error(`printed ${JSON.stringify(line)}, expected its ports as JSON`));
+          }
+        });
+      });
+      return new GatewayServer(child, ready, stderr);
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw new Error(
+        `gateway bench server: ${error instanceof Error ? error.message : String(error)}; stderr: ${stderr.join("").slice(-2_000)}`,
+      );
+    }
+  }
+
+  async usage(): Promise<ServerUsage> {
+    const url = `http://127.0.0.1:${this.ready.controlPort}${usagePath}`;
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+    return (await response.json()) as ServerUsage;
+  }
+
+  /** SIGTERM, and how it ended (with its stderr if it had already died). */
+  async stop(): Promise<string> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null)
+      return `had exited with ${this.child.exitCode ?? this.child.signalCode}; stderr: ${this.stderr.join("").slice(-2_000)}`;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.kill("SIGTERM");
+    const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (stopped) return "stopped";
+    this.child.kill("SIGKILL");
+    await exited;
+    return "killed after 10 s without exiting on SIGTERM";
+  }
+}
+
+/** How the 50 clients send: back to back, or each on its own timer like a dashboard. */
+type LoadShape = { readonly kind: "saturated" } | { readonly kind: "paced"; readonly periodMs: number };
+
+/**
+ * Client c sends requests c, c + clients, c + 2·clients, …, each on the first tick of its timer after
+ * the previous answer; its ticks are offset by c/clients of a period. Ticks passed while waiting are
+ * skipped (counted), not made up for. How late the timers fire tells how busy this process and the
+ * machine were.
+ */
+async function pacedLoad<T>(
+  period: number,
+  total: number,
+  task: (i: number) => Promise<T>,
+): Promise<{ results: T[]; skipped: number; timerLateMs: number[] }> {
+  const results: T[] = new Array(total);
+  let skipped = 0;
+  const timerLateMs: number[] = [];
+  const started = performance.now();
+  const client = async (c: number) => {
+    const first = started + (c * period) / clients;
+    let tick = 0;
+    for (let i = c; i < total; i += clients) {
+      const due = first + tick * period;
+      if (due > performance.now()) {
+        await sleep(due - performance.now());
+        timerLateMs.push(performance.now() - due);
+      }
+      results[i] = await task(i);
+      const next = Math.max(tick + 1, Math.ceil((performance.now() - first) / period));
+      skipped += next - tick - 1;
+      tick = next;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(clients, total) }, (_, c) => client(c)));
+  return { results, skipped, timerLateMs };
+}
+
+interface Measured<T> {
+  readonly values: readonly T[];
+  readonly latency: Quantiles;
+  readonly rate: number;
+  /** The gateway process's CPU per request, ms (all its threads). */
+  readonly serverCpuMs: number;
+  /** The share of the phase's wall time the gateway's event loop was busy. */
+  readonly serverLoop: number;
+  /** How late the gateway's event loop ran a 10 ms timer, and its garbage-collection pauses, ms. */
+  readonly serverLoopLag: { readonly p99: number; readonly max: number };
+  readonly serverGc: { readonly totalMs: number; readonly maxMs: number };
+  /** This process's CPU per request, ms: the clients' side. */
+  readonly clientCpuMs: number;
+  /** Paced only: ticks that passed while their client still waited for an answer. */
+  readonly skipped: number;
+  /** Paced only: how late the clients' timers fired, ms. */
+  readonly clientTimerLate: Quantiles | undefined;
+  /** The whole machine (Linux): cores in use by anyone, and the share of the time a task waited for one. */
+  readonly machine: { readonly busyCores: number; readonly cpuWaitShare: number } | undefined;
+}
+
+interface MachineCounters {
+  readonly busyMs: number;
+  readonly waitingMs: number;
+}
+
+/**
+ * Linux's machine-wide CPU time in use (/proc/stat, in USER_HZ = 100 ticks a second; steal counts as
+ * in use, by another VM) and time some task waited for a CPU (/proc/pressure/cpu, µs); none elsewhere.
+ */
+function machineCounters(): MachineCounters | undefined {
+  try {
+    const ticks = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).map(Number);
+    const busy = [1, 2, 3, 6, 7, 8].reduce((sum, field) => sum + (ticks[field] ?? 0), 0);
+    const waiting = /^some .*total=(\d+)/m.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1];
+    if (waiting === undefined) return undefined;
+    return { busyMs: busy * 10, waitingMs: Number(waiting) / 1000 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `total` requests at 50 clients in the given shape, with the server's and the clients' usage over them. */
+async function measure<T>(
+  server: GatewayServer,
+  shape: LoadShape,
+  total: number,
+  task: (i: number) => Promise<Timed<T>>,
+): Promise<Measured<T>> {
+  const before = await server.usage();
+  const machineBefore = machineCounters();
+  const clientBefore = process.cpuUsage();
+  const started = performance.now();
+  const { results, skipped, timerLateMs } =
+    shape.kind === "saturated"
+      ? { results: await atConcurrency(clients, total, task), skipped: 0, timerLateMs: undefined }
+      : await pacedLoad(shape.periodMs, total, task);
+  const elapsed = performance.now() - started;
+  const client = process.cpuUsage(clientBefore);
+  const machineAfter = machineCounters();
+  const after = await server.usage();
+  const active = after.loopActiveMs - before.loopActiveMs;
+  const idle = after.loopIdleMs - before.loopIdleMs;
+  return {
+    values: results.map((r) => r.value),
+    latency: quantiles(results.map((r) => r.ms)),
+    rate: perSecond(total, elapsed),
+    serverCpuMs: (after.cpuMicros - before.cpuMicros) / 1000 / total,
+    serverLoop: active / (active + idle),
+    serverLoopLag: { p99: after.loopLagP99Ms, max: after.loopLagMaxMs },
+    serverGc: { totalMs: after.gcPauseTotalMs, maxMs: after.gcPauseMaxMs },
+    clientCpuMs: (client.user + client.system) / 1000 / total,
+    skipped,
+    clientTimerLate: timerLateMs === undefined ? undefined : quantiles(timerLateMs),
+    machine:
+      machineBefore === undefined || machineAfter === undefined
+        ? undefined
+        : {
+            busyCores: (machineAfter.busyMs - machineBefore.busyMs) / elapsed,
+            cpuWaitShare: (machineAfter.waitingMs - machineBefore.waitingMs) / elapsed,
+          },
+  };
 }
 
 /** The gateway's SQL for a question (explain only), sent straight to ClickHouse with the gateway's settings. */
@@ -341,6 +557,7 @@ interface Bench {
   readonly d: GatewayDataset;
   readonly namespace: string;
   readonly gateway: GatewayClient;
+  readonly server: GatewayServer;
   readonly service: QueryService;
   readonly direct: ClickHouseClient;
 }
@@ -349,6 +566,9 @@ interface Asked {
   readonly request: QueryRequest;
   readonly answer: QueryResponse;
 }
+
+const pacedAt = (kind: keyof typeof periodMs): LoadShape => ({ kind: "paced", periodMs: periodMs[kind] });
+const saturated: LoadShape = { kind: "saturated" };
 
 /** Cache hits: each question asked once to fill the cache, then over and over. */
 async function measureCached(b: Bench) {
@@ -365,14 +585,11 @@ async function measureCached(b: Bench) {
   const ask = async (i: number) => {
     const answer = await b.gateway.query(question(i), false);
     checkCache(answer.value, ["hit"], `cached request ${i}`);
-    return answer.ms;
+    return answer;
   };
   await atConcurrency(clients, counts.cachedWarmup, ask);
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const concurrent = await atConcurrency(clients, counts.cached, ask);
-  const rate = perSecond(counts.cached, performance.now() - started);
-  const cpu = process.cpuUsage(cpuBefore);
+  const atPace = await measure(b.server, pacedAt("cached"), counts.cachedPaced, ask);
+  const flatOut = await measure(b.server, saturated, counts.cached, ask);
   const oneClient = await atConcurrency(1, counts.cachedSerial, ask);
   const serviceOnly = await atConcurrency(1, counts.cachedSerial, async (i) => {
     const t0 = performance.now();
@@ -390,32 +607,35 @@ async function measureCached(b: Bench) {
   const planMs = (performance.now() - planStarted) / (counts.cachedSerial * 4);
   return {
     filled,
-    concurrent: quantiles(concurrent),
-    rate,
-    // Both sides of each request: the clients share this process with the gateway.
-    cpuMs: (cpu.user + cpu.system) / 1000 / counts.cached,
-    oneClient: quantiles(oneClient),
+    paced: atPace,
+    saturated: flatOut,
+    oneClient: quantiles(oneClient.map((a) => a.ms)),
     serviceOnly: quantiles(serviceOnly),
     planMs,
   };
 }
 
+/** ClickHouse's own execution time (the stand-in's, queue excluded) over a phase's answers. */
+const engineOf = (asked: readonly Asked[]) =>
+  quantiles(asked.map((a) => a.answer.explain.elapsedMs ?? Number.NaN));
+
 /**
- * Distinct rollup questions forced to run through the gateway, and the gateway's SQL for the same
- * questions sent straight to ClickHouse: both at 50 clients, then both one at a time.
+ * Distinct rollup questions forced to run through the gateway, paced and saturated, and the gateway's
+ * SQL for the same questions sent straight to ClickHouse: at 50 clients, then both one at a time.
  */
 async function measureUncached(b: Bench) {
-  const ask = async (i: number) => {
+  const ask = async (i: number): Promise<Timed<Asked>> => {
     const request = uncachedQuestion(b.d, i);
     const { ms, value } = await b.gateway.query(request, true);
     checkRoute(value, "rollups", `uncached question ${i}`);
     checkCache(value, ["miss", "bypass"], `uncached question ${i}`);
-    return { ms, asked: { request, answer: value } };
+    return { ms, value: { request, answer: value } };
   };
   await atConcurrency(clients, counts.uncachedWarmup, (i) => ask(counts.uncached + i));
-  const concurrent = await atConcurrency(clients, counts.uncached, ask);
+  const atPace = await measure(b.server, pacedAt("uncached"), counts.uncachedPaced, ask);
+  const flatOut = await measure(b.server, saturated, counts.uncached, ask);
   progress(
-    `uncached rollup questions answered by: ${[...new Set(concurrent.map((c) => routeOf(c.asked.answer)))].join(", ")}`,
+    `uncached rollup questions answered by: ${[...new Set(flatOut.values.map((a) => routeOf(a.answer)))].join(", ")}`,
   );
   const plans = await atConcurrency(4, counts.uncached, async (i) => {
     const { explain } = await b.service.query(b.namespace, uncachedQuestion(b.d, i), {
@@ -435,31 +655,28 @@ async function measureUncached(b: Bench) {
   const oneClient = await atConcurrency(1, counts.uncachedSerial, async (i) => (await ask(i)).ms);
   const directOneClient = await atConcurrency(1, counts.uncachedSerial, askDirect);
   return {
-    asked: concurrent.map((c) => c.asked),
-    concurrent: quantiles(concurrent.map((c) => c.ms)),
-    engine: quantiles(concurrent.map((c) => c.asked.answer.explain.elapsedMs ?? Number.NaN)),
+    paced: atPace,
+    saturated: flatOut,
+    engine: engineOf(atPace.values),
     direct: quantiles(direct),
     oneClient: quantiles(oneClient),
     directOneClient: quantiles(directOneClient),
   };
 }
 
-/** Distinct questions only the raw table can answer, forced to run. */
+/** Distinct questions only the raw table can answer, forced to run, paced and saturated. */
 async function measureRaw(b: Bench) {
-  const ask = async (i: number) => {
+  const ask = async (i: number): Promise<Timed<Asked>> => {
     const request = rawQuestion(b.d, i);
     const { ms, value } = await b.gateway.query(request, true);
     checkRoute(value, "raw", `raw question ${i}`);
     checkCache(value, ["miss", "bypass"], `raw question ${i}`);
-    return { ms, asked: { request, answer: value } };
+    return { ms, value: { request, answer: value } };
   };
   await atConcurrency(clients, counts.rawWarmup, (i) => ask(counts.raw + i));
-  const concurrent = await atConcurrency(clients, counts.raw, ask);
-  return {
-    asked: concurrent.map((c) => c.asked),
-    concurrent: quantiles(concurrent.map((c) => c.ms)),
-    engine: quantiles(concurrent.map((c) => c.asked.answer.explain.elapsedMs ?? Number.NaN)),
-  };
+  const atPace = await measure(b.server, pacedAt("raw"), counts.rawPaced, ask);
+  const flatOut = await measure(b.server, saturated, counts.raw, ask);
+  return { paced: atPace, saturated: flatOut, engine: engineOf(atPace.values) };
 }
 
 function rowsReadOf(answer: QueryResponse, what: string): number {
@@ -500,19 +717,86 @@ async function rowsReadVsRaw(
   return { ...total, parts };
 }
 
+const round2 = (ms: number) => Math.round(ms * 100) / 100;
+const ms = (q: Quantiles) => `p50 ${round(q.p50)} ms p95 ${round(q.p95)} ms p99 ${round(q.p99)} ms`;
+const pct = (share: number) => `${Math.round(share * 100)}%`;
+
+/** A phase's load and where its time went, from both processes' counters and the machine's. */
+function loadOf(m: Measured<unknown>): string {
+  const ours = ((m.serverCpuMs + m.clientCpuMs) * m.rate) / 1000;
+  const late = m.clientTimerLate;
+  return (
+    `${Math.round(m.rate)} req/s${m.skipped > 0 ? `, ${m.skipped} ticks skipped` : ""}; ` +
+    `gateway ${round2(m.serverCpuMs)} ms CPU per request, its event loop busy ${pct(m.serverLoop)} and ` +
+    `late p99 ${round(m.serverLoopLag.p99)} ms max ${round(m.serverLoopLag.max)} ms (GC pauses ` +
+    `${Math.round(m.serverGc.totalMs)} ms in all, longest ${round(m.serverGc.maxMs)} ms); ` +
+    `clients ${round2(m.clientCpuMs)} ms CPU per request` +
+    (late === undefined ? "" : `, their timers late p95 ${round(late.p95)} ms p99 ${round(late.p99)} ms`) +
+    `; the two processes ${round2(ours)} cores` +
+    (m.machine === undefined
+      ? ""
+      : `, the whole machine ${round2(m.machine.busyCores)} of ${availableParallelism()} cores, ` +
+        `some task waiting for a core ${pct(m.machine.cpuWaitShare)} of the time`)
+  );
+}
+
+/** What bounds a saturated phase that ClickHouse is not part of: the gateway's loop, or the machine. */
+function saturatedLimit(m: Measured<unknown>): string {
+  return m.serverLoop >= 0.9
+    ? `the gateway's one event loop, busy ${pct(m.serverLoop)}: at ${round2(m.serverCpuMs)} ms CPU per request it ` +
+        `serves at most about ${Math.round(1000 / m.serverCpuMs)} req/s, so 50 clients queue behind each other on it`
+    : `not the gateway's loop alone (busy ${pct(m.serverLoop)}): the clients and the rest of the machine share the cores`;
+}
+
+/** What sets a paced phase's tail when the gateway has CPU to spare: waiting for the loop, or for a core. */
+function pacedLimit(m: Measured<unknown>, oneClientP50: number): string {
+  if (m.serverLoop >= 0.9) return saturatedLimit(m);
+  const machine =
+    m.machine === undefined
+      ? ""
+      : `, and the machine is shared: some task waited for a core ${pct(m.machine.cpuWaitShare)} of the time`;
+  return (
+    `not the gateway's throughput (its loop busy ${pct(m.serverLoop)}); one request alone takes ` +
+    `${round(oneClientP50)} ms, the tail is requests waiting behind others on the gateway's loop and the ` +
+    `loop itself running late (up to ${round(m.serverLoopLag.max)} ms, GC at most ${round(m.serverGc.maxMs)} ms of it)${machine}`
+  );
+}
+
+/**
+ * What bounds questions that reach ClickHouse: the stand-in runs one query at a time, so its rate flat
+ * out is its capacity, and a paced phase keeps it as busy as its offered rate is a share of that.
+ */
+function standInLimit(
+  q: { readonly paced: Measured<unknown>; readonly saturated: Measured<unknown>; readonly engine: Quantiles },
+  offered: number,
+): string {
+  const capacity = q.saturated.rate;
+  const busy = offered / capacity;
+  return (
+    `the ClickHouse stand-in, which runs one query at a time: flat out it completed ${Math.round(capacity)} q/s, ` +
+    `one every ${round(1000 / capacity)} ms (ClickHouse's own elapsed p50 ${round(q.engine.p50)} ms), so ` +
+    `${clients} saturating clients wait about ${clients} × that; paced, ${Math.round(offered)} req/s keep it ` +
+    `about ${pct(busy)} busy, ` +
+    (busy < 0.9
+      ? "so a request waits only for the few ahead of it"
+      : "so paced requests queue too: the paced figures measure the stand-in's queue, not the gateway")
+  );
+}
+
 export async function runBench(): Promise<readonly BenchFigure[]> {
   const started = performance.now();
   const admin = clickhouseClient();
   const clickhouse = gatewayClickhouse();
   const direct = gatewayClickhouse();
-  // Watermarks, as main.ts reads them (they make a range behind the pipeline settled).
+  // This process's query service (the same questions without HTTP, and the gateway's SQL via explain)
+  // reads watermarks as main.ts does.
   const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  // Request logs are written as in production (one JSON line per request), then dropped.
   const logger = createLogger(new Writable({ write: (_chunk, _encoding, done) => done() }), "info");
   const cache = new ResultCache({ redisUrl, registry: new Registry(), logger });
+  const dir = mkdtempSync(join(tmpdir(), "tally-gateway-bench-"));
   let dataset: GatewayDataset | undefined;
+  let server: GatewayServer | undefined;
   let gateway: GatewayClient | undefined;
-  let stopApp = async () => {};
   try {
     if (!(await cache.waitUntilReady(5_000))) throw new Error(`Redis at ${redisUrl} is not ready`);
     dataset = await loadGatewayDataset(admin, "bench", datasetSize);
@@ -531,23 +815,13 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
       now: () => Date.now(),
     });
     const token = randomUUID();
-    const { table, problems } = buildTokenTable([
-      {
-        ref: { namespace, name: "bench-token" },
-        data: {
-          token: Buffer.from(token).toString("base64"),
-          namespaces: Buffer.from(namespace).toString("base64"),
-        },
-      },
-    ]);
-    if (problems.length > 0) throw new Error(`token table: ${problems.join("; ")}`);
-    const app = await buildApp({ service, tokens: () => table, rateLimitPerMinute: 100_000_000, logger });
-    stopApp = () => app.close();
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    const address = app.server.address();
-    if (address === null || typeof address === "string") throw new Error("the gateway has no TCP address");
-    gateway = new GatewayClient(address.port, token, namespace);
-    const b: Bench = { d, namespace, gateway, service, direct };
+    const config: BenchServerConfig = { namespace, token, pipeline: d.pipeline, rollups: d.rollups };
+    const configPath = join(dir, "gateway.json");
+    writeFileSync(configPath, JSON.stringify(config));
+    server = await GatewayServer.start(configPath);
+    progress(`gateway process listening on 127.0.0.1:${server.ready.port}`);
+    gateway = new GatewayClient(server.ready.port, token, namespace);
+    const b: Bench = { d, namespace, gateway, server, service, direct };
 
     const cached = await measureCached(b);
     const uncached = await measureUncached(b);
@@ -562,36 +836,75 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
     });
     const rows = await rowsReadVsRaw(b, rawOnly, {
       cached: cached.filled,
-      uncached: uncached.asked,
-      raw: raw.asked,
+      uncached: uncached.saturated.values,
+      raw: raw.saturated.values,
     });
 
-    const ms = (q: { p50: number; p95: number }) => `p50 ${round(q.p50)} ms p95 ${round(q.p95)} ms`;
+    const offered = (kind: keyof typeof periodMs) => (clients * 1000) / periodMs[kind];
     progress(
-      `at ${clients} concurrent clients: cached ${ms(cached.concurrent)}, ${Math.round(cached.rate)} req/s, ` +
-        `${round(cached.cpuMs)} ms of this process's CPU each (gateway and client); one client alone p50 ` +
-        `${round(cached.oneClient.p50)} ms; the query service alone (plan, watermark, Redis GET, JSON) p50 ` +
-        `${round(cached.serviceOnly.p50)} ms, of which the planner ${round(cached.planMs)} ms. ` +
-        `Uncached rollup ${ms(uncached.concurrent)} (ClickHouse's own elapsed p50 ${round(uncached.engine.p50)} ms); ` +
-        `the same SQL straight to ClickHouse ${ms(uncached.direct)}; one client alone: gateway p50 ` +
-        `${round(uncached.oneClient.p50)} ms, direct p50 ${round(uncached.directOneClient.p50)} ms. ` +
-        `Raw ${ms(raw.concurrent)} (ClickHouse's own elapsed p50 ${round(raw.engine.p50)} ms). ` +
-        "The local ClickHouse stand-in runs ONE query at a time (test/env/clickhouse/http-server.ts), so " +
-        `${clients} concurrent uncached clients queue behind each other: their latency is about ${clients} × ` +
-        `one query's. Rows read over ${rows.questions} distinct questions, router's choice vs raw table: ` +
-        `${rows.router} vs ${rows.raw} (${rows.parts.join("; ")}). ` +
+      `cached (${cached.filled.length} distinct rollup questions, every answer a Redis hit), dashboard-paced ` +
+        `(each of ${clients} clients every ${periodMs.cached} ms, ${offered("cached")} req/s offered): ` +
+        `${ms(cached.paced.latency)}; ${loadOf(cached.paced)}. Saturated: ${ms(cached.saturated.latency)}; ` +
+        `${loadOf(cached.saturated)}. Limit paced: ${pacedLimit(cached.paced, cached.oneClient.p50)}. Limit ` +
+        `saturated: ${saturatedLimit(cached.saturated)}. One client alone p50 ` +
+        `${round(cached.oneClient.p50)} ms; the query service alone in this process (plan, watermark, Redis ` +
+        `GET, JSON) p50 ${round(cached.serviceOnly.p50)} ms, of which the planner ${round2(cached.planMs)} ms.`,
+    );
+    progress(
+      `uncached rollup (a distinct question each time, no-cache), dashboard-paced (each of ${clients} clients ` +
+        `every ${periodMs.uncached} ms, not ${periodMs.cached} ms: the stand-in could not serve ${offered("cached")} req/s): ` +
+        `${ms(uncached.paced.latency)}; ${loadOf(uncached.paced)}. Saturated: ${ms(uncached.saturated.latency)}; ` +
+        `${loadOf(uncached.saturated)}. Limit: ${standInLimit(uncached, offered("uncached"))}. The same SQL ` +
+        `straight to ClickHouse at ${clients} clients ${ms(uncached.direct)}; one client alone: gateway p50 ` +
+        `${round(uncached.oneClient.p50)} ms, direct p50 ${round(uncached.directOneClient.p50)} ms.`,
+    );
+    progress(
+      `raw (questions no rollup answers, no-cache), dashboard-paced (each of ${clients} clients every ` +
+        `${periodMs.raw} ms, as uncached): ${ms(raw.paced.latency)}; ${loadOf(raw.paced)}. Saturated: ` +
+        `${ms(raw.saturated.latency)}; ${loadOf(raw.saturated)}. Limit: ${standInLimit(raw, offered("raw"))}.`,
+    );
+    progress(
+      `rows read over ${rows.questions} distinct questions, router's choice vs raw table: ${rows.router} vs ` +
+        `${rows.raw} (${rows.parts.join("; ")}); set by the tables the router picks, not by load. ` +
         `Whole bench ${Math.round((performance.now() - started) / 1000)} s.`,
     );
     return [
-      { name: "gateway.query_cached_p50_ms", value: cached.concurrent.p50, unit: "ms" },
-      { name: "gateway.query_cached_p95_ms", value: cached.concurrent.p95, unit: "ms" },
-      { name: "gateway.query_cached_req_per_s", value: cached.rate, unit: "req/s" },
-      { name: "gateway.query_cached_cpu_ms_per_request", value: cached.cpuMs, unit: "ms" },
+      { name: "gateway.query_cached_p50_ms", value: cached.paced.latency.p50, unit: "ms" },
+      { name: "gateway.query_cached_p95_ms", value: cached.paced.latency.p95, unit: "ms" },
+      { name: "gateway.query_cached_cpu_ms_per_request", value: cached.paced.serverCpuMs, unit: "ms" },
+      { name: "gateway.query_cached_saturated_p50_ms", value: cached.saturated.latency.p50, unit: "ms" },
+      { name: "gateway.query_cached_saturated_p95_ms", value: cached.saturated.latency.p95, unit: "ms" },
+      { name: "gateway.query_cached_saturated_req_per_s", value: cached.saturated.rate, unit: "req/s" },
+      {
+        name: "gateway.query_cached_saturated_cpu_ms_per_request",
+        value: cached.saturated.serverCpuMs,
+        unit: "ms",
+      },
       { name: "gateway.query_cached_one_client_p50_ms", value: cached.oneClient.p50, unit: "ms" },
       { name: "gateway.query_cached_service_only_p50_ms", value: cached.serviceOnly.p50, unit: "ms" },
       { name: "gateway.plan_query_mean_ms", value: cached.planMs, unit: "ms" },
-      { name: "gateway.query_uncached_rollup_p50_ms", value: uncached.concurrent.p50, unit: "ms" },
-      { name: "gateway.query_uncached_rollup_p95_ms", value: uncached.concurrent.p95, unit: "ms" },
+      { name: "gateway.query_uncached_rollup_p50_ms", value: uncached.paced.latency.p50, unit: "ms" },
+      { name: "gateway.query_uncached_rollup_p95_ms", value: uncached.paced.latency.p95, unit: "ms" },
+      {
+        name: "gateway.query_uncached_rollup_cpu_ms_per_request",
+        value: uncached.paced.serverCpuMs,
+        unit: "ms",
+      },
+      {
+        name: "gateway.query_uncached_rollup_saturated_p50_ms",
+        value: uncached.saturated.latency.p50,
+        unit: "ms",
+      },
+      {
+        name: "gateway.query_uncached_rollup_saturated_p95_ms",
+        value: uncached.saturated.latency.p95,
+        unit: "ms",
+      },
+      {
+        name: "gateway.query_uncached_rollup_saturated_req_per_s",
+        value: uncached.saturated.rate,
+        unit: "req/s",
+      },
       { name: "gateway.clickhouse_direct_rollup_p50_ms", value: uncached.direct.p50, unit: "ms" },
       {
         name: "gateway.query_uncached_rollup_one_client_p50_ms",
@@ -609,16 +922,20 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
         value: uncached.oneClient.p50 - uncached.directOneClient.p50,
         unit: "ms",
       },
-      { name: "gateway.query_raw_p50_ms", value: raw.concurrent.p50, unit: "ms" },
-      { name: "gateway.query_raw_p95_ms", value: raw.concurrent.p95, unit: "ms" },
+      { name: "gateway.query_raw_p50_ms", value: raw.paced.latency.p50, unit: "ms" },
+      { name: "gateway.query_raw_p95_ms", value: raw.paced.latency.p95, unit: "ms" },
+      { name: "gateway.query_raw_saturated_p50_ms", value: raw.saturated.latency.p50, unit: "ms" },
+      { name: "gateway.query_raw_saturated_p95_ms", value: raw.saturated.latency.p95, unit: "ms" },
+      { name: "gateway.query_raw_saturated_req_per_s", value: raw.saturated.rate, unit: "req/s" },
       { name: "gateway.rows_read_router_sum", value: rows.router, unit: "rows" },
       { name: "gateway.rows_read_raw_sum", value: rows.raw, unit: "rows" },
       { name: "gateway.rows_read_ratio_vs_raw", value: rows.router / rows.raw, unit: "ratio" },
     ];
   } finally {
     gateway?.close();
-    await stopApp();
+    if (server !== undefined) progress(`gateway process: ${await server.stop()}`);
     await cache.close();
+    rmSync(dir, { recursive: true, force: true });
     if (dataset !== undefined) {
       await dropGatewayDataset(admin, dataset);
       const { namespace, pipeline } = dataset.names;
