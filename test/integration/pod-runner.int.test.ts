@@ -299,7 +299,8 @@ describe("the pod-runner", () => {
     const namespace = await freshNamespace("config");
     await core.createNamespacedPod({
       namespace,
-      body: bareSleeperPod("late", "gateway", [
+      // A runtime pod: unlike the operator and the gateway it gets no kubeconfig.
+      body: bareSleeperPod("late", "pipeline-worker", [
         { name: "TALLY_TEST_TOKEN", valueFrom: { secretKeyRef: { name: "late-secret", key: "token" } } },
       ]),
     });
