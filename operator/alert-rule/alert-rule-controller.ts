@@ -15,7 +15,7 @@ import {
 import { type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
-import type { EventRecorder } from "../core/events.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 

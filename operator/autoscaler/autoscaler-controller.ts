@@ -18,7 +18,7 @@ import { validatePipelineSpec } from "../../api/v1alpha1/validation.js";
 import { consumerGroupOf } from "../../contracts/runtime-config.js";
 import { type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { type ControllerDefinition, changedBeyondStatus } from "../core/controller.js";
-import type { EventRecorder } from "../core/events.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import { objectLogger } from "../core/logger.js";
 import { apiWrites } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";

@@ -22,7 +22,7 @@ import { clickhouseFailureReason, UnsupportedServerError } from "../core/clickho
 import { findCondition, reasons } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import { changedBeyondStatus, ownerKeys } from "../core/controller.js";
-import type { EventRecorder } from "../core/events.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import { objectLogger } from "../core/logger.js";
 import { clickhouseStatements } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";

@@ -26,7 +26,7 @@ import { clickhouseCredentials } from "../core/clickhouse-credentials.js";
 import { clickhouseFailureReason, UnsupportedServerError } from "../core/clickhouse-failure-reason.js";
 import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
-import type { EventRecorder } from "../core/events.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import { objectLogger } from "../core/logger.js";
 import { clickhouseStatements } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
