@@ -6,14 +6,14 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { hostname } from "node:os";
+import { kubeEventRecorder } from "../lib/kube/events.js";
 import { KubeClient, type KubeObject } from "../lib/kube/kube-client.js";
+import { ensureLeaseNamespace, LeaderElector } from "../lib/kube/leader-election.js";
 import { alertRuleControllerDefinition } from "./alert-rule/alert-rule-controller.js";
 import { autoscalerControllerDefinition } from "./autoscaler/autoscaler-controller.js";
 import { cachedHpaLister } from "./autoscaler/hpa-stand-down.js";
 import { OffsetSampler } from "./autoscaler/offset-sampler.js";
 import { type ControllerDefinition, ControllerRunner } from "./core/controller.js";
-import { kubeEventRecorder } from "../lib/kube/events.js";
-import { ensureLeaseNamespace, LeaderElector } from "../lib/kube/leader-election.js";
 import { logger } from "./core/logger.js";
 import { apiWrites, isLeader, registry } from "./core/metrics.js";
 import { pipelineControllerDefinition } from "./pipeline/pipeline-controller.js";

@@ -105,12 +105,18 @@ describe("Helm chart", () => {
       expect(await can(verb, resource), `${verb} ${resource}`).toBe(false);
     // The lease Role is confined to the release namespace.
     expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
-    // The gateway reads Pipelines, Rollups and its named token Secret, and nothing else.
+    // The gateway reads Pipelines, Rollups, AlertRules and its named token Secret; it writes
+    // AlertRule status, Events and its rules' Leases (in the release namespace), and nothing else.
     const gatewayAllowed: [string, string][] = [
       ["watch", "pipelines.tally.dev"],
       ["list", "rollups.tally.dev"],
       ["get", "secrets/gateway-token"],
       ["watch", "secrets/gateway-token"],
+      ["watch", "alertrules.tally.dev"],
+      ["patch", "alertrules.tally.dev/status"],
+      ["create", "events.events.k8s.io"],
+      ["create", "leases.coordination.k8s.io"],
+      ["update", "leases.coordination.k8s.io"],
     ];
     const gatewayDenied: [string, string][] = [
       ["get", "secrets/other"],
@@ -119,11 +125,13 @@ describe("Helm chart", () => {
       ["patch", "pipelines.tally.dev"],
       ["patch", "pipelines.tally.dev/status"],
       ["get", "configmaps"],
-      ["create", "events.events.k8s.io"],
+      ["patch", "alertrules.tally.dev"],
+      ["delete", "leases.coordination.k8s.io"],
     ];
     for (const [verb, resource] of gatewayAllowed)
       expect(await can(verb, resource, namespace, "gateway"), `gateway ${verb} ${resource}`).toBe(true);
     for (const [verb, resource] of gatewayDenied)
       expect(await can(verb, resource, namespace, "gateway"), `gateway ${verb} ${resource}`).toBe(false);
+    expect(await can("update", "leases.coordination.k8s.io", "default", "gateway")).toBe(false);
   });
 });
