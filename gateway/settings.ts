@@ -102,7 +102,11 @@ export function parseSecretRefs(name: string, raw: string | undefined): SecretRe
 }
 
 /** TALLY_GATEWAY_ALERTS: on by default when there is a Redis to keep the alert state in. */
-function alertSettings(env: NodeJS.ProcessEnv, redisUrl: string | undefined, port: number): AlertSettings | undefined {
+function alertSettings(
+  env: NodeJS.ProcessEnv,
+  redisUrl: string | undefined,
+  port: number,
+): AlertSettings | undefined {
   const raw = nonEmpty(env, "TALLY_GATEWAY_ALERTS");
   if (raw !== undefined && raw !== "on" && raw !== "off")
     throw new SettingsError(`TALLY_GATEWAY_ALERTS=${raw}: expected on or off`);
@@ -114,7 +118,9 @@ function alertSettings(env: NodeJS.ProcessEnv, redisUrl: string | undefined, por
     );
   const leaseNamespace = nonEmpty(env, "TALLY_GATEWAY_NAMESPACE") ?? "tally-system";
   if (!dnsLabel.test(leaseNamespace))
-    throw new SettingsError(`TALLY_GATEWAY_NAMESPACE=${leaseNamespace} is not a namespace name (a DNS label)`);
+    throw new SettingsError(
+      `TALLY_GATEWAY_NAMESPACE=${leaseNamespace} is not a namespace name (a DNS label)`,
+    );
   return {
     publicUrl: url(env, "TALLY_GATEWAY_PUBLIC_URL", ["http:", "https:"]) ?? `http://localhost:${port}`,
     leaseNamespace,
