@@ -79,7 +79,11 @@ describe("ruleQueries: a Rollup rule", () => {
   it("carries the rollup's own filters, so the rollup's metric means what it means there", () => {
     const checkout = rollupObject(
       "checkout-per-minute",
-      rollupSpec({ granularity: "1m", filter: [{ field: "type", operator: "eq", values: ["checkout"] }] }),
+      rollupSpec({
+        granularity: "1m",
+        dimensions: ["type", "url"],
+        filter: [{ field: "type", operator: "eq", values: ["checkout"] }],
+      }),
     );
     const catalogue = exampleCatalogue({ rollups: [checkout] });
     const q = planned(
@@ -101,7 +105,7 @@ describe("ruleQueries: a Rollup rule", () => {
     });
     const plan = planQuery(catalogue, q.current, now);
     if (plan.kind !== "events") throw new Error("expected an events plan");
-    expect(plan.candidates.find((c) => c.name === "checkout-per-minute")?.chosen).toBe(true);
+    expect(plan.candidates.find((c) => c.name === "checkout-per-minute")).toMatchObject({ chosen: true });
   });
 
   it("asks a change condition a second time, for the same range `over` earlier", () => {
