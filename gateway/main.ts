@@ -1,11 +1,16 @@
 /**
  * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API, and
- * /healthz, /readyz, /metrics on their own port. Ready once both watches have listed. SIGTERM stops
- * taking requests, lets running ones finish, then closes the watches, ClickHouse and Redis.
+ * /healthz, /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates
+ * AlertRules. Ready once the watches have listed. SIGTERM stops taking requests, lets running ones
+ * finish, releases the alert rules' Leases, then closes the watches, ClickHouse and Redis.
  */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { createClient } from "@clickhouse/client";
 import { Redis } from "ioredis";
+import { kubeEventRecorder } from "../lib/kube/events.js";
 import { KubeClient } from "../lib/kube/kube-client.js";
+import { AlertEvaluator } from "./alerts/alert-evaluator.js";
 import { TokenSecrets } from "./auth/token-secrets.js";
 import { ResultCache } from "./cache/result-cache.js";
 import { startHealthServer } from "./health-server.js";
@@ -65,6 +70,33 @@ async function main(): Promise<void> {
     now: () => Date.now(),
   });
 
+  let alerts: AlertEvaluator | undefined;
+  if (settings.alerts !== undefined && redis !== undefined) {
+    const identity = `${settings.alerts.podName ?? hostname()}_${randomBytes(4).toString("hex")}`;
+    alerts = new AlertEvaluator({
+      client,
+      // Uncached: an alert must see the newest rows, and its ranges end at a different instant each time.
+      query: createQueryService({
+        snapshot: (namespace) => registry.snapshot(namespace),
+        clickhouse,
+        redis,
+        cache: undefined,
+        logger,
+        now: () => Date.now(),
+      }),
+      snapshot: (namespace) => registry.snapshot(namespace),
+      redis,
+      recorder: kubeEventRecorder(client, "gateway", identity),
+      logger,
+      identity,
+      leaseNamespace: settings.alerts.leaseNamespace,
+      watchNamespace: settings.watchNamespace,
+      publicUrl: settings.alerts.publicUrl,
+    });
+    alerts.start();
+    logger.info({ identity, leaseNamespace: settings.alerts.leaseNamespace }, "alert evaluator started");
+  }
+
   const app = await buildApp({
     service,
     tokens: () => tokens.table(),
@@ -84,7 +116,9 @@ async function main(): Promise<void> {
           ? "Pipelines and Rollups not listed yet"
           : !tokens.synced()
             ? "token Secrets not listed yet"
-            : undefined,
+            : alerts !== undefined && !alerts.synced()
+              ? "AlertRules not listed yet"
+              : undefined,
   });
   await app.listen({ port: settings.port, host: settings.host });
   logger.info(
@@ -101,6 +135,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     logger.info({ why }, "shutting down");
     await app.close(); // stops accepting, waits for requests in flight
+    await alerts?.stop(); // releases the rules' Leases: another replica takes them over at once
     await Promise.all([registry.stop(), tokens.stop()]);
     await clickhouse.close();
     redis?.disconnect();

@@ -15,6 +15,7 @@ describe("gateway settings", () => {
       rateLimitPerMinute: 600,
       redisUrl: undefined,
       clickhouse: { url: "http://127.0.0.1:8123", username: "default", password: "" },
+      alerts: undefined,
     });
   });
 
@@ -31,6 +32,9 @@ describe("gateway settings", () => {
       TALLY_CLICKHOUSE_URL: "https://ch:8443",
       TALLY_CLICKHOUSE_USERNAME: "tally",
       TALLY_CLICKHOUSE_PASSWORD: "pw",
+      TALLY_GATEWAY_PUBLIC_URL: "https://tally.example.com",
+      TALLY_GATEWAY_NAMESPACE: "tally",
+      TALLY_POD_NAME: "gateway-0",
     });
     expect(settings).toEqual({
       port: 9000,
@@ -45,7 +49,18 @@ describe("gateway settings", () => {
       rateLimitPerMinute: 30,
       redisUrl: "redis://127.0.0.1:6379",
       clickhouse: { url: "https://ch:8443", username: "tally", password: "pw" },
+      alerts: { publicUrl: "https://tally.example.com", leaseNamespace: "tally", podName: "gateway-0" },
     });
+  });
+
+  it("evaluates alerts by default when Redis is set, and not when it is off", () => {
+    const withRedis = { ...minimal, TALLY_REDIS_URL: "redis://127.0.0.1:6379" };
+    expect(settingsFromEnv(withRedis).alerts).toEqual({
+      publicUrl: "http://localhost:8090",
+      leaseNamespace: "tally-system",
+      podName: undefined,
+    });
+    expect(settingsFromEnv({ ...withRedis, TALLY_GATEWAY_ALERTS: "off" }).alerts).toBeUndefined();
   });
 
   it.each([
@@ -72,6 +87,12 @@ describe("gateway settings", () => {
     [
       { TALLY_CLICKHOUSE_URL: "tcp://ch:9000" },
       /TALLY_CLICKHOUSE_URL=tcp:\/\/ch:9000: expected a http: or https: URL/,
+    ],
+    [{ TALLY_GATEWAY_ALERTS: "yes" }, /TALLY_GATEWAY_ALERTS=yes: expected on or off/],
+    [{ TALLY_GATEWAY_ALERTS: "on" }, /TALLY_GATEWAY_ALERTS=on needs TALLY_REDIS_URL/],
+    [
+      { TALLY_REDIS_URL: "redis://r:6379", TALLY_GATEWAY_PUBLIC_URL: "ftp://x" },
+      /TALLY_GATEWAY_PUBLIC_URL=ftp:\/\/x: expected a http: or https: URL/,
     ],
   ])("refuses %j naming the variable", (env, message) => {
     expect(() => settingsFromEnv({ ...minimal, ...env })).toThrow(message);

@@ -20,6 +20,17 @@ export interface GatewaySettings {
   readonly rateLimitPerMinute: number;
   readonly redisUrl: string | undefined;
   readonly clickhouse: { readonly url: string; readonly username: string; readonly password: string };
+  /** undefined: the alert evaluator is off. */
+  readonly alerts: AlertSettings | undefined;
+}
+
+export interface AlertSettings {
+  /** The base of the links in notifications (generatorURL): the gateway as its users reach it. */
+  readonly publicUrl: string;
+  /** Where the per-rule Leases live: the gateway's own namespace. */
+  readonly leaseNamespace: string;
+  /** This replica's name on the Leases (a random suffix is added at start). */
+  readonly podName: string | undefined;
 }
 
 export class SettingsError extends Error {
@@ -90,6 +101,33 @@ export function parseSecretRefs(name: string, raw: string | undefined): SecretRe
   return refs;
 }
 
+/** TALLY_GATEWAY_ALERTS: on by default when there is a Redis to keep the alert state in. */
+function alertSettings(
+  env: NodeJS.ProcessEnv,
+  redisUrl: string | undefined,
+  port: number,
+): AlertSettings | undefined {
+  const raw = nonEmpty(env, "TALLY_GATEWAY_ALERTS");
+  if (raw !== undefined && raw !== "on" && raw !== "off")
+    throw new SettingsError(`TALLY_GATEWAY_ALERTS=${raw}: expected on or off`);
+  const enabled = raw === undefined ? redisUrl !== undefined : raw === "on";
+  if (!enabled) return undefined;
+  if (redisUrl === undefined)
+    throw new SettingsError(
+      "TALLY_GATEWAY_ALERTS=on needs TALLY_REDIS_URL: the alert evaluator keeps its state in Redis",
+    );
+  const leaseNamespace = nonEmpty(env, "TALLY_GATEWAY_NAMESPACE") ?? "tally-system";
+  if (!dnsLabel.test(leaseNamespace))
+    throw new SettingsError(
+      `TALLY_GATEWAY_NAMESPACE=${leaseNamespace} is not a namespace name (a DNS label)`,
+    );
+  return {
+    publicUrl: url(env, "TALLY_GATEWAY_PUBLIC_URL", ["http:", "https:"]) ?? `http://localhost:${port}`,
+    leaseNamespace,
+    podName: nonEmpty(env, "TALLY_POD_NAME"),
+  };
+}
+
 export function settingsFromEnv(env: NodeJS.ProcessEnv): GatewaySettings {
   const watchNamespace = nonEmpty(env, "TALLY_WATCH_NAMESPACE");
   if (watchNamespace !== undefined && !dnsLabel.test(watchNamespace))
@@ -97,19 +135,22 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): GatewaySettings {
   const clickhouseUrl = url(env, "TALLY_CLICKHOUSE_URL", ["http:", "https:"]);
   if (clickhouseUrl === undefined)
     throw new SettingsError("TALLY_CLICKHOUSE_URL is not set: the ClickHouse HTTP endpoint queries run on");
+  const apiPort = port(env, "TALLY_GATEWAY_PORT", 8090);
+  const redisUrl = url(env, "TALLY_REDIS_URL", ["redis:", "rediss:"]);
   return {
-    port: port(env, "TALLY_GATEWAY_PORT", 8090),
+    port: apiPort,
     host: nonEmpty(env, "TALLY_GATEWAY_HOST") ?? "0.0.0.0",
     metricsPort: port(env, "TALLY_METRICS_PORT", 8091),
     metricsHost: nonEmpty(env, "TALLY_METRICS_HOST") ?? "0.0.0.0",
     watchNamespace,
     tokenSecrets: parseSecretRefs("TALLY_GATEWAY_TOKEN_SECRETS", env.TALLY_GATEWAY_TOKEN_SECRETS),
     rateLimitPerMinute: positiveInteger(env, "TALLY_GATEWAY_RATE_LIMIT", 600),
-    redisUrl: url(env, "TALLY_REDIS_URL", ["redis:", "rediss:"]),
+    redisUrl,
     clickhouse: {
       url: clickhouseUrl,
       username: nonEmpty(env, "TALLY_CLICKHOUSE_USERNAME") ?? "default",
       password: env.TALLY_CLICKHOUSE_PASSWORD ?? "",
     },
+    alerts: alertSettings(env, redisUrl, apiPort),
   };
 }

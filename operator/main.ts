@@ -6,16 +6,16 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { hostname } from "node:os";
+import { kubeEventRecorder } from "../lib/kube/events.js";
 import { KubeClient, type KubeObject } from "../lib/kube/kube-client.js";
+import { ensureLeaseNamespace, LeaderElector } from "../lib/kube/leader-election.js";
 import { alertRuleControllerDefinition } from "./alert-rule/alert-rule-controller.js";
 import { autoscalerControllerDefinition } from "./autoscaler/autoscaler-controller.js";
 import { cachedHpaLister } from "./autoscaler/hpa-stand-down.js";
 import { OffsetSampler } from "./autoscaler/offset-sampler.js";
 import { type ControllerDefinition, ControllerRunner } from "./core/controller.js";
-import { kubeEventRecorder } from "./core/events.js";
-import { ensureLeaseNamespace, LeaderElector } from "./core/leader-election.js";
 import { logger } from "./core/logger.js";
-import { isLeader, registry } from "./core/metrics.js";
+import { apiWrites, isLeader, registry } from "./core/metrics.js";
 import { pipelineControllerDefinition } from "./pipeline/pipeline-controller.js";
 import { rollupControllerDefinition } from "./rollup/rollup-controller.js";
 
@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   }
   if (leaseNamespace.kind === "created")
     logger.info({ namespace: settings.namespace }, "created the leader-election lease namespace");
-  const recorder = kubeEventRecorder(client, "operator", settings.identity);
+  const recorder = kubeEventRecorder(client, "operator", settings.identity, () =>
+    apiWrites.inc({ kind: "Event", verb: "create" }),
+  );
   const now = () => new Date();
   const sampler = new OffsetSampler();
   const definitions: ControllerDefinition<KubeObject>[] = [

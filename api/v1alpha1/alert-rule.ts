@@ -208,6 +208,21 @@ export const AlertSeriesStatus = Type.Object(
 );
 export type AlertSeriesStatus = Static<typeof AlertSeriesStatus>;
 
+export const AlertChannelStatus = Type.Object(
+  {
+    channel: Type.String({ description: "The channel's name in spec.notify." }),
+    lastAttempt: Instant("When the last delivery attempt ended."),
+    ok: Type.Boolean({ description: "Whether the last delivery succeeded." }),
+    message: Type.String({ description: "What happened, e.g. the HTTP status.", maxLength: 1024 }),
+    consecutiveFailures: Type.Integer({
+      minimum: 0,
+      description: "Failed deliveries since the last one that succeeded.",
+    }),
+  },
+  { description: "The last notification sent on one channel and its outcome." },
+);
+export type AlertChannelStatus = Static<typeof AlertChannelStatus>;
+
 export const AlertRuleStatus = Type.Object(
   {
     observedGeneration: ObservedGeneration(),
@@ -222,6 +237,12 @@ export const AlertRuleStatus = Type.Object(
       Type.Array(AlertSeriesStatus, {
         description: "State per series (the worst first; at most 100).",
         maxItems: 100,
+      }),
+    ),
+    notifications: Type.Optional(
+      Type.Array(AlertChannelStatus, {
+        description: "The last notification per channel, by channel name (written by the gateway).",
+        maxItems: 8,
       }),
     ),
   },

@@ -12,7 +12,10 @@ import {
   type RollupEntry,
   sameComputation,
 } from "../../contracts/catalogue/source-catalogue.js";
-import { conjuncts, filterFields } from "./query-fields.js";
+import { conjuncts, filterFields, type ScalarValue } from "./query-fields.js";
+
+const byText = (a: ScalarValue, b: ScalarValue) =>
+  String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 
 export interface RollupUse {
   readonly rollup: RollupEntry;
@@ -26,9 +29,16 @@ export type Eligibility =
   | { readonly ok: true; readonly use: RollupUse }
   | { readonly ok: false; readonly reason: string };
 
-/** A rollup filter condition as the query language writes it, to compare with the query's conjuncts. */
-function asQueryFilter(condition: FilterCondition): QueryFilter[] {
-  const { field, values } = condition;
+/**
+ * A filter condition (a Rollup's or an AlertRule's, values written as strings) as the query language
+ * writes it; `typed` turns each value into its field's type when the filter is to be run.
+ */
+export function asQueryFilter(
+  condition: FilterCondition,
+  typed: (value: string) => ScalarValue = (value) => value,
+): QueryFilter[] {
+  const { field } = condition;
+  const values = condition.values.map(typed);
   const one = values[0] ?? "";
   switch (condition.operator) {
     case "eq":
@@ -36,9 +46,9 @@ function asQueryFilter(condition: FilterCondition): QueryFilter[] {
     case "ne":
       return [{ op: "not", filter: { op: "eq", field, value: one } }];
     case "in":
-      return [{ op: "in", field, values: [...values].sort() }];
+      return [{ op: "in", field, values: [...values].sort(byText) }];
     case "notIn":
-      return [{ op: "not", filter: { op: "in", field, values: [...values].sort() } }];
+      return [{ op: "not", filter: { op: "in", field, values: [...values].sort(byText) } }];
     case "gt":
     case "gte":
     case "lt":

@@ -12,10 +12,10 @@ import {
   validatePipelineSpec,
   validateRollupSpec,
 } from "../../api/v1alpha1/validation.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import { type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
-import type { EventRecorder } from "../core/events.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 
@@ -157,8 +157,9 @@ async function reconcileAlertRule(deps: AlertRuleControllerDeps, key: string): P
         },
       ];
   const previous = rule.status;
+  // Only what the operator decides: the evaluation fields (state, series, notifications) are the
+  // gateway's, under its own field manager, so neither writer clobbers the other.
   const status: AlertRuleStatus = {
-    ...previous,
     observedGeneration: generation,
     conditions: setConditions(previous?.conditions, desired, generation, deps.now()),
   };
@@ -170,6 +171,7 @@ async function reconcileAlertRule(deps: AlertRuleControllerDeps, key: string): P
     previous,
     status,
     warning: !resolution.ok,
+    owns: { fields: ["observedGeneration", "conditions"] },
   });
   if (resolution.ok) return { kind: "done" };
   return resolution.refused

@@ -6,10 +6,10 @@
  */
 import { apiVersion } from "../../api/v1alpha1/resources.js";
 import { qualifiedName } from "../../contracts/clickhouse/sql.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import type { KubeClient, KubeObject, ResourceType } from "../../lib/kube/kube-client.js";
 import type { ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { clickhouseCredentials } from "./clickhouse-credentials.js";
-import type { EventRecorder } from "./events.js";
 import type { Logger } from "./logger.js";
 import { apiWrites, clickhouseStatements } from "./metrics.js";
 import { SecretNotFoundError } from "./secrets.js";

@@ -4,10 +4,10 @@
  * An idle reconcile therefore writes nothing at all.
  */
 import { apiVersion } from "../../api/v1alpha1/resources.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import type { KubeClient, KubeObject, ResourceType } from "../../lib/kube/kube-client.js";
 import { fieldManager } from "../labels.js";
 import { type Condition, findCondition } from "./conditions.js";
-import type { EventRecorder } from "./events.js";
 import { apiWrites } from "./metrics.js";
 import { sameJson } from "./stable-json.js";
 

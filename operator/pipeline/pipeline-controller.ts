@@ -13,6 +13,7 @@ import { validatePipelineSemantics } from "../../api/v1alpha1/validate-pipeline.
 import { formatProblems, validatePipelineSpec } from "../../api/v1alpha1/validation.js";
 import { renderRawTableDdl, renderRawTableMigration } from "../../contracts/clickhouse/raw-table-ddl.js";
 import { renderWindowTableDdl } from "../../contracts/clickhouse/window-table-ddl.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../../lib/kube/kube-client.js";
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { applyIfChanged } from "../core/apply-objects.js";
@@ -22,7 +23,6 @@ import { clickhouseFailureReason, UnsupportedServerError } from "../core/clickho
 import { findCondition, reasons } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
 import { changedBeyondStatus, ownerKeys } from "../core/controller.js";
-import type { EventRecorder } from "../core/events.js";
 import { objectLogger } from "../core/logger.js";
 import { clickhouseStatements } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";

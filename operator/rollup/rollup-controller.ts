@@ -19,6 +19,7 @@ import {
   renderMovePartition,
   renderRollupDdl,
 } from "../../contracts/clickhouse/rollup-ddl.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
 import { type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { type ClickhouseCredentials, ClickhouseSession } from "../clickhouse/clickhouse-session.js";
 import { deletionPolicyOf, ensureFinalizer, finishDeletion, runCleanup } from "../core/cleanup.js";
@@ -26,7 +27,6 @@ import { clickhouseCredentials } from "../core/clickhouse-credentials.js";
 import { clickhouseFailureReason, UnsupportedServerError } from "../core/clickhouse-failure-reason.js";
 import { type DesiredCondition, reasons, setConditions } from "../core/conditions.js";
 import type { ControllerDefinition } from "../core/controller.js";
-import type { EventRecorder } from "../core/events.js";
 import { objectLogger } from "../core/logger.js";
 import { clickhouseStatements } from "../core/metrics.js";
 import { writeStatusIfChanged } from "../core/status-writer.js";

@@ -18,7 +18,14 @@ afterAll(async () => {
   await deleteNamespace(namespace);
 });
 
-function can(verb: string, resource: string, ns = namespace, component = "operator"): Promise<boolean> {
+/** `resource` may be `type/name`; a subresource (status) needs `subresource`, not `type/status`. */
+function can(
+  verb: string,
+  resource: string,
+  ns = namespace,
+  component = "operator",
+  subresource?: string,
+): Promise<boolean> {
   return kubectl([
     "auth",
     "can-i",
@@ -27,6 +34,7 @@ function can(verb: string, resource: string, ns = namespace, component = "operat
     "-n",
     ns,
     `--as=system:serviceaccount:${namespace}:${release}-${component}`,
+    ...(subresource === undefined ? [] : [`--subresource=${subresource}`]),
   ]).then((r) => r.stdout.trim() === "yes");
 }
 
@@ -105,12 +113,17 @@ describe("Helm chart", () => {
       expect(await can(verb, resource), `${verb} ${resource}`).toBe(false);
     // The lease Role is confined to the release namespace.
     expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
-    // The gateway reads Pipelines, Rollups and its named token Secret, and nothing else.
+    // The gateway reads Pipelines, Rollups, AlertRules and its named token Secret; it writes
+    // AlertRule status, Events and its rules' Leases (in the release namespace), and nothing else.
     const gatewayAllowed: [string, string][] = [
       ["watch", "pipelines.tally.dev"],
       ["list", "rollups.tally.dev"],
       ["get", "secrets/gateway-token"],
       ["watch", "secrets/gateway-token"],
+      ["watch", "alertrules.tally.dev"],
+      ["create", "events.events.k8s.io"],
+      ["create", "leases.coordination.k8s.io"],
+      ["update", "leases.coordination.k8s.io"],
     ];
     const gatewayDenied: [string, string][] = [
       ["get", "secrets/other"],
@@ -119,11 +132,16 @@ describe("Helm chart", () => {
       ["patch", "pipelines.tally.dev"],
       ["patch", "pipelines.tally.dev/status"],
       ["get", "configmaps"],
-      ["create", "events.events.k8s.io"],
+      ["patch", "alertrules.tally.dev"],
+      ["delete", "leases.coordination.k8s.io"],
     ];
     for (const [verb, resource] of gatewayAllowed)
       expect(await can(verb, resource, namespace, "gateway"), `gateway ${verb} ${resource}`).toBe(true);
     for (const [verb, resource] of gatewayDenied)
       expect(await can(verb, resource, namespace, "gateway"), `gateway ${verb} ${resource}`).toBe(false);
+    expect(await can("update", "leases.coordination.k8s.io", "default", "gateway")).toBe(false);
+    // Its own fields of the AlertRule status, and not the spec (denied above) or another status.
+    expect(await can("patch", "alertrules.tally.dev", namespace, "gateway", "status")).toBe(true);
+    expect(await can("patch", "rollups.tally.dev", namespace, "gateway", "status")).toBe(false);
   });
 });

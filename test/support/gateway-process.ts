@@ -34,6 +34,8 @@ export async function startGateway(options: {
       ...process.env,
       KUBECONFIG: join(stackConfig.stateDir, "kubeconfig"),
       TALLY_WATCH_NAMESPACE: options.namespace,
+      // Alert rules (if any) campaign for their Leases in the test namespace, which exists.
+      TALLY_GATEWAY_NAMESPACE: options.namespace,
       TALLY_GATEWAY_HOST: "127.0.0.1",
       TALLY_GATEWAY_PORT: String(port),
       TALLY_METRICS_HOST: "127.0.0.1",

@@ -13,7 +13,7 @@ import {
   type KubeClient,
   type KubeObject,
   resourceTypes,
-} from "../../lib/kube/kube-client.js";
+} from "./kube-client.js";
 
 export interface Lease extends KubeObject {
   spec?: {

@@ -1,12 +1,11 @@
 /**
- * Kubernetes Events (events.k8s.io/v1) about Tally's objects. Controllers emit them only when a
- * decision changes (a condition flips, a spec is refused, replicas change), so an idle operator
- * writes none.
+ * Kubernetes Events (events.k8s.io/v1) about Tally's objects. Emitted only when a decision changes
+ * (a condition flips, a spec is refused, replicas change, an alert rule changes state), so an idle
+ * program writes none.
  */
 import { randomBytes } from "node:crypto";
-import type { KubeClient, KubeObject } from "../../lib/kube/kube-client.js";
-import { resourceTypes } from "../../lib/kube/kube-client.js";
-import { apiWrites } from "./metrics.js";
+import type { KubeClient, KubeObject } from "./kube-client.js";
+import { resourceTypes } from "./kube-client.js";
 
 export interface EventRecorder {
   record(
@@ -18,7 +17,13 @@ export interface EventRecorder {
   ): Promise<void>;
 }
 
-export function kubeEventRecorder(client: KubeClient, controller: string, instance: string): EventRecorder {
+/** `onCreate` counts the writes (each program has its own metrics). */
+export function kubeEventRecorder(
+  client: KubeClient,
+  controller: string,
+  instance: string,
+  onCreate: () => void = () => undefined,
+): EventRecorder {
   return {
     async record(regarding, type, reason, action, note) {
       const meta = regarding.metadata;
@@ -44,7 +49,7 @@ export function kubeEventRecorder(client: KubeClient, controller: string, instan
           resourceVersion: meta.resourceVersion,
         },
       } as KubeObject);
-      apiWrites.inc({ kind: "Event", verb: "create" });
+      onCreate();
     },
   };
 }

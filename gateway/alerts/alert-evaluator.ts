@@ -1,0 +1,509 @@
+/**
+ * The alert evaluator (the I/O around the pure parts): watches AlertRules; for each, campaigns for a
+ * Lease of its own so exactly one gateway replica evaluates it (a replica's death moves its rules
+ * within one lease duration); the owner evaluates the rule every `interval` (the first time after a
+ * random part of it, so rules do not all run together), persists the new state in Redis BEFORE
+ * sending anything, then notifies each channel and writes the rule's status and an Event on each
+ * change of the rule's state. Each rule runs on its own timer and each channel send is bounded by a
+ * timeout, so a slow query or a failing channel holds up no other rule.
+ */
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { AlertRuleSpec } from "../../api/v1alpha1/alert-rule.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
+import type { AlertRuleObject } from "../../api/v1alpha1/objects.js";
+import { apiVersion } from "../../api/v1alpha1/resources.js";
+import { validateAlertRuleSpec } from "../../api/v1alpha1/validation.js";
+import { buildCatalogue } from "../../contracts/catalogue/source-catalogue.js";
+import type { EventRecorder } from "../../lib/kube/events.js";
+import { Informer } from "../../lib/kube/informer.js";
+import { type KubeClient, type KubeObject, resourceTypes } from "../../lib/kube/kube-client.js";
+import { LeaderElector } from "../../lib/kube/leader-election.js";
+import type { Logger } from "../logger.js";
+import type { SourceSnapshot } from "../query/create-query-service.js";
+import { QueryRefusal } from "../query/query-refusal.js";
+import type { QueryService } from "../query/query-service.js";
+import {
+  defaultOutageToleranceMs,
+  type Evaluation,
+  nextRuleState,
+  resolvedRetentionMs,
+} from "./alert-state.js";
+import { AlertmanagerSender, alertmanagerPayload, defaultResendDelayMs } from "./notify-alertmanager.js";
+import { ChannelOutcomes, failureText } from "./notify-outcomes.js";
+import { webhookTarget } from "./notify-secret.js";
+import { WebhookSender } from "./notify-webhook.js";
+import {
+  alertmanagerAlerts,
+  alertmanagerDue,
+  type RuleIdentity,
+  type SentLog,
+  transitionNotifications,
+} from "./rule-notifications.js";
+import { evaluationOf, ruleQueries } from "./rule-query.js";
+import {
+  type PendingWebhook,
+  type RuleRecord,
+  RuleRecordError,
+  RuleRecordStore,
+  recordKey,
+  resumeRecord,
+} from "./rule-record.js";
+import {
+  channelFailureEvents,
+  type GatewayStatus,
+  gatewayStatus,
+  type RuleEvent,
+  statusWriteDue,
+  transitionEvent,
+} from "./rule-status.js";
+
+/** The gateway's server-side-apply field manager for AlertRule status (the operator has its own). */
+export const alertStatusFieldManager = "tally-gateway-alerts";
+
+export interface AlertEvaluatorOptions {
+  readonly client: KubeClient;
+  readonly query: QueryService;
+  readonly snapshot: (namespace: string) => SourceSnapshot;
+  readonly redis: Redis;
+  readonly recorder: EventRecorder;
+  readonly logger: Logger;
+  /** This replica's name on the Leases. */
+  readonly identity: string;
+  /** Where the per-rule Leases live (the gateway's namespace). */
+  readonly leaseNamespace: string;
+  /** undefined: every namespace's rules. */
+  readonly watchNamespace: string | undefined;
+  /** The base of the rule pages notifications link to (generatorURL). */
+  readonly publicUrl: string;
+  readonly leaseDurationMs?: number;
+  /** A query (both of a change condition's) not answered by then is an Error evaluation. */
+  readonly queryTimeoutMs?: number;
+  readonly resendDelayMs?: number;
+  readonly outageToleranceMs?: number;
+}
+
+interface SecretObject extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** The rule's Lease: one per rule (the uid too, so a recreated rule is a new campaign), a DNS name. */
+export function ruleLeaseName(namespace: string, name: string, uid: string): string {
+  const digest = createHash("sha256").update(`${namespace}/${name}/${uid}`).digest("hex");
+  return `tally-alert-${digest.slice(0, 24)}`;
+}
+
+class QueryTimeout extends Error {
+  override readonly name = "QueryTimeout";
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueryTimeout(`${what} timed out after ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const pendingId = (p: PendingWebhook) => `${p.channel}/${p.notification.idempotencyId}`;
+
+/** When a pending webhook's transition happened: pending deliveries older than the resolved retention are dropped. */
+const transitionAtMs = (p: PendingWebhook) =>
+  p.notification.status === "resolved" ? p.notification.resolvedAtMs : p.notification.startsAtMs;
+
+export class AlertEvaluator {
+  private readonly informer: Informer<AlertRuleObject>;
+  private readonly runners = new Map<string, RuleRunner>();
+  readonly outcomes = new ChannelOutcomes();
+  readonly store: RuleRecordStore;
+  readonly alertmanager: AlertmanagerSender;
+  readonly webhooks: WebhookSender;
+  readonly leaseDurationMs: number;
+  readonly queryTimeoutMs: number;
+  readonly resendDelayMs: number;
+  readonly outageToleranceMs: number;
+
+  constructor(readonly options: AlertEvaluatorOptions) {
+    this.store = new RuleRecordStore(options.redis);
+    this.alertmanager = new AlertmanagerSender({ outcomes: this.outcomes, logger: options.logger });
+    this.webhooks = new WebhookSender({ outcomes: this.outcomes, logger: options.logger });
+    this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
+    this.resendDelayMs = options.resendDelayMs ?? defaultResendDelayMs;
+    this.outageToleranceMs = options.outageToleranceMs ?? defaultOutageToleranceMs;
+    this.informer = new Informer(
+      options.client,
+      resourceTypes.alertRule,
+      (key, object) => this.onRule(key, object),
+      {
+        namespace: options.watchNamespace,
+        resyncMs: 10 * 60_000,
+        onError: (error, phase) =>
+          options.logger.warn(
+            { kind: "AlertRule", phase, err: failureText(error) },
+            "AlertRule watch failed; retrying",
+          ),
+      },
+    );
+  }
+
+  start(): void {
+    this.informer.start();
+  }
+
+  synced(): boolean {
+    return this.informer.hasSynced();
+  }
+
+  /** The rules (namespace/name) this replica evaluates now. */
+  owned(): string[] {
+    return [...this.runners]
+      .filter(([, r]) => r.owning())
+      .map(([key]) => key)
+      .sort();
+  }
+
+  /** Stops watching and evaluating; the Leases are released so another replica takes over at once. */
+  async stop(): Promise<void> {
+    await this.informer.stop();
+    await Promise.all([...this.runners.values()].map((r) => r.stop(false)));
+    this.runners.clear();
+  }
+
+  private onRule(key: string, object: AlertRuleObject | undefined): void {
+    const runner = this.runners.get(key);
+    const uid = object?.metadata?.uid;
+    if (object === undefined || uid === undefined || object.metadata?.deletionTimestamp !== undefined) {
+      if (runner === undefined) return;
+      this.runners.delete(key);
+      void runner.stop(true);
+      return;
+    }
+    if (runner?.uid === uid) {
+      runner.update(object);
+      return;
+    }
+    if (runner !== undefined) void runner.stop(true);
+    const next = new RuleRunner(this, object, uid);
+    this.runners.set(key, next);
+    next.start();
+  }
+}
+
+/** One rule: its Lease campaign and, while it holds the Lease, its evaluation timer. */
+class RuleRunner {
+  private readonly elector: LeaderElector;
+  private readonly namespace: string;
+  private readonly name: string;
+  private timer: NodeJS.Timeout | undefined;
+  private leading = false;
+  private tickDone: Promise<void> = Promise.resolve();
+  /** Loaded from Redis (or the status) on takeover; dropped on losing the Lease. */
+  private record: RuleRecord | undefined;
+  /** What this replica last wrote to the status (the watch may not have brought it back yet). */
+  private written: GatewayStatus | undefined;
+  private readonly inFlight = new Set<string>();
+  private readonly finished = new Set<string>();
+
+  constructor(
+    private readonly evaluator: AlertEvaluator,
+    private rule: AlertRuleObject,
+    readonly uid: string,
+  ) {
+    this.namespace = rule.metadata?.namespace ?? "";
+    this.name = rule.metadata?.name ?? "";
+    const leaseDurationMs = evaluator.leaseDurationMs;
+    this.elector = new LeaderElector(evaluator.options.client, {
+      namespace: evaluator.options.leaseNamespace,
+      name: ruleLeaseName(this.namespace, this.name, uid),
+      identity: evaluator.options.identity,
+      leaseDurationMs,
+      renewDeadlineMs: Math.round(leaseDurationMs * 0.66),
+      retryPeriodMs: Math.round(leaseDurationMs / 5),
+      onStartedLeading: () => this.takeOver(),
+      onStoppedLeading: () => this.handOver(),
+      onError: (error) => this.log("warn", { err: failureText(error) }, "rule lease"),
+    });
+  }
+
+  owning(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.elector.start();
+  }
+
+  update(rule: AlertRuleObject): void {
+    this.rule = rule;
+  }
+
+  /** Ends the campaign (releasing the Lease); `deleted`: the rule is gone, so is its record. */
+  async stop(deleted: boolean): Promise<void> {
+    const wasLeading = this.leading;
+    await this.elector.stop();
+    this.handOver();
+    await this.tickDone;
+    if (deleted && wasLeading) {
+      await this.evaluator.store
+        .delete(recordKey(this.namespace, this.name, this.uid))
+        .catch((error: unknown) =>
+          this.log("warn", { err: failureText(error) }, "could not delete the rule's record"),
+        );
+      this.evaluator.outcomes.forget(this.namespace, this.name);
+    }
+  }
+
+  private log(level: "info" | "warn" | "debug", fields: Record<string, unknown>, message: string): void {
+    this.evaluator.options.logger[level]({ namespace: this.namespace, name: this.name, ...fields }, message);
+  }
+
+  private takeOver(): void {
+    this.leading = true;
+    this.record = undefined;
+    this.written = undefined;
+    this.log("info", { identity: this.evaluator.options.identity }, "evaluating the rule (took its lease)");
+    // A random part of the interval, so rules taken over together do not run together.
+    this.schedule(Math.random() * this.intervalMs());
+  }
+
+  private handOver(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.record = undefined;
+    this.log("info", {}, "stopped evaluating the rule (lease lost or released)");
+  }
+
+  private intervalMs(): number {
+    const checked = validateAlertRuleSpec(this.rule.spec);
+    return checked.ok ? parseDuration(checked.value.interval, "spec.interval") : 30_000;
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.leading) return;
+    this.timer = setTimeout(() => {
+      this.tickDone = this.tick();
+    }, delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    const startedMs = Date.now();
+    try {
+      await this.evaluate(startedMs);
+    } catch (error) {
+      this.log("warn", { err: failureText(error) }, "evaluation failed; trying again next interval");
+    }
+    this.schedule(Math.max(0, startedMs + this.intervalMs() - Date.now()));
+  }
+
+  private async evaluate(nowMs: number): Promise<void> {
+    const checked = validateAlertRuleSpec(this.rule.spec);
+    // An invalid spec is the operator's to report (Ready=False, InvalidSpec).
+    if (!checked.ok) return;
+    const spec = checked.value;
+    const rule: RuleIdentity = { namespace: this.namespace, name: this.name, uid: this.uid, spec };
+    const key = recordKey(this.namespace, this.name, this.uid);
+    const { options } = this.evaluator;
+    if (this.record === undefined) this.record = await this.resume(key, nowMs);
+
+    const evaluation = await this.query(spec, nowMs);
+    const step = nextRuleState({ uid: this.uid, spec }, this.record.state, evaluation, nowMs);
+    const webhookChannels = spec.notify.filter((c) => c.type === "webhook");
+    const decided = transitionNotifications(rule, step.transitions, options.publicUrl).flatMap((n) =>
+      webhookChannels.map((c) => ({ channel: c.name, notification: n })),
+    );
+    const next: RuleRecord = {
+      state: step.state,
+      alertmanagerSent: this.record.alertmanagerSent,
+      webhookPending: [...this.record.webhookPending, ...decided].filter(
+        (p) => !this.finished.has(pendingId(p)) && nowMs - transitionAtMs(p) <= resolvedRetentionMs,
+      ),
+    };
+    // Persisted before anything is sent: if this fails, nothing is sent and the state does not move.
+    await this.evaluator.store.save(key, next);
+    this.record = next;
+    if (!this.elector.isLeader()) return;
+
+    await this.notifyAlertmanagers(rule, key, nowMs);
+    for (const pending of this.record.webhookPending) this.deliver(rule, key, pending);
+    await this.writeStatus(rule, nowMs);
+  }
+
+  private async resume(key: string, nowMs: number): Promise<RuleRecord> {
+    let stored: RuleRecord | undefined;
+    try {
+      stored = await this.evaluator.store.load(key);
+    } catch (error) {
+      // An unreadable record is rebuilt from the status; Redis being away stops the evaluation.
+      if (!(error instanceof RuleRecordError)) throw error;
+      this.log("warn", { err: error.message }, "rule record unreadable; rebuilding it from the status");
+    }
+    if (stored === undefined) this.log("info", {}, "no rule record in Redis; continuing from the status");
+    return resumeRecord(stored, this.rule.status, nowMs, this.evaluator.outageToleranceMs);
+  }
+
+  /** The rule's query through the query layer: a refusal, a failure, a timeout or a missing source is an Error. */
+  private async query(spec: AlertRuleSpec, nowMs: number): Promise<Evaluation> {
+    const { options, queryTimeoutMs } = this.evaluator;
+    const snapshot = options.snapshot(this.namespace);
+    const plan = ruleQueries(
+      this.namespace,
+      spec,
+      buildCatalogue(this.namespace, snapshot.pipelines, snapshot.rollups),
+      nowMs,
+    );
+    if (!plan.ok) return { kind: "error", message: plan.message };
+    const ask = (request: typeof plan.queries.current) =>
+      options.query.query(this.namespace, request, { explainOnly: false, bypassCache: true });
+    try {
+      const { current, previous } = plan.queries;
+      const [now, before] = await withTimeout(
+        Promise.all([ask(current), previous === undefined ? undefined : ask(previous)]),
+        queryTimeoutMs,
+        `the query of AlertRule ${this.namespace}/${this.name}`,
+      );
+      return evaluationOf(plan.queries, now.rows, before?.rows);
+    } catch (error) {
+      if (error instanceof QueryRefusal)
+        return {
+          kind: "error",
+          message: `${error.body.error}${error.body.field === undefined ? "" : ` (${error.body.field})`}: ${error.message}`,
+        };
+      return { kind: "error", message: failureText(error) };
+    }
+  }
+
+  private async notifyAlertmanagers(rule: RuleIdentity, key: string, nowMs: number): Promise<void> {
+    const { options, resendDelayMs } = this.evaluator;
+    const record = this.record;
+    if (record === undefined) return;
+    const alerts = alertmanagerAlerts(rule, record.state, options.publicUrl);
+    const intervalMs = parseDuration(rule.spec.interval, "spec.interval");
+    const sent: Record<string, SentLog> = {};
+    await Promise.all(
+      rule.spec.notify.map(async (channel) => {
+        if (channel.type !== "alertmanager") return;
+        const before = record.alertmanagerSent[channel.name] ?? {};
+        const { due, sentAfter } = alertmanagerDue(alerts, before, nowMs, resendDelayMs);
+        if (due.length === 0) {
+          sent[channel.name] = sentAfter;
+          return;
+        }
+        try {
+          await this.evaluator.alertmanager.send(
+            this.namespace,
+            this.name,
+            channel,
+            alertmanagerPayload(due, Date.now(), intervalMs, resendDelayMs),
+          );
+          sent[channel.name] = sentAfter;
+        } catch {
+          // Recorded in the outcomes (status, log); the next evaluation sends again.
+          sent[channel.name] = before;
+        }
+      }),
+    );
+    const current = this.record ?? record;
+    this.record = { ...current, alertmanagerSent: sent };
+    // A lost write only means one more resend, which Alertmanager deduplicates.
+    await this.evaluator.store
+      .save(key, this.record)
+      .catch((error: unknown) =>
+        this.log("warn", { err: failureText(error) }, "could not record the Alertmanager sends"),
+      );
+  }
+
+  /** One webhook delivery, retried by the sender; not awaited, so the next evaluation is not held up. */
+  private deliver(rule: RuleIdentity, key: string, pending: PendingWebhook): void {
+    const id = pendingId(pending);
+    if (this.inFlight.has(id) || this.finished.has(id)) return;
+    this.inFlight.add(id);
+    const { client } = this.evaluator.options;
+    const work = async (): Promise<boolean> => {
+      const channel = rule.spec.notify.find((c) => c.name === pending.channel);
+      // A channel removed from the spec has nothing left to deliver.
+      if (channel?.type !== "webhook") return true;
+      let data: Record<string, string> | undefined;
+      try {
+        data = (
+          await client.find<SecretObject>(resourceTypes.secret, this.namespace, channel.urlSecretRef.name)
+        )?.data;
+      } catch (error) {
+        this.evaluator.outcomes.record(
+          { ruleNamespace: this.namespace, ruleName: this.name, channel: channel.name },
+          Date.now(),
+          false,
+          `channel ${channel.name}: cannot read Secret ${this.namespace}/${channel.urlSecretRef.name}: ${failureText(error)}`,
+        );
+        return false;
+      }
+      const target = webhookTarget(this.namespace, channel, data);
+      if (!target.ok) {
+        this.evaluator.outcomes.record(
+          { ruleNamespace: this.namespace, ruleName: this.name, channel: channel.name },
+          Date.now(),
+          false,
+          target.message,
+        );
+        return false; // tried again next evaluation, until the transition is older than 15 min
+      }
+      await this.evaluator.webhooks.send(channel.name, target.url, pending.notification, target.keys);
+      return true;
+    };
+    void work()
+      .then(async (done) => {
+        if (!done || this.record === undefined) return;
+        this.finished.add(id);
+        this.record = {
+          ...this.record,
+          webhookPending: this.record.webhookPending.filter((p) => pendingId(p) !== id),
+        };
+        if (this.elector.isLeader()) await this.evaluator.store.save(key, this.record);
+      })
+      .catch((error: unknown) =>
+        this.log("warn", { err: failureText(error), webhookId: id }, "webhook delivery"),
+      )
+      .finally(() => this.inFlight.delete(id));
+  }
+
+  private async writeStatus(rule: RuleIdentity, nowMs: number): Promise<void> {
+    const record = this.record;
+    if (record === undefined) return;
+    const { client, recorder } = this.evaluator.options;
+    const stored = this.written ?? this.rule.status;
+    const outcomesBefore = stored?.notifications ?? [];
+    const status = gatewayStatus(
+      record.state,
+      stored,
+      this.evaluator.outcomes.forRule(this.namespace, this.name),
+    );
+    if (!statusWriteDue(stored, status, nowMs)) return;
+    await client.apply(
+      resourceTypes.alertRule,
+      { apiVersion, kind: "AlertRule", metadata: { namespace: this.namespace, name: this.name }, status },
+      alertStatusFieldManager,
+      "status",
+    );
+    this.written = status;
+    const events: RuleEvent[] = [
+      ...[transitionEvent(stored?.state, status)].filter((e): e is RuleEvent => e !== undefined),
+      ...channelFailureEvents(status.notifications ?? [], outcomesBefore),
+    ];
+    const regarding = { ...this.rule, apiVersion, kind: "AlertRule" };
+    for (const event of events) {
+      this.log(event.type === "Warning" ? "warn" : "info", { reason: event.reason }, event.note);
+      // An Event that cannot be written must not stop the evaluation that decided it.
+      await recorder
+        .record(
+          regarding,
+          event.type,
+          event.reason,
+          "Evaluate",
+          `AlertRule ${rule.namespace}/${rule.name}: ${event.note}`,
+        )
+        .catch(() => undefined);
+    }
+  }
+}
