@@ -73,7 +73,8 @@ export interface RollupDdl {
   readonly dropStaging: string;
 }
 
-const intervals: { readonly [G in Granularity]: string } = {
+/** Each granularity as a ClickHouse INTERVAL, for toStartOfInterval. */
+export const granularityIntervals: { readonly [G in Granularity]: string } = {
   "1m": "INTERVAL 1 MINUTE",
   "5m": "INTERVAL 5 MINUTE",
   "10m": "INTERVAL 10 MINUTE",
@@ -234,7 +235,7 @@ export function renderRollupDdl(input: RollupDdlInput): RollupDdl {
     "spec.filter",
   );
 
-  const interval = intervals[spec.granularity];
+  const interval = granularityIntervals[spec.granularity];
   const dims = spec.dimensions.map((d, i) => quoteIdentifier(d, `spec.dimensions[${i}]`));
   const cutoff = `toDateTime64(${quoteString(input.cutoff.toISOString().replace("T", " ").replace("Z", ""))}, 3, 'UTC')`;
   const nullableKey = [...dimensionTypes.values()].some((f) => f.nullable);

@@ -194,3 +194,16 @@ function valueProblem(value: ScalarValue, type: keyof typeof columnTypeTraits): 
     ? undefined
     : `expected a string (the field is ${type}), got ${JSON.stringify(value)}`;
 }
+
+/** Every orderBy field must be a column of the result. */
+export function checkOrderBy(orderBy: QueryRequest["orderBy"], columns: readonly string[]): void {
+  orderBy.forEach((o, i) => {
+    if (!columns.includes(o.field))
+      refuse(
+        400,
+        "UnknownOrderField",
+        `cannot order by "${o.field}": it is not a column of the result; ${useOneOf(columns)}`,
+        { field: `orderBy[${i}].field`, allowed: columns },
+      );
+  });
+}

@@ -8,7 +8,7 @@
 import { columnTypeTraits } from "../../api/v1alpha1/column-types.js";
 import type { QueryFilter } from "../../api/v1alpha1/query.js";
 import type { FieldInfo } from "../../contracts/catalogue/source-catalogue.js";
-import { renderMetricColumn } from "../../contracts/clickhouse/rollup-ddl.js";
+import { granularityIntervals, renderMetricColumn } from "../../contracts/clickhouse/rollup-ddl.js";
 import { qualifiedName, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
 import type { EventsPlan, Segment } from "./plan-query.js";
 
@@ -16,18 +16,6 @@ export interface RenderedQuery {
   readonly sql: string;
   readonly params: Record<string, unknown>;
 }
-
-const intervals = {
-  "1m": "INTERVAL 1 MINUTE",
-  "5m": "INTERVAL 5 MINUTE",
-  "10m": "INTERVAL 10 MINUTE",
-  "15m": "INTERVAL 15 MINUTE",
-  "30m": "INTERVAL 30 MINUTE",
-  "1h": "INTERVAL 1 HOUR",
-  "6h": "INTERVAL 6 HOUR",
-  "12h": "INTERVAL 12 HOUR",
-  "1d": "INTERVAL 1 DAY",
-} as const;
 
 class Params {
   readonly values: Record<string, unknown> = {};
@@ -122,7 +110,7 @@ function segmentSelect(plan: EventsPlan, segment: Segment, params: Params): stri
     `${time} < fromUnixTimestamp64Milli(${params.add("Int64", segment.toMs)})`,
     ...(plan.filter === undefined ? [] : [renderFilter(plan.filter, fields, params)]),
   ];
-  const interval = bucketed ? intervals[plan.granularity as keyof typeof intervals] : "";
+  const interval = bucketed ? granularityIntervals[plan.granularity] : "";
   const groupBy = [...(bucketed ? ["_t"] : []), ...dims];
   return [
     "SELECT",
@@ -163,7 +151,7 @@ export function renderEventsQuery(plan: EventsPlan): RenderedQuery {
   const dims = plan.dimensions.map((d) => quoteIdentifier(d, "dimensions"));
   const bucketed = plan.granularity !== "none";
   const timeColumn = bucketed
-    ? `toUnixTimestamp(toStartOfInterval(toDateTime(_t), ${intervals[plan.granularity as keyof typeof intervals]}, ${params.add("String", plan.timezone)})) * 1000 AS time`
+    ? `toUnixTimestamp(toStartOfInterval(toDateTime(_t), ${granularityIntervals[plan.granularity]}, ${params.add("String", plan.timezone)})) * 1000 AS time`
     : undefined;
   const groupBy = [...(bucketed ? ["time"] : []), ...dims];
   const order =

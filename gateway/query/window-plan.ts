@@ -7,7 +7,7 @@ import type { QueryRequest } from "../../api/v1alpha1/query.js";
 import type { PipelineCatalogue, WindowEntry } from "../../contracts/catalogue/source-catalogue.js";
 import { type AggregationSpec, aggregationName, resultNames } from "../../contracts/windows/window-spec.js";
 import type { CandidateVerdict } from "./plan-query.js";
-import { checkDimensions, checkFilter } from "./query-fields.js";
+import { checkDimensions, checkFilter, checkOrderBy } from "./query-fields.js";
 import { refuse, useOneOf } from "./query-refusal.js";
 import type { ResolvedRange } from "./time-range.js";
 
@@ -74,18 +74,7 @@ export function planWindowQuery(
   );
   checkFilter(request.filter, groupFields, `window ${window.name} (filters apply to its groupBy fields)`);
   const columns = ["window_start", "window_end", ...request.dimensions, ...aggregations.flatMap(resultNames)];
-  request.orderBy.forEach((o, i) => {
-    if (!columns.includes(o.field))
-      refuse(
-        400,
-        "UnknownOrderField",
-        `cannot order by "${o.field}": it is not a column of the result; ${useOneOf(columns)}`,
-        {
-          field: `orderBy[${i}].field`,
-          allowed: columns,
-        },
-      );
-  });
+  checkOrderBy(request.orderBy, columns);
   return {
     kind: "window",
     pipeline,
