@@ -1,5 +1,6 @@
 /**
- * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API, and
+ * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API and the
+ * event collector (its Kafka producers are closed after the last request in flight), and
  * /healthz, /readyz, /metrics on their own port. Ready once both watches have listed. SIGTERM stops
  * taking requests, lets running ones finish, then closes the watches, ClickHouse and Redis.
  */
@@ -8,6 +9,8 @@ import { Redis } from "ioredis";
 import { KubeClient } from "../lib/kube/kube-client.js";
 import { TokenSecrets } from "./auth/token-secrets.js";
 import { ResultCache } from "./cache/result-cache.js";
+import { Collector } from "./collect/collector.js";
+import { KafkaEventSink } from "./collect/event-producer.js";
 import { startHealthServer } from "./health-server.js";
 import { buildApp } from "./http/app.js";
 import { createLogger } from "./logger.js";
@@ -65,8 +68,16 @@ async function main(): Promise<void> {
     now: () => Date.now(),
   });
 
+  const eventSink = new KafkaEventSink();
+  const collector = new Collector({
+    snapshot: (namespace) => registry.snapshot(namespace),
+    sink: eventSink,
+    logger,
+    observe: metrics.collect,
+  });
   const app = await buildApp({
     service,
+    collector,
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,
@@ -101,7 +112,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     logger.info({ why }, "shutting down");
     await app.close(); // stops accepting, waits for requests in flight
-    await Promise.all([registry.stop(), tokens.stop()]);
+    await Promise.all([registry.stop(), tokens.stop(), eventSink.close()]);
     await clickhouse.close();
     redis?.disconnect();
     await cache?.close();
