@@ -6,7 +6,12 @@
 import { parseUtf8Json } from "../../contracts/events/json-event.js";
 import type { CollectErrorBody } from "./collect-outcome.js";
 
-export const collectLimits = { maxEvents: 500, maxBodyBytes: 1024 * 1024 } as const;
+export interface CollectLimits {
+  readonly maxEvents: number;
+  readonly maxBodyBytes: number;
+}
+
+export const collectLimits: CollectLimits = { maxEvents: 500, maxBodyBytes: 1024 * 1024 };
 
 export type CollectBody =
   | { readonly kind: "events"; readonly events: readonly unknown[] }
@@ -14,7 +19,7 @@ export type CollectBody =
 
 const shape = 'send one event (a JSON object) or {"events": [event, ...]}';
 
-export function tooLargeBody(limits: typeof collectLimits = collectLimits): CollectErrorBody {
+export function tooLargeBody(limits: CollectLimits = collectLimits): CollectErrorBody {
   return {
     error: "PayloadTooLarge",
     message: `The body is over the collector's limit of ${limits.maxBodyBytes} bytes (${limits.maxBodyBytes / 1024 / 1024} MiB); split the events over several requests.`,
@@ -24,7 +29,7 @@ export function tooLargeBody(limits: typeof collectLimits = collectLimits): Coll
 
 export function parseCollectBody(
   bytes: Uint8Array,
-  limits: typeof collectLimits = collectLimits,
+  limits: CollectLimits = collectLimits,
 ): CollectBody {
   if (bytes.length > limits.maxBodyBytes) return { kind: "refused", status: 413, body: tooLargeBody(limits) };
   const parsed = parseUtf8Json(bytes);
