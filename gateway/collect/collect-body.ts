@@ -27,10 +27,7 @@ export function tooLargeBody(limits: CollectLimits = collectLimits): CollectErro
   };
 }
 
-export function parseCollectBody(
-  bytes: Uint8Array,
-  limits: CollectLimits = collectLimits,
-): CollectBody {
+export function parseCollectBody(bytes: Uint8Array, limits: CollectLimits = collectLimits): CollectBody {
   if (bytes.length > limits.maxBodyBytes) return { kind: "refused", status: 413, body: tooLargeBody(limits) };
   const parsed = parseUtf8Json(bytes);
   if (parsed.kind === "invalid")
