@@ -1,8 +1,9 @@
 /**
- * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API, and
- * /healthz, /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates
- * AlertRules. Ready once the watches have listed. SIGTERM stops taking requests, lets running ones
- * finish, releases the alert rules' Leases, then closes the watches, ClickHouse and Redis.
+ * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API and the
+ * event collector (its Kafka producers are closed after the last request in flight), and /healthz,
+ * /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
+ * Ready once the watches have listed. SIGTERM stops taking requests, lets running ones finish, releases
+ * the alert rules' Leases, then closes the watches, the producers, ClickHouse and Redis.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -13,6 +14,8 @@ import { KubeClient } from "../lib/kube/kube-client.js";
 import { AlertEvaluator } from "./alerts/alert-evaluator.js";
 import { TokenSecrets } from "./auth/token-secrets.js";
 import { ResultCache } from "./cache/result-cache.js";
+import { Collector } from "./collect/collector.js";
+import { KafkaEventSink } from "./collect/event-producer.js";
 import { startHealthServer } from "./health-server.js";
 import { buildApp } from "./http/app.js";
 import { createLogger } from "./logger.js";
@@ -97,8 +100,16 @@ async function main(): Promise<void> {
     logger.info({ identity, leaseNamespace: settings.alerts.leaseNamespace }, "alert evaluator started");
   }
 
+  const eventSink = new KafkaEventSink();
+  const collector = new Collector({
+    snapshot: (namespace) => registry.snapshot(namespace),
+    sink: eventSink,
+    logger,
+    observe: metrics.collect,
+  });
   const app = await buildApp({
     service,
+    collector,
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,
@@ -136,7 +147,7 @@ async function main(): Promise<void> {
     logger.info({ why }, "shutting down");
     await app.close(); // stops accepting, waits for requests in flight
     await alerts?.stop(); // releases the rules' Leases: another replica takes them over at once
-    await Promise.all([registry.stop(), tokens.stop()]);
+    await Promise.all([registry.stop(), tokens.stop(), eventSink.close()]);
     await clickhouse.close();
     redis?.disconnect();
     await cache?.close();

@@ -3,7 +3,9 @@ import {
   authenticate,
   buildTokenTable,
   forbiddenBody,
+  hasScope,
   mayRead,
+  missingScopeBody,
   type TokenSecret,
   tokenDigest,
 } from "./token-table.js";
@@ -24,10 +26,15 @@ describe("token table", () => {
     secret("tally", "bad-scope", { token: "tok-c", namespaces: "shop,Web_1" }),
     secret("tally", "twin-1", { token: "tok-twin", namespaces: "shop" }),
     secret("tally", "twin-2", { token: "tok-twin", namespaces: "web" }),
+    secret("tally", "writer", { token: "tok-w", namespaces: "shop", scopes: "read, write" }),
+    secret("tally", "write-only", { token: "tok-wo", namespaces: "shop", scopes: "write" }),
+    secret("tally", "bad-scopes", { token: "tok-bs", namespaces: "shop", scopes: "read,admin" }),
   ]);
 
   it("keys grants by the token's digest, never by the token", () => {
-    expect([...table.keys()].sort()).toEqual([tokenDigest("tok-a"), tokenDigest("tok-admin")].sort());
+    expect([...table.keys()].sort()).toEqual(
+      ["tok-a", "tok-admin", "tok-w", "tok-wo"].map((t) => tokenDigest(t)).sort(),
+    );
     expect([...table.keys()].some((k) => k.includes("tok"))).toBe(false);
     expect(tokenDigest("tok-a")).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -38,6 +45,7 @@ describe("token table", () => {
       'Secret tally/no-scope: needs the keys "token" (non-empty) and "namespaces"',
       'Secret tally/bad-scope: "namespaces" must be * or a comma list of namespace names; not names: "Web_1"',
       "Secrets tally/twin-1 and tally/twin-2 hold the same token; both are ignored",
+      'Secret tally/bad-scopes: "scopes" must be a comma list of read, write; not scopes: "admin"',
     ]);
     expect(problems.join(" ")).not.toContain("tok-");
   });
@@ -46,7 +54,11 @@ describe("token table", () => {
     const result = authenticate(table, "Bearer tok-a");
     expect(result).toEqual({
       kind: "authenticated",
-      grant: { identity: "tally/dashboards", namespaces: new Set(["shop", "web"]) },
+      grant: {
+        identity: "tally/dashboards",
+        namespaces: new Set(["shop", "web"]),
+        scopes: new Set(["read"]),
+      },
     });
     expect(authenticate(table, "bearer  tok-admin").kind).toBe("authenticated");
   });
@@ -65,15 +77,32 @@ describe("token table", () => {
   });
 
   it("scopes a token to its namespaces; * reads every namespace", () => {
-    const scoped = { identity: "x/y", namespaces: new Set(["shop", "web"]) };
+    const read = new Set(["read" as const]);
+    const scoped = { identity: "x/y", namespaces: new Set(["shop", "web"]), scopes: read };
     expect(mayRead(scoped, "shop")).toBe(true);
     expect(mayRead(scoped, "billing")).toBe(false);
-    expect(mayRead({ identity: "x/z", namespaces: "*" }, "billing")).toBe(true);
+    expect(mayRead({ identity: "x/z", namespaces: "*", scopes: read }, "billing")).toBe(true);
     expect(forbiddenBody(scoped, "billing")).toEqual({
       error: "Forbidden",
       message: "This token may not read namespace billing; it may read: shop, web.",
       field: "namespace",
       allowed: ["shop", "web"],
+    });
+  });
+
+  it("reads the scopes key: none means read only (tokens made before scopes stay read-only)", () => {
+    const grant = (token: string) => table.get(tokenDigest(token));
+    expect(grant("tok-a")?.scopes).toEqual(new Set(["read"]));
+    expect(grant("tok-w")?.scopes).toEqual(new Set(["read", "write"]));
+    expect(grant("tok-wo")?.scopes).toEqual(new Set(["write"]));
+    const readOnly = grant("tok-a");
+    if (readOnly === undefined) throw new Error("tok-a missing");
+    expect(hasScope(readOnly, "write")).toBe(false);
+    expect(missingScopeBody(readOnly, "write", "Sending events")).toEqual({
+      error: "MissingScope",
+      message:
+        'Sending events needs a token with the "write" scope; this token has: read (the token Secret\'s "scopes" key).',
+      field: "Authorization",
     });
   });
 });

@@ -1,16 +1,23 @@
 /**
- * Bearer tokens and what each may read, from the token Secrets (pure). A Secret holds `token` and
- * `namespaces` (comma list, or `*`). The table is keyed by the token's SHA-256 digest, so no plain
- * token is kept; a Map lookup of a digest leaks nothing useful through timing.
+ * Bearer tokens and what each may do, from the token Secrets (pure). A Secret holds `token`,
+ * `namespaces` (comma list, or `*`) and optionally `scopes` (comma list of `read` and `write`; without
+ * it `read`, so every token made before scopes existed stays read-only). The table is keyed by the
+ * token's SHA-256 digest, so no plain token is kept; a Map lookup of a digest leaks nothing useful
+ * through timing.
  */
 import { createHash } from "node:crypto";
 import type { ErrorResponse } from "../../api/v1alpha1/query.js";
 import type { SecretRef } from "../settings.js";
 
+/** read: the query API; write: sending events to the collector. */
+export const tokenScopes = ["read", "write"] as const;
+export type TokenScope = (typeof tokenScopes)[number];
+
 export interface Grant {
   /** The Secret's namespace/name: the token's name in logs, metrics and the rate limit. */
   readonly identity: string;
   readonly namespaces: "*" | ReadonlySet<string>;
+  readonly scopes: ReadonlySet<TokenScope>;
 }
 
 export type TokenTable = ReadonlyMap<string, Grant>;
@@ -61,6 +68,11 @@ export function buildTokenTable(secrets: Iterable<TokenSecret>): { table: TokenT
       }
       scope = new Set(list);
     }
+    const scopes = parseScopes(decoded(data, "scopes"));
+    if (!Array.isArray(scopes)) {
+      problems.push(`Secret ${identity}: ${scopes.problem}`);
+      continue;
+    }
     const digest = tokenDigest(token);
     const other = table.get(digest);
     if (other !== undefined) {
@@ -69,9 +81,23 @@ export function buildTokenTable(secrets: Iterable<TokenSecret>): { table: TokenT
       table.delete(digest);
       continue;
     }
-    table.set(digest, { identity, namespaces: scope });
+    table.set(digest, { identity, namespaces: scope, scopes: new Set(scopes) });
   }
   return { table, problems };
+}
+
+const isScope = (s: string): s is TokenScope => (tokenScopes as readonly string[]).includes(s);
+
+/** The `scopes` key: absent or empty means read only. */
+function parseScopes(text: string | undefined): TokenScope[] | { problem: string } {
+  if (text === undefined || text === "") return ["read"];
+  const list = text.split(",").map((s) => s.trim());
+  const bad = list.filter((s) => !isScope(s));
+  if (bad.length > 0)
+    return {
+      problem: `"scopes" must be a comma list of ${tokenScopes.join(", ")}; not scopes: ${bad.map((b) => JSON.stringify(b)).join(", ")}`,
+    };
+  return list.filter(isScope);
 }
 
 export type Authentication =
@@ -91,6 +117,20 @@ export function authenticate(table: TokenTable, authorization: string | undefine
 
 export function mayRead(grant: Grant, namespace: string): boolean {
   return grant.namespaces === "*" || grant.namespaces.has(namespace);
+}
+
+export function hasScope(grant: Grant, scope: TokenScope): boolean {
+  return grant.scopes.has(scope);
+}
+
+/** 403 for a token without the scope an operation needs, naming it and the scopes the token has. */
+export function missingScopeBody(grant: Grant, scope: TokenScope, operation: string): ErrorResponse {
+  const has = tokenScopes.filter((s) => grant.scopes.has(s));
+  return {
+    error: "MissingScope",
+    message: `${operation} needs a token with the "${scope}" scope; this token has: ${has.join(", ")} (the token Secret's "scopes" key).`,
+    field: "Authorization",
+  };
 }
 
 export function unauthenticatedBody(reason: "missing" | "malformed" | "unknown"): ErrorResponse {

@@ -8,16 +8,12 @@ import rateLimit from "@fastify/rate-limit";
 import type { Static } from "@sinclair/typebox";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { QueryFilter } from "../../api/v1alpha1/query.js";
-import {
-  type Authentication,
-  authenticate,
-  forbiddenBody,
-  mayRead,
-  type TokenTable,
-  unauthenticatedBody,
-} from "../auth/token-table.js";
+import { type Authentication, authenticate, type TokenTable } from "../auth/token-table.js";
+import type { Collector } from "../collect/collector.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
+import { authorizeFor } from "./authorize.js";
+import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import {
@@ -27,7 +23,6 @@ import {
   queryRoute,
   sourcesRoute,
 } from "./route-schemas.js";
-import { validationErrorResponse } from "./validation-error.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -49,6 +44,8 @@ export interface AppDeps {
   readonly rateLimitPerMinute: number;
   readonly logger: Logger;
   readonly observe?: RequestObserver;
+  /** The event collector's route is served when given. */
+  readonly collector?: Collector;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -56,29 +53,6 @@ type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> 
 function namespaceOf(request: FastifyRequest): string | undefined {
   const params = request.params as Partial<Static<typeof NamespaceParams>> | undefined;
   return typeof params?.namespace === "string" ? params.namespace : undefined;
-}
-
-/**
- * preParsing: before the body is read, refuse a request without a token, for a namespace that cannot
- * exist, or outside its scope. The namespace is checked before the scope: a malformed one is the
- * request's fault (400 naming it), not the token's (a 403 would send the caller to fix its token).
- */
-async function authorize(request: NamespaceRequest, reply: FastifyReply): Promise<void> {
-  const authentication = request.authentication;
-  if (authentication === null || authentication.kind === "unauthenticated") {
-    reply.header("www-authenticate", 'Bearer realm="tally"');
-    await reply.code(401).send(unauthenticatedBody(authentication?.reason ?? "missing"));
-    return reply;
-  }
-  const validParams = request.getValidationFunction("params");
-  if (validParams !== undefined && !validParams(request.params)) {
-    await reply.code(400).send(validationErrorResponse(validParams.errors ?? [], "params"));
-    return reply;
-  }
-  if (!mayRead(authentication.grant, request.params.namespace)) {
-    await reply.code(403).send(forbiddenBody(authentication.grant, request.params.namespace));
-    return reply;
-  }
 }
 
 function noCache(header: string | string[] | undefined): boolean {
@@ -172,6 +146,7 @@ export async function buildApp(deps: AppDeps) {
       .send({ error: "NotFound", message: `No route ${request.method} ${request.url.split("?")[0]}.` }),
   );
 
+  const authorize = authorizeFor("read", "Reading");
   app.route({
     ...sourcesRoute,
     preParsing: authorize,
@@ -192,6 +167,7 @@ export async function buildApp(deps: AppDeps) {
         bypassCache: noCache(request.headers["cache-control"]),
       }),
   });
+  if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

@@ -65,5 +65,69 @@ export const queryRoute = {
   },
 } as const;
 
+export const CollectParams = Type.Object(
+  {
+    namespace: NamespaceParams.properties.namespace,
+    name: Type.String({
+      pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+      maxLength: 253,
+      description: "The Pipeline's name.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const CollectAccepted = Type.Object({
+  accepted: Type.Integer({ description: "Events the broker acknowledged (all of the request's)." }),
+});
+
+export const CollectErrorResponse = Type.Composite([
+  ErrorResponse,
+  Type.Object({
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          path: Type.String({ description: "events[i] and the JSON pointer inside the event." }),
+          message: Type.String(),
+        }),
+        { description: "Every invalid event's problems (at most 100), when a batch is refused for them." },
+      ),
+    ),
+  }),
+]);
+
+/** The collector's statuses beyond the query API's. */
+export const collectErrorStatuses = {
+  ...errorStatuses,
+  403: "The token may not write to this namespace: it lacks the namespace or the write scope.",
+  413: "The body is over 1 MiB or the batch over 500 events.",
+  415: "The pipeline does not read JSON events, or the body is not application/json.",
+  503: "Kafka did not acknowledge the events; retry after the Retry-After header's seconds.",
+} as const;
+
+export const collectRoute = {
+  method: "POST",
+  url: "/api/v1/namespaces/:namespace/pipelines/:name/events",
+  summary:
+    "Send one event or {events: [...]} (at most 500) to the pipeline's topic, each checked against its JSON Schema first; accepted once Kafka acknowledged.",
+  operationId: "collectEvents",
+  schema: {
+    params: CollectParams,
+    response: {
+      202: CollectAccepted,
+      400: CollectErrorResponse,
+      401: CollectErrorResponse,
+      403: CollectErrorResponse,
+      404: CollectErrorResponse,
+      413: CollectErrorResponse,
+      415: CollectErrorResponse,
+      422: CollectErrorResponse,
+      429: CollectErrorResponse,
+      500: CollectErrorResponse,
+      503: CollectErrorResponse,
+    } satisfies Record<202 | keyof typeof collectErrorStatuses, unknown>,
+  },
+} as const;
+
 export const apiRoutes = [sourcesRoute, queryRoute] as const;
 export const openApiPath = "/openapi.json";

@@ -5,7 +5,7 @@
  * so an insert can never fail because of one event's data: the event goes to the dead-letter topic.
  */
 import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
-import { parseIsoTimestamp } from "./iso-time.js";
+import { parseIsoTimestamp } from "../../contracts/events/iso-time.js";
 import type { RowValue } from "./row.js";
 
 export class Invalid {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isPlainUtcDateTime, parseIsoTimestamp } from "./iso-time.js";
-import { fullDateTime } from "./json-decoder.js";
+import { fullDateTime } from "./json-event.js";
 
 describe("parseIsoTimestamp", () => {
   it.each([
