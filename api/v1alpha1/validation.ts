@@ -45,6 +45,15 @@ function describe(error: ErrorObject, root: string): SpecProblem | undefined {
         path: `${path}.${String(error.params.missingProperty)}`,
         message: "required field is missing",
       };
+    case "discriminator":
+      // The union's tag names no variant (or is missing): say so at the tag, not at the object.
+      return {
+        path: `${path}.${String(error.params.tag)}`,
+        message:
+          error.params.tagValue === undefined
+            ? "required field is missing"
+            : `${JSON.stringify(error.params.tagValue)} is not one of the values it takes`,
+      };
     case "false schema":
       // A field of another variant of a union told apart by its fields (see structural-schema.ts).
       return { path, message: "not allowed together with the fields given" };
