@@ -18,12 +18,16 @@ afterAll(async () => {
   await deleteNamespace(namespace);
 });
 
+/**
+ * `kubectl auth can-i`. A subresource is written `pipelines.tally.dev --subresource=status`: kubectl
+ * reads `pipelines.tally.dev/status` as the pipeline *named* status (as `secrets/gateway-token` below).
+ */
 function can(verb: string, resource: string, ns = namespace, component = "operator"): Promise<boolean> {
   return kubectl([
     "auth",
     "can-i",
     verb,
-    resource,
+    ...resource.split(" "),
     "-n",
     ns,
     `--as=system:serviceaccount:${namespace}:${release}-${component}`,
@@ -81,11 +85,11 @@ describe("Helm chart", () => {
     );
     const allowed: [string, string][] = [
       ["watch", "pipelines.tally.dev"],
-      ["patch", "pipelines.tally.dev/status"],
-      ["patch", "rollups.tally.dev/status"],
+      ["patch", "pipelines.tally.dev --subresource=status"],
+      ["patch", "rollups.tally.dev --subresource=status"],
       ["watch", "dashboards.tally.dev"],
-      ["patch", "dashboards.tally.dev/status"],
-      ["update", "pipelines.tally.dev/scale"],
+      ["patch", "dashboards.tally.dev --subresource=status"],
+      ["update", "pipelines.tally.dev --subresource=scale"],
       ["create", "deployments.apps"],
       ["patch", "configmaps"],
       ["get", "secrets"],
@@ -98,7 +102,7 @@ describe("Helm chart", () => {
       ["create", "secrets"],
       ["delete", "pipelines.tally.dev"],
       ["patch", "dashboards.tally.dev"],
-      ["update", "dashboards.tally.dev/status"],
+      ["update", "dashboards.tally.dev --subresource=status"],
       ["create", "pods"],
       ["delete", "namespaces"],
       ["create", "clusterrolebindings.rbac.authorization.k8s.io"],
@@ -121,7 +125,7 @@ describe("Helm chart", () => {
       ["list", "secrets"],
       ["watch", "secrets"],
       ["patch", "pipelines.tally.dev"],
-      ["patch", "pipelines.tally.dev/status"],
+      ["patch", "pipelines.tally.dev --subresource=status"],
       ["get", "configmaps"],
       ["create", "events.events.k8s.io"],
     ];
