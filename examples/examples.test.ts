@@ -5,6 +5,7 @@ import { parseAllDocuments } from "yaml";
 import { validatePipelineSemantics } from "../api/v1alpha1/validate-pipeline.js";
 import {
   validateAlertRuleSpec,
+  validateDashboardSpec,
   validatePipelineSpec,
   validateRollupSpec,
 } from "../api/v1alpha1/validation.js";
@@ -28,6 +29,7 @@ describe("examples", () => {
       Pipeline: validatePipelineSpec,
       Rollup: validateRollupSpec,
       AlertRule: validateAlertRuleSpec,
+      Dashboard: validateDashboardSpec,
     }[doc.kind];
     expect(validator, `unknown kind ${doc.kind}`).toBeDefined();
     const result = validator?.(doc.spec);

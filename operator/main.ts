@@ -1,7 +1,7 @@
 /**
  * The operator process: health and metrics server, leader election, and — while leading — the
- * Pipeline, Rollup and AlertRule controllers and the autoscaler loop. SIGTERM stops taking work, lets running reconciles
- * finish and releases the lease so a standby replica takes over at once.
+ * Pipeline, Rollup, AlertRule and Dashboard controllers and the autoscaler loop. SIGTERM stops taking
+ * work, lets running reconciles finish and releases the lease so a standby replica takes over at once.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -16,6 +16,7 @@ import { OffsetSampler } from "./autoscaler/offset-sampler.js";
 import { type ControllerDefinition, ControllerRunner } from "./core/controller.js";
 import { logger } from "./core/logger.js";
 import { apiWrites, isLeader, registry } from "./core/metrics.js";
+import { dashboardControllerDefinition } from "./dashboard/dashboard-controller.js";
 import { pipelineControllerDefinition } from "./pipeline/pipeline-controller.js";
 import { rollupControllerDefinition } from "./rollup/rollup-controller.js";
 
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     }),
     rollupControllerDefinition({ client, recorder, now }),
     alertRuleControllerDefinition({ client, recorder, now }),
+    dashboardControllerDefinition({ client, recorder, now }),
     autoscalerControllerDefinition({
       client,
       recorder,

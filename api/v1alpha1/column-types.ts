@@ -1,3 +1,4 @@
+import type { Aggregation } from "./aggregation.js";
 import type { ColumnType } from "./pipeline.js";
 
 /** What each declared column type allows, so renderers and validators agree on one table. */
@@ -30,4 +31,14 @@ export function renderColumnType(type: ColumnType, nullable: boolean): string {
   if (!nullable) return type;
   if (type === "LowCardinality(String)") return "LowCardinality(Nullable(String))";
   return `Nullable(${type})`;
+}
+
+/** Why `fn` cannot aggregate a field of `type`, or undefined when it can (uniq takes any type). */
+export function aggregationFieldProblem(fn: Aggregation["fn"], type: ColumnType): string | undefined {
+  const traits = columnTypeTraits[type];
+  if ((fn === "sum" || fn === "avg" || fn === "quantiles") && !traits.numeric)
+    return `${fn} needs a numeric field`;
+  if ((fn === "min" || fn === "max") && !traits.numeric && !traits.temporal)
+    return `${fn} needs a numeric or time field`;
+  return undefined;
 }

@@ -1,14 +1,20 @@
 import { describe, expect, it } from "vitest";
 import {
   minimalAlertRuleSpec,
+  minimalDashboardSpec,
   minimalPipelineSpec,
   minimalRollupSpec,
   valueAt,
 } from "../../test/support/fixtures/api-fixtures.js";
-import { alertRuleDefaults, pipelineDefaults, rollupDefaults } from "./defaults.js";
+import { alertRuleDefaults, dashboardDefaults, pipelineDefaults, rollupDefaults } from "./defaults.js";
 import { renderCrd, resourceDefinitions } from "./resources.js";
 import type { JsonSchema } from "./structural-schema.js";
-import { validateAlertRuleSpec, validatePipelineSpec, validateRollupSpec } from "./validation.js";
+import {
+  validateAlertRuleSpec,
+  validateDashboardSpec,
+  validatePipelineSpec,
+  validateRollupSpec,
+} from "./validation.js";
 
 /** Every node under the CRD's spec with its path (`[*]` for list items), as defaults.ts keys them. */
 function* walk(schema: JsonSchema, path: string): Generator<[string, JsonSchema]> {
@@ -43,6 +49,7 @@ const tables = [
   ["Pipeline", pipelineDefaults],
   ["Rollup", rollupDefaults],
   ["AlertRule", alertRuleDefaults],
+  ["Dashboard", dashboardDefaults],
 ] as const;
 
 describe.each(tables)("%s defaults", (kind, table) => {
@@ -67,6 +74,7 @@ describe("the operator's and the runtime's validators", () => {
     ["Pipeline", validatePipelineSpec, minimalPipelineSpec, pipelineDefaults],
     ["Rollup", validateRollupSpec, minimalRollupSpec, rollupDefaults],
     ["AlertRule", validateAlertRuleSpec, minimalAlertRuleSpec, alertRuleDefaults],
+    ["Dashboard", validateDashboardSpec, minimalDashboardSpec, dashboardDefaults],
   ] as const)("fill in the same %s defaults into a minimal spec", (_kind, validate, spec, table) => {
     const result = validate(spec);
     if (!result.ok) throw new Error(JSON.stringify(result.problems));

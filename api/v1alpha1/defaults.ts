@@ -1,5 +1,5 @@
 /**
- * Every default of the three kinds, keyed by its path under `spec` (`[*]`: each list item). The
+ * Every default of the four kinds, keyed by its path under `spec` (`[*]`: each list item). The
  * schemas take their `default:` from here, so the apiserver fills them in at apply, `kubectl explain`
  * shows them (the CRD renderer writes "Default: …" into each description) and the operator and the
  * runtime, which validate with ajv from the same schemas, apply the same values. Code that needs a
@@ -47,6 +47,30 @@ export const alertRuleDefaults = {
   noDataState: "NoData",
   errorState: "Error",
   severity: "warning",
+} as const;
+
+/** The gateway's query language (query.ts), keyed by its path in a query request. */
+export const queryDefaults = {
+  dimensions: [],
+  granularity: "none",
+  timezone: "UTC",
+  orderBy: [],
+  "orderBy[*].direction": "asc",
+  limit: 1000,
+  offset: 0,
+} as const;
+
+type Prefixed<P extends string, T> = { readonly [K in keyof T & string as `${P}${K}`]: T[K] };
+
+function prefixed<P extends string, T extends object>(prefix: P, table: T): Prefixed<P, T> {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [`${prefix}${k}`, v])) as Prefixed<P, T>;
+}
+
+export const dashboardDefaults = {
+  "panels[*].refresh.mode": "live",
+  "panels[*].topN.limit": 10,
+  // A panel's query is a query request, with the request's defaults.
+  ...prefixed("panels[*].source.query.", queryDefaults),
 } as const;
 
 /**

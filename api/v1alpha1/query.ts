@@ -6,6 +6,7 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { Aggregation } from "./aggregation.js";
+import { queryDefaults as defaults } from "./defaults.js";
 import { granularities } from "./rollup.js";
 import { Identifier, ObjectName } from "./schema-kit.js";
 
@@ -106,24 +107,38 @@ export const QueryRequest = Type.Object(
     window: Type.Optional(
       Identifier("Query one of the pipeline's live windows (its window table) instead of events."),
     ),
-    metrics: Type.Array(Type.Union([Identifier("A metric the source offers (see /sources)."), Aggregation]), {
-      minItems: 1,
-      maxItems: 32,
-      description: "Metric names, or aggregations defined inline.",
-    }),
+    metrics: Type.Array(
+      Type.Union([Identifier("A metric the source offers (see /sources)."), Aggregation], {
+        description:
+          "A metric name the source offers (see /sources), or an aggregation defined inline: {fn, name, field, quantiles} as in a Rollup.",
+      }),
+      {
+        minItems: 1,
+        maxItems: 32,
+        description: "Metric names, or aggregations defined inline.",
+      },
+    ),
     dimensions: Type.Array(FieldName, {
       maxItems: 16,
-      default: [],
+      default: defaults.dimensions,
       description: "Fields the result is grouped by.",
     }),
-    filter: Type.Optional(Type.Ref(QueryFilter)),
+    filter: Type.Optional(
+      Type.Ref(QueryFilter, {
+        description:
+          "Only events matching it count: {op: eq|in|contains|range, field, value(s)/bounds}, or and/or (filters: [...]) and not (filter: {...}) combining them.",
+      }),
+    ),
     timeRange: TimeRange,
     granularity: Type.Union(
       queryGranularities.map((g) => Type.Literal(g)),
-      { default: "none", description: "Time bucket of each row; none: one row per dimension values." },
+      {
+        default: defaults.granularity,
+        description: "Time bucket of each row; none: one row per dimension values.",
+      },
     ),
     timezone: Type.String({
-      default: "UTC",
+      default: defaults.timezone,
       maxLength: 64,
       description: "IANA timezone for presets and time buckets, e.g. Europe/Paris.",
     }),
@@ -131,14 +146,27 @@ export const QueryRequest = Type.Object(
       Type.Object(
         {
           field: Identifier("A dimension, a metric result column, or `time`."),
-          direction: Type.Union([Type.Literal("asc"), Type.Literal("desc")], { default: "asc" }),
+          direction: Type.Union([Type.Literal("asc"), Type.Literal("desc")], {
+            description: "asc or desc.",
+            default: defaults["orderBy[*].direction"],
+          }),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, description: "One sort key." },
       ),
-      { maxItems: 8, default: [], description: "Sort order; time then dimensions by default." },
+      { maxItems: 8, default: defaults.orderBy, description: "Sort order; time then dimensions by default." },
     ),
-    limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: "Rows returned." }),
-    offset: Type.Integer({ minimum: 0, maximum: 100_000, default: 0, description: "Rows skipped." }),
+    limit: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: defaults.limit,
+      description: "Rows returned.",
+    }),
+    offset: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      default: defaults.offset,
+      description: "Rows skipped.",
+    }),
   },
   { additionalProperties: false, description: "A question to a pipeline's data." },
 );

@@ -1,9 +1,10 @@
 /**
- * The three kinds of `tally.dev/v1alpha1`: names, schemas, printer columns and subresources.
+ * The four kinds of `tally.dev/v1alpha1`: names, schemas, printer columns and subresources.
  * `renderCrd` turns one into its CustomResourceDefinition; `crds/*.yaml` are generated from here.
  */
 import type { TSchema } from "@sinclair/typebox";
 import { AlertRuleSpec, AlertRuleStatus } from "./alert-rule.js";
+import { DashboardSpec, DashboardStatus } from "./dashboard.js";
 import { PipelineSpec, PipelineStatus } from "./pipeline.js";
 import { RollupSpec, RollupStatus } from "./rollup.js";
 import { type JsonSchema, renderStructuralSchema } from "./structural-schema.js";
@@ -21,7 +22,7 @@ interface PrinterColumn {
 }
 
 export interface ResourceDefinition {
-  readonly kind: "Pipeline" | "Rollup" | "AlertRule";
+  readonly kind: "Pipeline" | "Rollup" | "AlertRule" | "Dashboard";
   readonly plural: string;
   readonly singular: string;
   readonly shortNames: readonly string[];
@@ -129,6 +130,27 @@ export const resourceDefinitions: readonly ResourceDefinition[] = [
         description: "critical, warning or info.",
       },
       { name: "Since", type: "date", jsonPath: ".status.since", description: "When the state began." },
+      ageColumn,
+    ],
+  },
+  {
+    kind: "Dashboard",
+    plural: "dashboards",
+    singular: "dashboard",
+    shortNames: ["tdash"],
+    description:
+      "A dashboard: panels over the namespace's pipelines, rollups and live windows, checked by the operator and served by the gateway.",
+    spec: DashboardSpec,
+    status: DashboardStatus,
+    printerColumns: [
+      { name: "Title", type: "string", jsonPath: ".spec.title", description: "The dashboard's title." },
+      {
+        name: "Panels",
+        type: "string",
+        jsonPath: ".status.readyPanels",
+        description: "Ready panels of all.",
+      },
+      readyColumn,
       ageColumn,
     ],
   },

@@ -4,9 +4,15 @@
  *   `anyOf` that declares types, so a discriminated union becomes one object holding every
  *   variant's fields, an enum discriminator, and generated CEL rules that require and forbid
  *   fields per variant — the apiserver then enforces exactly what the TypeScript union says.
+ *   A union of objects told apart by which fields they have (`{preset}` or `{from, to}`) becomes
+ *   one object with a CEL rule admitting exactly one variant's fields. What a structural schema
+ *   cannot say at all — a `$ref` (the query language's recursive filter tree) and a union of
+ *   different JSON types (a metric name or an inline aggregation) — is kept as written
+ *   (`x-kubernetes-preserve-unknown-fields`) and left to the ajv validators below.
  * - `renderValidationSchema`: a JSON Schema for ajv (operator and runtime), with the unions as
  *   `oneOf` + `discriminator` (so errors name the variant's field), unknown fields refused, and
- *   defaults applied as the apiserver applies them.
+ *   defaults applied as the apiserver applies them. A `$ref` stays one: the referenced schema is
+ *   registered with ajv (validation.ts).
  */
 import type { CelRule } from "./schema-kit.js";
 
@@ -69,7 +75,6 @@ interface Union {
 
 /** Recognises a union of objects sharing one property whose values tell the variants apart. */
 function asDiscriminatedUnion(variants: readonly JsonSchema[], path: string): Union | undefined {
-  if (!variants.every((v) => v.type === "object" && isRecord(v.properties))) return undefined;
   const first = variants[0];
   if (first === undefined) return undefined;
   const candidates = Object.keys(first.properties as JsonSchema);
@@ -89,9 +94,64 @@ function asDiscriminatedUnion(variants: readonly JsonSchema[], path: string): Un
       };
     }
   }
-  throw new SchemaShapeError(
-    `${path}: a union of objects needs a discriminator property with literal values`,
+  return undefined;
+}
+
+/** A variant of a union whose objects are told apart by the fields they have. */
+interface FieldSetVariant {
+  readonly fields: readonly string[];
+  readonly required: readonly string[];
+  readonly schema: JsonSchema;
+}
+
+type UnionShape =
+  | { readonly kind: "discriminated"; readonly union: Union }
+  | { readonly kind: "fieldSets"; readonly variants: readonly FieldSetVariant[] }
+  | { readonly kind: "mixedTypes" };
+
+/**
+ * How a union (not of literals) can be told apart: by a discriminator; by its variants' disjoint
+ * field sets, each with a required field (so a value matches at most one); or, when not every
+ * variant is an object, only by the JSON type of the value.
+ */
+function unionShape(variants: readonly JsonSchema[], path: string): UnionShape {
+  if (!variants.every((v) => v.type === "object" && isRecord(v.properties))) return { kind: "mixedTypes" };
+  const union = asDiscriminatedUnion(variants, path);
+  if (union !== undefined) return { kind: "discriminated", union };
+  const fieldSets = variants.map((schema) => ({
+    fields: Object.keys(schema.properties as JsonSchema),
+    required: Array.isArray(schema.required) ? (schema.required as string[]) : [],
+    schema,
+  }));
+  const all = fieldSets.flatMap((v) => v.fields);
+  if (new Set(all).size !== all.length || fieldSets.some((v) => v.required.length === 0)) {
+    throw new SchemaShapeError(
+      `${path}: a union of objects needs a discriminator property with literal values, or variants with disjoint fields each requiring one`,
+    );
+  }
+  for (const variant of fieldSets) {
+    for (const name of variant.fields) {
+      // The apiserver would default the field whatever the variant, which the shape rule then refuses.
+      if ((variant.schema.properties as Record<string, JsonSchema>)[name]?.default !== undefined)
+        throw new SchemaShapeError(`${path}.${name}: a field of only some variants cannot have a default`);
+    }
+  }
+  return { kind: "fieldSets", variants: fieldSets };
+}
+
+/** The CEL condition "the object has exactly this variant's fields" (required present, others' absent). */
+function variantMatches(variant: FieldSetVariant, all: readonly FieldSetVariant[]): string {
+  const others = all.filter((v) => v !== variant).flatMap((v) => v.fields);
+  return [...variant.required.map((f) => `has(self.${f})`), ...others.map((f) => `!has(self.${f})`)].join(
+    " && ",
   );
+}
+
+/** A union's description, or its variants' (kubectl explain shows nothing else for the field). */
+function unionDescription(schema: JsonSchema, variants: readonly JsonSchema[]): string | undefined {
+  if (typeof schema.description === "string") return schema.description;
+  const texts = variants.map((v) => v.description).filter((d): d is string => typeof d === "string");
+  return texts.length > 0 ? `Either: ${texts.join(" Or: ")}` : undefined;
 }
 
 function withoutDescriptions(value: unknown): unknown {
@@ -137,6 +197,7 @@ function documentDefault(schema: JsonSchema): void {
 // ---- Kubernetes structural schema -------------------------------------------------------------
 
 export function renderStructuralSchema(schema: JsonSchema, path = "spec"): JsonSchema {
+  if (typeof schema.$ref === "string") return keptAsWritten(schema.description, path);
   if (Array.isArray(schema.anyOf)) return structuralUnion(schema, path);
   const out: JsonSchema = {};
   if ("const" in schema) {
@@ -203,6 +264,16 @@ function celString(text: string): string {
   return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
+/**
+ * A value a structural schema cannot describe (a `$ref`, which may recurse; a value of one of several
+ * JSON types): the apiserver keeps it as written and the operator's ajv validator checks it.
+ */
+function keptAsWritten(description: unknown, path: string): JsonSchema {
+  if (typeof description !== "string")
+    throw new SchemaShapeError(`${path}: a field kept as written needs a description for kubectl explain`);
+  return { description, "x-kubernetes-preserve-unknown-fields": true };
+}
+
 function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
   const variants = asSchemas(schema.anyOf, path);
   const literals = literalValues(schema);
@@ -215,9 +286,10 @@ function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
     documentDefault(out);
     return out;
   }
-  const union = asDiscriminatedUnion(variants, path);
-  if (union === undefined)
-    throw new SchemaShapeError(`${path}: only enums and discriminated unions are supported`);
+  const shape = unionShape(variants, path);
+  if (shape.kind === "mixedTypes") return keptAsWritten(unionDescription(schema, variants), path);
+  if (shape.kind === "fieldSets") return structuralFieldSets(schema, shape.variants, path);
+  const union = shape.union;
   const d = union.discriminator;
   // A field shared by variants is documented once; where the variants describe it differently (an
   // aggregation's `field` means something else per `fn`), each variant's description is kept.
@@ -314,6 +386,37 @@ function structuralUnion(schema: JsonSchema, path: string): JsonSchema {
   return out;
 }
 
+/** One object with every variant's fields and a rule admitting exactly one variant's. */
+function structuralFieldSets(
+  schema: JsonSchema,
+  variants: readonly FieldSetVariant[],
+  path: string,
+): JsonSchema {
+  const properties: JsonSchema = {};
+  const rules: CelRule[] = [];
+  for (const variant of variants) {
+    for (const [name, child] of Object.entries(variant.schema.properties as JsonSchema)) {
+      if (!isRecord(child)) throw new SchemaShapeError(`${path}.${name}: not a schema`);
+      properties[name] = renderStructuralSchema(child, `${path}.${name}`);
+    }
+    const variantRules = variant.schema["x-kubernetes-validations"];
+    if (Array.isArray(variantRules)) {
+      const guard = variantMatches(variant, variants);
+      for (const rule of variantRules as CelRule[])
+        rules.push({ ...rule, rule: `!(${guard}) || (${rule.rule})` });
+    }
+  }
+  rules.unshift({
+    rule: variants.map((v) => `(${variantMatches(v, variants)})`).join(" || "),
+    message: `set exactly one of: ${variants.map((v) => v.required.join(" and ")).join(" | ")}`,
+  });
+  const out: JsonSchema = { type: "object" };
+  copyKeys(schema, out);
+  out.properties = properties;
+  out["x-kubernetes-validations"] = rules;
+  return out;
+}
+
 // ---- ajv validation schema --------------------------------------------------------------------
 
 export function renderValidationSchema(schema: JsonSchema, path = "spec"): JsonSchema {
@@ -325,16 +428,21 @@ export function renderValidationSchema(schema: JsonSchema, path = "spec"): JsonS
       copyKeys(schema, out);
       return out;
     }
-    const union = asDiscriminatedUnion(variants, path);
-    if (union === undefined)
-      throw new SchemaShapeError(`${path}: only enums and discriminated unions are supported`);
-    const out: JsonSchema = {
-      type: "object",
-      discriminator: { propertyName: union.discriminator },
-      required: [union.discriminator],
-      oneOf: union.variants.map(({ schema: v }) => renderValidationSchema(v, path)),
-    };
+    const shape = unionShape(variants, path);
+    const out: JsonSchema =
+      shape.kind === "mixedTypes"
+        ? { anyOf: variants.map((v) => renderValidationSchema(v, path)) }
+        : shape.kind === "fieldSets"
+          ? validationFieldSets(shape.variants, path)
+          : {
+              type: "object",
+              discriminator: { propertyName: shape.union.discriminator },
+              required: [shape.union.discriminator],
+              oneOf: shape.union.variants.map(({ schema: v }) => renderValidationSchema(v, path)),
+            };
     copyKeys(schema, out);
+    // A recursive schema is registered with ajv under its $id; its `$ref`s point there.
+    if (typeof schema.$id === "string") out.$id = schema.$id;
     return out;
   }
   const out: JsonSchema = {};
@@ -377,4 +485,27 @@ export function renderValidationSchema(schema: JsonSchema, path = "spec"): JsonS
   if (schema.type === "array" && isRecord(schema.items))
     out.items = renderValidationSchema(schema.items, `${path}[*]`);
   return out;
+}
+
+/**
+ * One object with every variant's fields (so ajv applies their nested defaults, which it skips inside
+ * anyOf and oneOf) and a oneOf of the field sets alone: a variant's required fields, no other's.
+ */
+function validationFieldSets(variants: readonly FieldSetVariant[], path: string): JsonSchema {
+  const properties: JsonSchema = {};
+  for (const variant of variants) {
+    for (const [name, child] of Object.entries(variant.schema.properties as JsonSchema))
+      properties[name] = isRecord(child) ? renderValidationSchema(child, `${path}.${name}`) : child;
+  }
+  return {
+    type: "object",
+    properties,
+    additionalProperties: false,
+    oneOf: variants.map((variant) => ({
+      required: [...variant.required],
+      properties: Object.fromEntries(
+        variants.filter((v) => v !== variant).flatMap((v) => v.fields.map((f) => [f, false])),
+      ),
+    })),
+  };
 }

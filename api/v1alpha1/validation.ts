@@ -8,7 +8,9 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import { Ajv, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { AlertRuleSpec } from "./alert-rule.js";
+import { DashboardPanel, DashboardSpec } from "./dashboard.js";
 import { PipelineSpec } from "./pipeline.js";
+import { QueryFilter } from "./query.js";
 import { RollupSpec } from "./rollup.js";
 import { type JsonSchema, renderValidationSchema } from "./structural-schema.js";
 
@@ -16,6 +18,8 @@ import { type JsonSchema, renderValidationSchema } from "./structural-schema.js"
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, strict: false }));
+// A Dashboard panel's query filter is a recursive tree the CRD keeps as written; its `$ref` resolves here.
+ajv.addSchema(renderValidationSchema(QueryFilter as unknown as JsonSchema, "filter"));
 
 /** One reason a spec was refused: where, and what was expected there. */
 export interface SpecProblem {
@@ -41,6 +45,18 @@ function describe(error: ErrorObject, root: string): SpecProblem | undefined {
         path: `${path}.${String(error.params.missingProperty)}`,
         message: "required field is missing",
       };
+    case "discriminator":
+      // The union's tag names no variant (or is missing): say so at the tag, not at the object.
+      return {
+        path: `${path}.${String(error.params.tag)}`,
+        message:
+          error.params.tagValue === undefined
+            ? "required field is missing"
+            : `${JSON.stringify(error.params.tagValue)} is not one of the values it takes`,
+      };
+    case "false schema":
+      // A field of another variant of a union told apart by its fields (see structural-schema.ts).
+      return { path, message: "not allowed together with the fields given" };
     case "enum":
       return {
         path,
@@ -51,14 +67,17 @@ function describe(error: ErrorObject, root: string): SpecProblem | undefined {
   }
 }
 
-function compile<S extends TSchema>(schema: S, root: string): (input: unknown) => SpecValidation<Static<S>> {
+function compile<S extends TSchema>(
+  schema: S,
+  root: string,
+): (input: unknown, at?: string) => SpecValidation<Static<S>> {
   const validate = ajv.compile(renderValidationSchema(schema as unknown as JsonSchema, root));
-  return (input) => {
+  return (input, at = root) => {
     // Validation applies defaults in place; work on a copy so the caller's object is untouched.
     const value: unknown = structuredClone(input);
     if (validate(value)) return { ok: true, value: value as Static<S> };
     const unique = new Map<string, SpecProblem>();
-    for (const problem of (validate.errors ?? []).map((e) => describe(e, root))) {
+    for (const problem of (validate.errors ?? []).map((e) => describe(e, at))) {
       if (problem !== undefined) unique.set(`${problem.path}: ${problem.message}`, problem);
     }
     return { ok: false, problems: [...unique.values()] };
@@ -68,6 +87,9 @@ function compile<S extends TSchema>(schema: S, root: string): (input: unknown) =
 export const validatePipelineSpec = compile(PipelineSpec, "spec");
 export const validateRollupSpec = compile(RollupSpec, "spec");
 export const validateAlertRuleSpec = compile(AlertRuleSpec, "spec");
+export const validateDashboardSpec = compile(DashboardSpec, "spec");
+/** One panel, reported at `at` (e.g. spec.panels[2]): a bad panel must not hide the others. */
+export const validateDashboardPanel = compile(DashboardPanel, "spec.panels[*]");
 
 export function formatProblems(problems: readonly SpecProblem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join("; ");

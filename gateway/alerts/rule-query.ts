@@ -11,10 +11,10 @@
 import { columnTypeTraits } from "../../api/v1alpha1/column-types.js";
 import { parseDuration } from "../../api/v1alpha1/duration.js";
 import type { QueryRequest, QueryResponse, ResultValue } from "../../api/v1alpha1/query.js";
+import type { ScalarValue } from "../../contracts/catalogue/query-filter-values.js";
 import type { FieldInfo, NamespaceCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import { metricColumns } from "../../contracts/catalogue/source-catalogue.js";
 import { aggregationName, resultNames } from "../../contracts/windows/window-spec.js";
-import type { ScalarValue } from "../query/query-fields.js";
 import { asQueryFilter } from "../query/rollup-eligibility.js";
 import type { AlertRuleRef, Evaluation, SeriesLabels, SeriesValue } from "./alert-state.js";
 import { seriesKey } from "./alert-state.js";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnType } from "../../api/v1alpha1/pipeline.js";
 import type { QueryFilter } from "../../api/v1alpha1/query.js";
-import { checkFilter, conjuncts, filterLeaves } from "./query-fields.js";
+import { filterLeaves } from "../../contracts/catalogue/query-filter-values.js";
+import { checkFilter, conjuncts } from "./query-fields.js";
 import { refusalOf } from "./testdata/query-requests.js";
 
 const types: ColumnType[] = [

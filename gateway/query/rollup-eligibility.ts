@@ -7,12 +7,13 @@
  */
 import type { FilterCondition } from "../../api/v1alpha1/aggregation.js";
 import type { QueryFilter } from "../../api/v1alpha1/query.js";
+import type { ScalarValue } from "../../contracts/catalogue/query-filter-values.js";
 import {
   type MetricOffer,
   type RollupEntry,
   sameComputation,
 } from "../../contracts/catalogue/source-catalogue.js";
-import { conjuncts, filterFields, type ScalarValue } from "./query-fields.js";
+import { conjuncts, filterFields } from "./query-fields.js";
 
 const byText = (a: ScalarValue, b: ScalarValue) =>
   String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;

@@ -128,6 +128,13 @@ export const resourceTypes = {
     kind: "AlertRule",
     namespaced: true,
   },
+  dashboard: {
+    group: "tally.dev",
+    version: "v1alpha1",
+    plural: "dashboards",
+    kind: "Dashboard",
+    namespaced: true,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 function resourcePath(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {

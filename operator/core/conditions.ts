@@ -15,6 +15,8 @@ export type { Condition };
 export const reasons = {
   Reconciled: "Reconciled",
   InvalidSpec: "InvalidSpec",
+  // A Dashboard with panels its sources cannot answer (the others are still served).
+  InvalidPanels: "InvalidPanels",
   ColumnTypeChangeRefused: "ColumnTypeChangeRefused",
   SourceNotFound: "SourceNotFound",
   SourceNotReady: "SourceNotReady",

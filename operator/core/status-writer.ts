@@ -28,6 +28,11 @@ interface StatusWrite<S extends { conditions?: readonly Condition[] }> {
   readonly owns?: "all" | { readonly fields: readonly string[] };
   /** Server-side apply field manager; controllers sharing a status use different ones. */
   readonly fieldManager?: string;
+  /**
+   * Also record an Event when only the Ready message changes (a Dashboard whose set of bad panels
+   * changes stays Ready=False InvalidPanels, yet the user should hear which panels are now at fault).
+   */
+  readonly eventOnMessageChange?: boolean;
 }
 
 /** The part of `previous` that a writer owning `fields` speaks for, with the condition types it sets. */
@@ -73,7 +78,11 @@ export async function writeStatusIfChanged<S extends { conditions?: readonly Con
   });
   const before = findCondition(previous?.conditions, "Ready");
   const after = findCondition(status.conditions, "Ready");
-  if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
+  const changed =
+    before?.status !== after?.status ||
+    before?.reason !== after?.reason ||
+    (write.eventOnMessageChange === true && before?.message !== after?.message);
+  if (after !== undefined && changed) {
     // An Event that cannot be written must not fail the reconcile that decided it.
     await write.recorder
       .record(

@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertRuleDefaults, pipelineDefaults, rollupDefaults } from "../../api/v1alpha1/defaults.js";
+import {
+  alertRuleDefaults,
+  dashboardDefaults,
+  pipelineDefaults,
+  rollupDefaults,
+} from "../../api/v1alpha1/defaults.js";
 import { stackConfig } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
 import {
   minimalAlertRuleSpec,
+  minimalDashboardSpec,
   minimalPipelineSpec,
   minimalRollupSpec,
   valueAt,
@@ -28,6 +34,7 @@ describe("defaults", () => {
     ["Pipeline", "pipeline", minimalPipelineSpec, pipelineDefaults],
     ["Rollup", "rollup", minimalRollupSpec, rollupDefaults],
     ["AlertRule", "alertrule", minimalAlertRuleSpec, alertRuleDefaults],
+    ["Dashboard", "dashboard", minimalDashboardSpec, dashboardDefaults],
   ] as const)(
     "are filled in by the apiserver when a minimal %s is applied",
     async (kind, resource, spec, table) => {

@@ -18,7 +18,10 @@ afterAll(async () => {
   await deleteNamespace(namespace);
 });
 
-/** `resource` may be `type/name`; a subresource (status) needs `subresource`, not `type/status`. */
+/**
+ * `kubectl auth can-i`. A subresource is `subresource`, or written `pipelines.tally.dev --subresource=status`:
+ * kubectl reads `pipelines.tally.dev/status` as the pipeline *named* status (as `secrets/gateway-token` below).
+ */
 function can(
   verb: string,
   resource: string,
@@ -30,7 +33,7 @@ function can(
     "auth",
     "can-i",
     verb,
-    resource,
+    ...resource.split(" "),
     "-n",
     ns,
     `--as=system:serviceaccount:${namespace}:${release}-${component}`,
@@ -89,9 +92,11 @@ describe("Helm chart", () => {
     );
     const allowed: [string, string][] = [
       ["watch", "pipelines.tally.dev"],
-      ["patch", "pipelines.tally.dev/status"],
-      ["patch", "rollups.tally.dev/status"],
-      ["update", "pipelines.tally.dev/scale"],
+      ["patch", "pipelines.tally.dev --subresource=status"],
+      ["patch", "rollups.tally.dev --subresource=status"],
+      ["watch", "dashboards.tally.dev"],
+      ["patch", "dashboards.tally.dev --subresource=status"],
+      ["update", "pipelines.tally.dev --subresource=scale"],
       ["create", "deployments.apps"],
       ["patch", "configmaps"],
       ["get", "secrets"],
@@ -103,6 +108,8 @@ describe("Helm chart", () => {
       ["watch", "secrets"],
       ["create", "secrets"],
       ["delete", "pipelines.tally.dev"],
+      ["patch", "dashboards.tally.dev"],
+      ["update", "dashboards.tally.dev --subresource=status"],
       ["create", "pods"],
       ["delete", "namespaces"],
       ["create", "clusterrolebindings.rbac.authorization.k8s.io"],
@@ -130,7 +137,7 @@ describe("Helm chart", () => {
       ["list", "secrets"],
       ["watch", "secrets"],
       ["patch", "pipelines.tally.dev"],
-      ["patch", "pipelines.tally.dev/status"],
+      ["patch", "pipelines.tally.dev --subresource=status"],
       ["get", "configmaps"],
       ["patch", "alertrules.tally.dev"],
       ["delete", "leases.coordination.k8s.io"],
