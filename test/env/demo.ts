@@ -68,6 +68,7 @@ async function main(): Promise<void> {
       ...exampleManifests("clickstream-pipeline.yaml", namespace, database),
       ...exampleManifests("clickstream-rollups.yaml", namespace),
       ...exampleManifests("clickstream-alerts.yaml", namespace),
+      ...exampleManifests("clickstream-dashboard.yaml", namespace),
     ];
     for (const m of manifests) {
       const spec = m.spec as
@@ -84,7 +85,10 @@ async function main(): Promise<void> {
     for (const rollup of ["clicks-per-minute", "clicks-per-hour", "clicks-per-day"]) {
       await waitForCondition("rollup", namespace, rollup, "Ready", "True", { timeoutMs: 120_000 });
     }
-    say("pipeline and rollups are Ready; the pod-runner runs the runtime pod as a local process");
+    await waitForCondition("dashboard", namespace, "clickstream", "Ready", "True", { timeoutMs: 60_000 });
+    say(
+      "pipeline, rollups and the dashboard are Ready (every panel checked against what the sources offer); the pod-runner runs the runtime pod as a local process",
+    );
 
     const produced = generateClickstream({
       seed: 7,
