@@ -1,0 +1,282 @@
+/**
+ * The alert evaluator (issue 15) on the local stack, run in this process as the gateway runs it (the
+ * real AlertEvaluator, query service, Redis state, per-rule Leases on the apiserver), over the gateway
+ * dataset's minute rollup (gateway-dataset.ts: the example pipeline and rollups, filled by a real
+ * runtime worker).
+ *
+ *  - gateway.alert_latency_ms: a rollup rule (interval 1s, for 0, `events > 0` over rows of a type of
+ *    its own) from its breaching row being inserted into the pipeline's raw table (straight into
+ *    ClickHouse, not through Kafka and a worker: the runtime's latency is its own bench) to the
+ *    notification arriving at the stack's webhook sink through the stack's real Alertmanager (its
+ *    group_wait of 1 s included: each repetition is a new rule, so a new alert group). p50 over the
+ *    repetitions; the part up to the evaluator's decision (the series' firedAt) is logged beside it.
+ *  - gateway.alert_eval_1000_rules_cpu_ms_per_s: 1,000 threshold rules (interval 10s) held and
+ *    evaluated by one evaluator, this process's CPU time per second of wall time over ~30 s (this
+ *    process is the evaluator plus an idle bench loop), and gateway.alert_lease_requests_per_s: the
+ *    Lease API requests (get, create, replace) it made per second meanwhile, counted by a wrapper
+ *    around its Kubernetes client.
+ */
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import type { AlertRuleObject } from "../../api/v1alpha1/objects.js";
+import { AlertEvaluator } from "../../gateway/alerts/alert-evaluator.js";
+import { recordKey } from "../../gateway/alerts/rule-record.js";
+import { createQueryService } from "../../gateway/query/create-query-service.js";
+import type { QueryService } from "../../gateway/query/query-service.js";
+import { kubeEventRecorder } from "../../lib/kube/events.js";
+import { KubeClient, type KubeObject, resourceTypes } from "../../lib/kube/kube-client.js";
+import { alertmanagerUrl, kubeconfigPath, redisUrl, webhookSinkUrl } from "../env/config.js";
+import { dropGatewayDataset, type GatewayDataset, loadGatewayDataset } from "../support/gateway-dataset.js";
+import { deleteNamespace } from "../support/kube.js";
+import { clickhouseClient } from "../support/runtime-harness.js";
+import type { BenchFigure } from "./bench-figure.js";
+
+const latencyRepetitions = 5;
+const manyRules = 1_000;
+const measureMs = 30_000;
+const rollupName = "clicks-per-minute";
+
+const logger = pino({ level: process.env.TALLY_BENCH_LOG_LEVEL ?? "silent" });
+
+/** The client with its Lease requests counted (every method whose resource type is the Lease). */
+function countingLeaseRequests(client: KubeClient): { client: KubeClient; count: () => number } {
+  let count = 0;
+  const counted = new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]): unknown => {
+        if (args[0] === resourceTypes.lease) count += 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { client: counted, count: () => count };
+}
+
+/** The query service with its queries counted, to tell how many evaluations ran. */
+function countingQueries(query: QueryService): { query: QueryService; count: () => number } {
+  let count = 0;
+  return {
+    query: {
+      ...query,
+      query: (...args: Parameters<QueryService["query"]>) => {
+        count += 1;
+        return query.query(...args);
+      },
+    },
+    count: () => count,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(20);
+  }
+  throw new Error(`alerts bench: ${what} not within ${timeoutMs / 1000} s`);
+}
+
+interface SinkRecord {
+  receivedAt: string;
+  body: { status?: string; alerts?: { labels: Record<string, string> }[] };
+}
+
+async function firstFiringAt(alertname: string): Promise<number | undefined> {
+  const records = (await (
+    await fetch(`${webhookSinkUrl}/received?path=${encodeURIComponent("/alertmanager")}`)
+  ).json()) as SinkRecord[];
+  const hit = records.find(
+    (r) => r.body.status === "firing" && r.body.alerts?.some((a) => a.labels.alertname === alertname),
+  );
+  return hit === undefined ? undefined : Date.parse(hit.receivedAt);
+}
+
+function ruleObject(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): KubeObject & { spec: Record<string, unknown> } {
+  return { apiVersion: "tally.dev/v1alpha1", kind: "AlertRule", metadata: { name, namespace }, spec };
+}
+
+export async function runBench(): Promise<readonly BenchFigure[]> {
+  const clickhouse = clickhouseClient();
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const leases = countingLeaseRequests(KubeClient.fromEnvironment(kubeconfigPath));
+  const client = leases.client;
+  const id = randomUUID().slice(0, 8);
+  let dataset: GatewayDataset | undefined;
+  let namespace: string | undefined;
+  const evaluators: AlertEvaluator[] = [];
+  try {
+    dataset = await loadGatewayDataset(clickhouse, "alerts", { perPartition: 200 });
+    const ns = dataset.names.namespace;
+    namespace = ns;
+    // The rules live in the dataset's namespace, where its Pipeline and Rollups are.
+    await client.create(resourceTypes.namespace, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: ns },
+    });
+    const { pipeline, rollups, rawTable } = dataset;
+    const snapshot = (n: string) =>
+      n === ns ? { pipelines: [pipeline], rollups } : { pipelines: [], rollups: [] };
+    const queries = countingQueries(
+      createQueryService({ snapshot, clickhouse, redis, cache: undefined, logger, now: () => Date.now() }),
+    );
+    /** Removes a rule's Redis record (the evaluator removes it only while it holds the rule) and the rule. */
+    const forget = async (name: string, deleteRule = true) => {
+      const uid = (await client.find<AlertRuleObject>(resourceTypes.alertRule, ns, name))?.metadata?.uid;
+      if (uid === undefined) return;
+      await redis.del(recordKey(ns, name, uid));
+      if (deleteRule) await client.delete(resourceTypes.alertRule, ns, name);
+    };
+    const evaluator = (identity: string) =>
+      new AlertEvaluator({
+        client,
+        query: queries.query,
+        snapshot,
+        redis,
+        recorder: kubeEventRecorder(client, "gateway", identity),
+        logger,
+        identity,
+        leaseNamespace: ns,
+        watchNamespace: ns,
+        publicUrl: "http://127.0.0.1:8090",
+      });
+
+    // Latency: one new rule per repetition, each watching a type of its own, Ok before its row.
+    const latency = evaluator(`bench-latency-${id}`);
+    evaluators.push(latency);
+    latency.start();
+    const toSink: number[] = [];
+    const toDecision: number[] = [];
+    for (let rep = 0; rep < latencyRepetitions; rep++) {
+      const name = `latency-${id}-${rep}`;
+      const type = `bench-${id}-${rep}`;
+      await client.create(
+        resourceTypes.alertRule,
+        ruleObject(ns, name, {
+          query: {
+            source: { kind: "Rollup", name: rollupName },
+            metric: "events",
+            filters: [{ field: "type", operator: "eq", values: [type] }],
+            range: "1m",
+          },
+          condition: { type: "threshold", operator: "gt", value: 0 },
+          interval: "1s",
+          for: "0s",
+          noDataState: "Ok",
+          notify: [{ type: "alertmanager", name: "am", url: alertmanagerUrl }],
+        }),
+      );
+      await poll(`rule ${name} evaluated`, 30_000, async () => {
+        const status = (await client.get<AlertRuleObject>(resourceTypes.alertRule, ns, name)).status;
+        return status?.state === "Ok" ? true : undefined;
+      });
+      const insertedAt = Date.now();
+      await clickhouse.insert({
+        table: rawTable,
+        values: [
+          {
+            event_id: `${type}-e`,
+            user_id: "u1",
+            session_id: null,
+            type,
+            url: "/bench",
+            ts: new Date(insertedAt).toISOString().replace("T", " ").replace("Z", ""),
+            latency_ms: 10,
+            value: 1,
+            _topic: "bench",
+            _partition: 0,
+            _offset: rep,
+          },
+        ],
+        format: "JSONEachRow",
+      });
+      const receivedAt = await poll(`the firing of ${name} at the sink`, 30_000, () => firstFiringAt(name));
+      const firedAt = (await client.get<AlertRuleObject>(resourceTypes.alertRule, ns, name)).status
+        ?.series?.[0]?.firedAt;
+      toSink.push(receivedAt - insertedAt);
+      if (firedAt !== undefined) toDecision.push(Date.parse(firedAt) - insertedAt);
+    }
+    await latency.stop();
+    // Gone before the cost phase, which is about the 1,000 rules alone.
+    for (let rep = 0; rep < latencyRepetitions; rep++) await forget(`latency-${id}-${rep}`);
+    console.log(
+      `[bench] alert latency: to the sink ${toSink.join(", ")} ms; to the evaluator's decision (firedAt) ${toDecision.join(", ")} ms (p50 ${median(toDecision)} ms); Alertmanager group_wait 1 s`,
+    );
+
+    // Cost of 1,000 rules: created 20 at a time, then held and evaluated by one evaluator.
+    const names = Array.from({ length: manyRules }, (_, i) => `rule-${id}-${i}`);
+    for (let i = 0; i < names.length; i += 20)
+      await Promise.all(
+        names.slice(i, i + 20).map((name, j) =>
+          client.create(
+            resourceTypes.alertRule,
+            ruleObject(ns, name, {
+              query: {
+                source: { kind: "Rollup", name: rollupName },
+                metric: "events",
+                groupBy: ["type"],
+                range: "96h",
+              },
+              condition: { type: "threshold", operator: "gt", value: 1_000 + i + j },
+              interval: "10s",
+              noDataState: "Ok",
+              notify: [{ type: "alertmanager", name: "am", url: alertmanagerUrl }],
+            }),
+          ),
+        ),
+      );
+    const many = evaluator(`bench-many-${id}`);
+    evaluators.push(many);
+    const startedAt = performance.now();
+    many.start();
+    await poll(`the evaluator holding ${manyRules} rules`, 120_000, async () =>
+      many.owned().filter((key) => key.startsWith(`${ns}/rule-`)).length === manyRules ? true : undefined,
+    );
+    console.log(`[bench] ${manyRules} rules held after ${Math.round(performance.now() - startedAt)} ms`);
+    const cpuBefore = process.cpuUsage();
+    const leasesBefore = leases.count();
+    const queriesBefore = queries.count();
+    const wallBefore = performance.now();
+    await sleep(measureMs);
+    const wallMs = performance.now() - wallBefore;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMsPerS = ((cpu.user + cpu.system) / 1000 / wallMs) * 1000;
+    const leasesPerS = ((leases.count() - leasesBefore) * 1000) / wallMs;
+    const evaluationsPerS = ((queries.count() - queriesBefore) * 1000) / wallMs;
+    // Lease renewals that lag past the renew deadline step down: how many rules are still held.
+    const heldAtEnd = many.owned().length;
+    console.log(
+      `[bench] ${manyRules} rules every 10 s: ${evaluationsPerS.toFixed(1)} evaluations/s (${manyRules / 10} due), ${cpuMsPerS.toFixed(0)} CPU ms/s, ${leasesPerS.toFixed(0)} Lease requests/s, ${heldAtEnd} rules held at the end`,
+    );
+    await many.stop();
+    // 1,000 deletions are the namespace's to do; the records are Redis's, so removed here.
+    for (const name of names) await forget(name, false);
+    return [
+      { name: "gateway.alert_latency_ms", value: median(toSink), unit: "ms" },
+      { name: "gateway.alert_eval_1000_rules_cpu_ms_per_s", value: cpuMsPerS, unit: "ms/s" },
+      { name: "gateway.alert_lease_requests_per_s", value: leasesPerS, unit: "req/s" },
+    ];
+  } finally {
+    await Promise.all(evaluators.map((e) => e.stop().catch(() => undefined)));
+    if (namespace !== undefined) await deleteNamespace(namespace).catch(() => undefined);
+    if (dataset !== undefined) await dropGatewayDataset(clickhouse, dataset);
+    await clickhouse.close();
+    redis.disconnect();
+  }
+}
