@@ -21,7 +21,11 @@ import { planOf, readDeadLetters, readWindowPartials } from "../support/runtime-
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const partitions = 6;
-const idleTimeoutMs = 5_000;
+// Long enough that no partition goes a whole idleTimeout without a fetch while its backlog is consumed:
+// the runtime counts idleness in wall time since the last record delivered, even with records still
+// waiting in Kafka, and a loaded CI machine starved one partition for over 5 s (its windows then missed
+// the rest of its backlog as late). That runtime defect is reported, not fixed, here.
+const idleTimeoutMs = 20_000;
 let ctx: OperatorNamespace;
 let clickhouse: ClickHouseClient;
 
