@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local stack runs (Redis, Prometheus, Alertmanager, and the
-# old clickhouse-server 18.16 that only serves to prove unsupported servers are refused).
+# Installs the Debian packages the local stack runs (Redis, Prometheus, Alertmanager, the old
+# clickhouse-server 18.16 that only serves to prove unsupported servers are refused) and Chromium,
+# which playwright-core drives in the browser tests (/usr/bin/chromium).
 # Idempotent: packages already present are skipped without touching apt.
 set -euo pipefail
-packages=(redis-server prometheus prometheus-alertmanager clickhouse-server)
+packages=(redis-server prometheus prometheus-alertmanager clickhouse-server chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
