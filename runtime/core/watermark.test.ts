@@ -225,6 +225,7 @@ describe("idle advance", () => {
     maxOutOfOrdernessMs: 5_000,
     watermarkMs: now - 3_600_000,
     nextDueMs: now - 3_000_000,
+    backlog: 0,
   };
 
   it.each<[string, Partial<IdleAdvanceInput>, number | undefined]>([
@@ -239,11 +240,13 @@ describe("idle advance", () => {
       undefined,
     ],
     ["idleness disabled", { idleTimeoutMs: Number.POSITIVE_INFINITY }, undefined],
+    ["silent but with a backlog still to read (not fetched lately)", { backlog: 3 }, undefined],
+    ["silent, backlog not yet looked up", { backlog: undefined }, undefined],
   ])("%s", (_name, patch, expected) => {
     expect(idleAdvanceTarget({ ...base, ...patch })).toBe(expected);
   });
 
-  it("property: an advance is always above the watermark, at or past the next due time, and only when idle", () => {
+  it("property: an advance is always above the watermark, at or past the next due time, and only when idle with nothing left to read", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 120_000 }),
@@ -251,7 +254,8 @@ describe("idle advance", () => {
         fc.integer({ min: 0, max: 10_000 }),
         fc.integer({ min: -600_000, max: 600_000 }),
         fc.integer({ min: -600_000, max: 600_000 }),
-        (silentMs, idleTimeoutMs, maxOutOfOrdernessMs, watermarkOffset, dueOffset) => {
+        fc.option(fc.nat({ max: 3 })),
+        (silentMs, idleTimeoutMs, maxOutOfOrdernessMs, watermarkOffset, dueOffset, backlog) => {
           const input = {
             nowMs: now,
             lastActivityMs: now - silentMs,
@@ -259,10 +263,12 @@ describe("idle advance", () => {
             maxOutOfOrdernessMs,
             watermarkMs: now + watermarkOffset,
             nextDueMs: now + dueOffset,
+            backlog: backlog ?? undefined,
           };
           const target = idleAdvanceTarget(input);
           const expected =
             silentMs >= idleTimeoutMs &&
+            backlog === 0 &&
             now - maxOutOfOrdernessMs > input.watermarkMs &&
             input.nextDueMs <= now - maxOutOfOrdernessMs;
           expect(target !== undefined).toBe(expected);

@@ -156,17 +156,25 @@ export interface IdleAdvanceInput {
   readonly watermarkMs: number;
   /** The earliest time a window of the partition fires or is purged (Infinity: nothing open). */
   readonly nextDueMs: number;
+  /**
+   * Records the partition holds beyond those processed, from a high-watermark lookup made after it fell
+   * silent; undefined until such a lookup answered. Silence alone is not idleness: a partition the consumer
+   * has not fetched for a while (a busy worker, a slow fetch) may still have a backlog, and moving its
+   * watermark to now would make that whole backlog late.
+   */
+  readonly backlog: number | undefined;
 }
 
 /**
  * Where an idle partition's watermark moves to, or undefined to leave it. A partition that has received no record
- * for idleTimeout of wall-clock time moves to now − maxOutOfOrderness, as if a record stamped now had arrived (a
+ * for idleTimeout of wall-clock time and has nothing left to read moves to now − maxOutOfOrderness, as if a record stamped now had arrived (a
  * record stamped now would be the newest possible in a stream whose event time follows the wall clock), so its
  * open windows fire and are written. Only when that fires or purges a window: an advance is written down (commit
  * metadata), and one that changes nothing is not worth a commit.
  */
 export function idleAdvanceTarget(input: IdleAdvanceInput): number | undefined {
   if (!(input.nowMs - input.lastActivityMs >= input.idleTimeoutMs)) return undefined;
+  if (input.backlog !== 0) return undefined;
   const target = input.nowMs - input.maxOutOfOrdernessMs;
   if (!(target > input.watermarkMs) || !(input.nextDueMs <= target)) return undefined;
   return target;

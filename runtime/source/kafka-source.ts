@@ -21,8 +21,10 @@
  * heartbeat after an empty fetch: an idle consumer) finds at most maxDelay of uncommitted data, which
  * the next owner re-reads; the worker logs how much.
  *
- * Idle partitions. A partition that has been delivered no record for spec.eventTime.idleTimeout (and has
- * nothing open, in flight or paused) has its watermark moved by processing time when that closes a window
+ * Idle partitions. A partition that has been delivered no record for spec.eventTime.idleTimeout, that an
+ * admin lookup made since then finds caught up (nothing between its position and the high watermark: silence
+ * may be a fetch that has not come round yet), and that has nothing open, in flight or paused has its
+ * watermark moved by processing time when that closes a window
  * (core/watermark.ts `idleAdvanceTarget`); the processor's idle advance is written like a batch
  * (partition-writer.ts), so the windows it closes are written exactly once and a restart repeats it.
  *
@@ -88,6 +90,8 @@ interface PartitionState {
   readonly processor: PartitionProcessor;
   readonly writer: PartitionWriter;
   highWatermark: number | undefined;
+  /** Wall-clock time of the admin lookup that last set highWatermark (0: none yet). */
+  highWatermarkCheckedAtMs: number;
   /** Wall-clock time a record of the partition was last delivered (or the partition was initialised). */
   lastActivityMs: number;
 }
@@ -111,6 +115,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class KafkaSource {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
+  private readonly highWatermarkLookups = new Map<
+    string,
+    { readonly startedMs: number; inFlight: boolean }
+  >();
   private readonly committer = new OffsetCommitter();
   private readonly partitions = new Map<string, PartitionState>();
   private readonly budgetPaused = new Map<string, { readonly topic: string; readonly partition: number }>();
@@ -413,17 +421,62 @@ export class KafkaSource {
     if (this.draining || state.epoch !== this.committer.epoch || this.budgetPaused.has(state.key)) return;
     if (processor.hasOpenBatch || processor.awaitingForcedCut || writer.pending > 0 || writer.isStopped)
       return;
+    const { idleTimeoutMs } = this.plan.eventTime;
+    if (!(now - state.lastActivityMs >= idleTimeoutMs)) return;
+    // Silent for idleTimeout: is it caught up? Only a lookup made after it fell silent can say.
+    const lookedUp = state.highWatermarkCheckedAtMs >= state.lastActivityMs + idleTimeoutMs;
+    if (!lookedUp) {
+      this.lookUpHighWatermarks(state.topic);
+      return;
+    }
+    const position = processor.nextOffset;
     const target = idleAdvanceTarget({
       nowMs: now,
       lastActivityMs: state.lastActivityMs,
-      idleTimeoutMs: this.plan.eventTime.idleTimeoutMs,
+      idleTimeoutMs,
       maxOutOfOrdernessMs: this.plan.eventTime.maxOutOfOrdernessMs,
       watermarkMs: processor.watermarkMs,
       nextDueMs: processor.nextDueMs(),
+      backlog:
+        state.highWatermark === undefined || position === undefined
+          ? undefined
+          : Math.max(0, state.highWatermark - position),
     });
     if (target === undefined) return;
     const advance = processor.advanceIdle(target);
     if (advance !== undefined) writer.enqueue(advance);
+  }
+
+  /**
+   * The topic's high watermarks from the admin API, for silent partitions (one lookup per topic in flight, at
+   * most one a second). The time recorded is the lookup's start, so a record delivered while it ran makes
+   * it too old to count.
+   */
+  private lookUpHighWatermarks(topic: string): void {
+    const now = Date.now();
+    const last = this.highWatermarkLookups.get(topic);
+    if (last !== undefined && (last.inFlight || now - last.startedMs < 1_000)) return;
+    const lookup = { startedMs: now, inFlight: true };
+    this.highWatermarkLookups.set(topic, lookup);
+    this.admin
+      .fetchTopicOffsets(topic)
+      .then((offsets) => {
+        for (const { partition, high } of offsets) {
+          const state = this.partitions.get(partitionKey(topic, partition));
+          if (state === undefined) continue;
+          state.highWatermark = Math.max(state.highWatermark ?? 0, Number(high));
+          state.highWatermarkCheckedAtMs = Math.max(state.highWatermarkCheckedAtMs, lookup.startedMs);
+        }
+      })
+      .catch((error: unknown) =>
+        this.log.warn(
+          { topic, err: error instanceof Error ? error.message : String(error) },
+          "high-watermark lookup for idle partitions failed; their watermarks wait for the next one",
+        ),
+      )
+      .finally(() => {
+        lookup.inFlight = false;
+      });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -540,6 +593,7 @@ export class KafkaSource {
         processor,
         writer,
         highWatermark: undefined,
+        highWatermarkCheckedAtMs: 0,
         lastActivityMs: Date.now(),
       };
     } catch (error) {
