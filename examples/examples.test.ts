@@ -15,7 +15,11 @@ const documents = readdirSync(import.meta.dirname)
   .filter((f) => f.endsWith(".yaml"))
   .flatMap((file) =>
     parseAllDocuments(readFileSync(join(import.meta.dirname, file), "utf8")).map(
-      (d) => [file, d.toJS() as { kind: string; metadata: { name: string }; spec: unknown }] as const,
+      (d) =>
+        [
+          file,
+          d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec: unknown },
+        ] as const,
     ),
   );
 
@@ -39,4 +43,13 @@ describe("examples", () => {
       expect(pipeline.ok && validatePipelineSemantics(pipeline.value)).toEqual([]);
     }
   });
+
+  // `kubectl apply -n team-a -f examples/` is refused when a manifest names another namespace
+  // (kubebuilder's samples leave it out for the same reason).
+  it.each(documents.map(([file, d]) => [`${file}: ${d.kind} ${d.metadata.name}`, d] as const))(
+    "%s names no namespace",
+    (_label, doc) => {
+      expect(doc.metadata.namespace).toBeUndefined();
+    },
+  );
 });
