@@ -10,6 +10,7 @@ export default defineConfig({
           name: "unit",
           include: [
             "api/**/*.test.ts",
+            "hack/**/*.test.ts",
             "contracts/**/*.test.ts",
             "lib/**/*.test.ts",
             "operator/**/*.test.ts",
