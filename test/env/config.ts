@@ -84,4 +84,6 @@ export const podRunnerPaths = {
   processes: join(stackConfig.stateDir, "pod-runner", "processes.json"),
   /** One log per pod: `<namespace>_<pod>.log`. */
   podLogs: join(stackConfig.stateDir, "logs", "pods"),
+  /** One kubeconfig per operator or gateway pod, `<namespace>_<pod>.kubeconfig`: its ServiceAccount's token. */
+  identities: join(stackConfig.stateDir, "pod-runner", "identities"),
 } as const;

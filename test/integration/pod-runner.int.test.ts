@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1EnvVar, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { kubeconfigPath, podRunnerPaths } from "../env/config.js";
 import { isAlive } from "../env/process-control.js";
-import { kubectl } from "../env/services/k8s-tools.js";
+import { k8sBinary, kubectl } from "../env/services/k8s-tools.js";
 import { eventually } from "../support/eventually.js";
+import { run } from "../support/kube.js";
 
 /**
  * The pod-runner (started by `make stack-up`) against the local control plane: pods labelled
@@ -295,7 +296,7 @@ describe("the pod-runner", () => {
     expect(readFileSync(proc?.logFile ?? "", "utf8")).toContain("did not stop within 2 s: SIGKILL");
   });
 
-  it("waits for a missing Secret before starting, and gives the operator a kubeconfig", async () => {
+  it("waits for a missing Secret before starting, and gives the operator its ServiceAccount's identity", async () => {
     const namespace = await freshNamespace("config");
     await core.createNamespacedPod({
       namespace,
@@ -325,10 +326,28 @@ describe("the pod-runner", () => {
 
     const op = running(namespace).find((p) => p.key.endsWith("/op"));
     const record = recordOf("op", op?.pid ?? 0);
-    expect(record.env.KUBECONFIG).toBe(kubeconfigPath);
+    // Its own ServiceAccount's token, not the admin kubeconfig: the RBAC it runs with is a pod's.
+    const podKubeconfig = record.env.KUBECONFIG ?? "";
+    expect(podKubeconfig).not.toBe(kubeconfigPath);
+    expect(statSync(podKubeconfig).mode & 0o077).toBe(0);
+    const asPod = (args: string[]) =>
+      run(k8sBinary("kubectl"), args, undefined, { KUBECONFIG: podKubeconfig });
+    const whoami = await asPod(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+    expect(whoami.stdout).toBe(`system:serviceaccount:${namespace}:default`);
+    const secrets = await asPod(["get", "secrets", "-n", namespace]);
+    expect(secrets.code).not.toBe(0);
+    expect(secrets.stderr).toContain("forbidden");
     expect(
       recordOf("late", running(namespace).find((p) => p.key.endsWith("/late"))?.pid ?? 0).env.KUBECONFIG,
     ).toBe(undefined);
+
+    // The token is bound to the pod: once the pod is gone the API server refuses it.
+    await core.deleteNamespacedPod({ name: "op", namespace, gracePeriodSeconds: 0 });
+    await eventually(async () => {
+      const after = await asPod(["auth", "whoami"]);
+      expect(after.code).not.toBe(0);
+      expect(after.stderr).toMatch(/Unauthorized|must be logged in/);
+    }, 30_000);
 
     // Deleting the namespace stops everything in it.
     await core.deleteNamespace({ name: namespace });

@@ -12,8 +12,8 @@
  * `<namespace>/<pod>` to it. TALLY_METRICS_HOST=127.0.0.1 keeps their servers on the loopback address
  * like the rest of the stack (a real pod binds 0.0.0.0 so that its Service reaches it), and
  * TALLY_GATEWAY_HOST=127.0.0.1 does the same for the gateway's API. The `operator` and `gateway`
- * components also get KUBECONFIG = the admin kubeconfig: a real pod would use its service account's
- * token, which a local process cannot mount.
+ * components also get KUBECONFIG: a kubeconfig with a token of the pod's own ServiceAccount
+ * (pod-identity.ts), so they run with the RBAC a cluster would give them, not as admin.
  *
  * Started by the stack (`stack.ts up pod-runner`); health and state on TALLY_POD_RUNNER_PORT:
  * GET /healthz, GET /processes.
@@ -25,11 +25,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
 import { runtimeEnv } from "../../../contracts/runtime-env.js";
-import { kubeconfigPath, podRunnerPaths, stackConfig } from "../config.js";
+import { podRunnerPaths, stackConfig } from "../config.js";
 import { clientIdentities } from "../services/k8s-pki.js";
 import { componentLabel, desiredProcesses, diffProcesses, graceSeconds, podKey } from "./desired.js";
 import { commandLine, type EntrypointTable, entrypointFor, loadEntrypoints } from "./entrypoints.js";
 import { mainContainer, type ObjectRef, objectKey, referencedObjects, resolveContainer } from "./pod-env.js";
+import { writePodKubeconfig } from "./pod-identity.js";
 import { isOurProcess, type Launch, PodProcess, podMarkerEnv, signalGroup } from "./pod-process.js";
 
 const localIp = "127.0.0.1";
@@ -193,6 +194,9 @@ class PodRunner {
         const value = process.env[name];
         if (value !== undefined) base[name] = value;
       }
+      const talksToApi = component === "operator" || component === "gateway";
+      const identity = talksToApi ? await writePodKubeconfig(this.core, pod) : undefined;
+      if (identity !== undefined && !identity.ok) return identity;
       const env: Record<string, string> = {
         ...base,
         HOSTNAME: pod.metadata?.name ?? "",
@@ -201,8 +205,8 @@ class PodRunner {
         [runtimeEnv.metricsPort.name]: String(port),
         [runtimeEnv.metricsHost.name]: localIp,
         [podMarkerEnv]: key,
-        // The operator and the gateway talk to the apiserver; the gateway's API stays on loopback too.
-        ...(component === "operator" || component === "gateway" ? { KUBECONFIG: kubeconfigPath } : {}),
+        // The operator and the gateway talk to the apiserver as their pod's ServiceAccount (pod-identity.ts).
+        ...(identity?.ok === true ? { KUBECONFIG: identity.kubeconfig } : {}),
         // Replicas share this machine: each API on a free port (the process logs it, "gateway listening").
         ...(component === "gateway"
           ? { TALLY_GATEWAY_HOST: localIp, TALLY_GATEWAY_PORT: String(await freePort()) }

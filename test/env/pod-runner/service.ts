@@ -11,7 +11,7 @@ import { tsxCommand } from "../services/node-entry.js";
 const podRunnerUrl = `http://${stackConfig.host}:${stackConfig.podRunnerPort}`;
 const rbacFile = join(k8sDir, "pod-runner-rbac.yaml");
 
-/** What the pod-runner may do as `tally-pod-runner`: see pods, read what their env refers to. */
+/** What the pod-runner may do as `tally-pod-runner`: see pods, read what their env refers to, mint pod tokens. */
 const rbac = [
   {
     apiVersion: "rbac.authorization.k8s.io/v1",
@@ -20,6 +20,8 @@ const rbac = [
     rules: [
       { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
       { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: ["get"] },
+      // A token of the pod's own ServiceAccount for the operator's and the gateway's processes (pod-identity.ts).
+      { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
     ],
   },
   {
