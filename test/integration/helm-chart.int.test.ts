@@ -69,6 +69,66 @@ describe("Helm chart", () => {
     }
   });
 
+  it("refuses bad values at install time, each with a message naming the value", async () => {
+    const bad: [set: string, path: string, says: string][] = [
+      ["operator.replicas=0", "/operator/replicas", "minimum"],
+      ["gateway.port=80", "/gateway/port", "minimum"],
+      ["image.pullPolicy=Sometimes", "/image/pullPolicy", "value must be one of"],
+      ["gateway.redisUrl=http://redis:6379", "/gateway/redisUrl", "does not match pattern"],
+      ["operator.watchNamespace=Team_A", "/operator/watchNamespace", "does not match pattern"],
+      ["gateway.tokenSecrets={Bad_Name}", "/gateway/tokenSecrets/0", "does not match pattern"],
+      ["gateway.clickhouse.url=clickhouse:8123", "/gateway/clickhouse/url", "does not match pattern"],
+      ["operator.logLevel=verbose", "/operator/logLevel", "value must be one of"],
+      ["gateway.rateLimitPerMinute=0", "/gateway/rateLimitPerMinute", "minimum"],
+      ["gateway.resources.limits.memory=lots", "/gateway/resources/limits/memory", "does not match pattern"],
+      ["gateway.replicaz=3", "/gateway", "additional properties 'replicaz' not allowed"],
+      ["serviceMonitor.interval=30 seconds", "/serviceMonitor/interval", "does not match pattern"],
+      ["gateway.alerts.publicUrl=ftp://x", "/gateway/alerts/publicUrl", "does not match pattern"],
+      ["operator.leaseDurationSeconds=1", "/operator/leaseDurationSeconds", "minimum"],
+    ];
+    for (const [set, path, says] of bad) {
+      const rendered = await run(helmPath, ["template", release, chart, "-n", namespace, "--set", set]);
+      expect(rendered.code, set).not.toBe(0);
+      expect(rendered.stderr, set).toContain(`at '${path}'`);
+      expect(rendered.stderr, set).toContain(says);
+    }
+  });
+
+  it("renders every optional part, and the API server accepts all of it (server-side dry run)", async () => {
+    const rendered = await run(helmPath, [
+      "template",
+      release,
+      chart,
+      "-n",
+      namespace,
+      "--set",
+      "networkPolicy.enabled=true",
+      "--set",
+      "gateway.redisUrl=redis://redis:6379",
+      "--set",
+      "gateway.tokenSecrets={team-a-token}",
+    ]);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const kinds = parseAllDocuments(rendered.stdout).map((d) => (d.toJS() as { kind: string } | null)?.kind);
+    expect(kinds).toContain("NetworkPolicy");
+    expect(kinds.filter((k) => k === "Secret")).toHaveLength(1); // the chart's own read token
+    const applied = await kubectl(["apply", "--dry-run=server", "-n", namespace, "-f", "-"], rendered.stdout);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain(
+      "networkpolicy.networking.k8s.io/tally-gateway created (server dry run)",
+    );
+    // ServiceMonitors need the Prometheus Operator's CRD, which this control plane does not have: rendered only.
+    const monitored = await run(helmPath, [
+      "template",
+      release,
+      chart,
+      "--set",
+      "serviceMonitor.enabled=true",
+    ]);
+    expect(monitored.code, monitored.stderr).toBe(0);
+    expect(monitored.stdout.match(/kind: ServiceMonitor/g)).toHaveLength(2);
+  });
+
   it("installs, and the operator's service account can do exactly its job", async () => {
     const install = await run(helmPath, [
       "install",
@@ -87,6 +147,32 @@ describe("Helm chart", () => {
       "120s",
     ]);
     expect(install.code, install.stderr).toBe(0);
+    // NOTES.txt tells the user what to do next, with this release's names.
+    expect(install.stdout).toContain(`kubectl port-forward -n ${namespace} svc/${release}-gateway 8090:8090`);
+    expect(install.stdout).toContain(`kubectl get secret -n ${namespace} ${release}-gateway-token`);
+    const token = () =>
+      kubectlOk([
+        "get",
+        "secret",
+        "-n",
+        namespace,
+        `${release}-gateway-token`,
+        "-o",
+        "jsonpath={.data.token}",
+      ]);
+    const before = await token();
+    expect(Buffer.from(before, "base64").toString()).toMatch(/^[A-Za-z0-9]{40}$/);
+    const upgrade = await run(helmPath, [
+      "upgrade",
+      release,
+      chart,
+      "-n",
+      namespace,
+      "--reuse-values",
+      "--wait",
+    ]);
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    expect(await token(), "the token survives an upgrade").toBe(before);
     expect(await kubectlOk(["get", "crd", "pipelines.tally.dev", "-o", "name"])).toContain(
       "pipelines.tally.dev",
     );
@@ -127,6 +213,7 @@ describe("Helm chart", () => {
       ["list", "rollups.tally.dev"],
       ["get", "secrets/gateway-token"],
       ["watch", "secrets/gateway-token"],
+      ["get", `secrets/${release}-gateway-token`],
       ["watch", "alertrules.tally.dev"],
       ["create", "events.events.k8s.io"],
       ["create", "leases.coordination.k8s.io"],

@@ -21,8 +21,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "tally.gatewayTokenSecrets" -}}
 {{- $ns := .Release.Namespace -}}
 {{- $refs := list -}}
-{{- range .Values.gateway.tokenSecrets -}}
+{{- range (include "tally.gatewayTokenSecretNames" . | fromJsonArray) -}}
 {{- $refs = append $refs (printf "%s/%s" $ns .) -}}
 {{- end -}}
 {{ join "," $refs }}
+{{- end -}}
+
+
+{{- /* The token Secrets the gateway reads: the listed ones and, when created, the chart's own. */ -}}
+{{- define "tally.gatewayTokenSecretNames" -}}
+{{- $names := .Values.gateway.tokenSecrets | default list -}}
+{{- if .Values.gateway.createTokenSecret -}}
+{{- $names = append $names (printf "%s-token" (include "tally.gatewayName" .)) -}}
+{{- end -}}
+{{ toJson $names }}
 {{- end -}}
