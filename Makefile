@@ -64,7 +64,7 @@ e2e-kind: pinned-node
 	  exit 1; \
 	fi
 	@command -v kind >/dev/null || { echo "make e2e-kind needs 'kind' on PATH (go install sigs.k8s.io/kind@latest)" >&2; exit 1; }
-	@TALLY_E2E_TARGET=kind npx --no-install vitest run --project e2e
+	@bash test/e2e/kind/run.sh
 
 ## demo: set up, start the stack and run the main job
 demo: stack-up

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { stackConfig } from "../env/config.js";
@@ -127,6 +128,31 @@ describe("Helm chart", () => {
     ]);
     expect(monitored.code, monitored.stderr).toBe(0);
     expect(monitored.stdout.match(/kind: ServiceMonitor/g)).toHaveLength(2);
+  });
+
+  it("make e2e-kind's in-cluster services are objects the API server accepts (server-side dry run)", async () => {
+    // kind itself cannot run here (no container engine); what its manifests ask of Kubernetes can be checked.
+    const manifests = parseAllDocuments(
+      readFileSync(`${stackConfig.repoRoot}/test/e2e/kind/services.yaml`, "utf8"),
+    )
+      .map((d) => d.toJS() as { kind: string; metadata: { namespace?: string } })
+      .filter((m) => m.kind !== "Namespace")
+      .map((m) => ({ ...m, metadata: { ...m.metadata, namespace } }));
+    expect(manifests.map((m) => m.kind).sort()).toEqual([
+      "Deployment",
+      "Deployment",
+      "Deployment",
+      "Service",
+      "Service",
+      "Service",
+      "Service",
+      "StatefulSet",
+    ]);
+    const applied = await kubectl(
+      ["apply", "--dry-run=server", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: manifests }),
+    );
+    expect(applied.code, applied.stderr).toBe(0);
   });
 
   it("installs, and the operator's service account can do exactly its job", async () => {
