@@ -8,7 +8,11 @@
  * last batch, to <file> when the worker stops. Never use it in a pod: nothing reaches ClickHouse.
  */
 import { writeFileSync } from "node:fs";
-import { type WindowResult, type WindowUpsert, windowIdentity } from "../../contracts/windows/window-results.js";
+import {
+  type WindowResult,
+  type WindowUpsert,
+  windowIdentity,
+} from "../../contracts/windows/window-results.js";
 import type { IdleAdvance, SealedBatch } from "../pipeline/partition-processor.js";
 import type { RebuildRow } from "../pipeline/rebuild-range.js";
 import type { ResultStore } from "./clickhouse-sink.js";

@@ -130,25 +130,25 @@ export async function startPipelineWorker(
     discard !== undefined
       ? loggingDeadLetterSink(() => {})
       : plan.spec.deadLetter === undefined
-      ? loggingDeadLetterSink((letter) =>
-          log.warn(
-            {
-              topic: letter.origin.topic,
-              partition: letter.origin.partition,
-              offset: letter.origin.offset,
-              kind: letter.kind,
-              field: letter.field,
-              window: letter.window,
-            },
-            `dead letter (no spec.deadLetter topic): ${letter.message}`,
-          ),
-        )
-      : transactionalDeadLetterSink(kafka, {
-          topic: plan.spec.deadLetter.topic,
-          pipeline: `${plan.namespace}/${plan.name}`,
-          consumerGroup: plan.consumerGroup,
-          beforeCommit: (letters) => hooks.reached("before-dead-letter-commit", letters),
-        });
+        ? loggingDeadLetterSink((letter) =>
+            log.warn(
+              {
+                topic: letter.origin.topic,
+                partition: letter.origin.partition,
+                offset: letter.origin.offset,
+                kind: letter.kind,
+                field: letter.field,
+                window: letter.window,
+              },
+              `dead letter (no spec.deadLetter topic): ${letter.message}`,
+            ),
+          )
+        : transactionalDeadLetterSink(kafka, {
+            topic: plan.spec.deadLetter.topic,
+            pipeline: `${plan.namespace}/${plan.name}`,
+            consumerGroup: plan.consumerGroup,
+            beforeCommit: (letters) => hooks.reached("before-dead-letter-commit", letters),
+          });
 
   let source: KafkaSource | undefined;
   const redisSink =
