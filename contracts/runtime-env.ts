@@ -208,6 +208,14 @@ export const runtimeEnv = {
     requirement: { kind: "optional", default: 3 },
     meaning: "fault injection: crash at the n-th batch that reaches TALLY_TEST_CRASH_AT",
   },
+  benchDiscardResults: {
+    name: "TALLY_BENCH_DISCARD_RESULTS",
+    setBy: ["test"],
+    source: { kind: "process" },
+    requirement: { kind: "optional", default: undefined },
+    meaning:
+      "bench only (test/bench/flink.bench.ts): windows computed, results discarded; nothing is written to ClickHouse, Redis or the dead-letter topic, and a summary of the windows and the CPU from first record to last batch goes to this file at stop (unset: off)",
+  },
 } as const satisfies Record<string, RuntimeEnvVar>;
 
 /**

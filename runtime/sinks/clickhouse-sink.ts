@@ -81,6 +81,15 @@ function toRowValue(value: unknown, field: string): RowValue {
   throw new ClickHouseSinkError(`raw table column ${field} came back as ${typeof value}`);
 }
 
+/**
+ * What the Kafka source needs of the result store: the inserts of a batch and of an idle advance, and the
+ * reads of a rebuild. ClickHouseSink is the real one; bench-discarding-sink.ts the bench's stand-in.
+ */
+export type ResultStore = Pick<
+  ClickHouseSink,
+  "insert" | "insertIdleAdvance" | "fetchRebuildRows" | "fetchMaxEventTime"
+>;
+
 export class ClickHouseSink {
   private readonly rawTable: string;
   private readonly windowTable: string;

@@ -45,7 +45,7 @@ import { type Enricher, EnrichmentError } from "../enrich/enricher.js";
 import { type IdleAdvance, PartitionProcessor, type SourceMessage } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
 import { collectRebuildRows } from "../pipeline/rebuild-range.js";
-import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
+import type { ResultStore } from "../sinks/clickhouse-sink.js";
 import type { DeadLetterSink } from "../sinks/dead-letter-sink.js";
 import type { RedisSink } from "../sinks/redis-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
@@ -68,7 +68,7 @@ interface SourceSettings {
 interface KafkaSourceOptions {
   readonly kafka: Kafka;
   readonly plan: PipelinePlan;
-  readonly clickhouse: ClickHouseSink;
+  readonly clickhouse: ResultStore;
   /** The live-window sink, when the pipeline has spec.sink.redis. */
   readonly redis: RedisSink | undefined;
   readonly enricher: Enricher;
@@ -132,7 +132,7 @@ export class KafkaSource {
   private lastRedisCheck = 0;
 
   private readonly plan: PipelinePlan;
-  private readonly clickhouse: ClickHouseSink;
+  private readonly clickhouse: ResultStore;
   private readonly enricher: Enricher;
   private readonly deadLetters: DeadLetterSink;
   private readonly writerDeps: Omit<WriterDeps, "committer">;

@@ -27,7 +27,7 @@ import type { Logger } from "pino";
 import { formatCommitMetadata, type SinkReport } from "../../contracts/kafka/commit-metadata.js";
 import type { IdleAdvance, SealedBatch } from "../pipeline/partition-processor.js";
 import type { PipelinePlan } from "../pipeline/pipeline-plan.js";
-import type { ClickHouseSink } from "../sinks/clickhouse-sink.js";
+import type { ResultStore } from "../sinks/clickhouse-sink.js";
 import type { PartitionDeadLetters } from "../sinks/dead-letter-sink.js";
 import type { RedisSink } from "../sinks/redis-sink.js";
 import type { RuntimeMetrics } from "../worker/metrics.js";
@@ -37,7 +37,7 @@ import { FencedCommitError, type OffsetCommitter } from "./offset-committer.js";
 export interface WriterDeps {
   readonly plan: PipelinePlan;
   readonly committer: OffsetCommitter;
-  readonly clickhouse: ClickHouseSink;
+  readonly clickhouse: ResultStore;
   readonly redis: RedisSink | undefined;
   readonly hooks: TestHooks;
   readonly metrics: RuntimeMetrics;

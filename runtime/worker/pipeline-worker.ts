@@ -8,10 +8,12 @@ import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
 import { parseDuration } from "../../api/v1alpha1/duration.js";
 import { kafkajsConnectionOptions } from "../../contracts/kafka/kafka-connection.js";
+import type { Decoder } from "../decode/decoder.js";
 import { envSchemaResolver } from "../decode/schema-source.js";
 import { Enricher } from "../enrich/enricher.js";
 import { createLookupSource } from "../enrich/lookups.js";
-import { compilePipelinePlan } from "../pipeline/pipeline-plan.js";
+import { compilePipelinePlan, type PipelinePlan } from "../pipeline/pipeline-plan.js";
+import { BenchDiscardingSink } from "../sinks/bench-discarding-sink.js";
 import { ClickHouseSink } from "../sinks/clickhouse-sink.js";
 import {
   type DeadLetterSink,
@@ -40,6 +42,26 @@ function kafkaLogCreator(log: Logger) {
     };
 }
 
+/**
+ * Bench only (TALLY_BENCH_DISCARD_RESULTS): the plan with raw rows left unencoded (nothing is inserted) and
+ * the decoder telling the discarding store when the first record arrives.
+ */
+function benchDiscardingPlan(plan: PipelinePlan, sink: BenchDiscardingSink): PipelinePlan {
+  const inner = plan.decoder;
+  const decoder = {
+    ...inner,
+    decode(value: Buffer | null) {
+      sink.markRecord();
+      return inner.decode(value);
+    },
+  } as Decoder;
+  return {
+    ...plan,
+    decoder,
+    rawEncoder: { columnList: plan.rawEncoder.columnList, encode() {} },
+  };
+}
+
 interface RunningWorker {
   /** Drains and stops; resolves with whether everything was flushed within the grace period. */
   stop(): Promise<boolean>;
@@ -51,7 +73,12 @@ export async function startPipelineWorker(
   env: Env,
   onFatal: (error: unknown) => void,
 ): Promise<RunningWorker> {
-  const plan = compilePipelinePlan(settings.config, envSchemaResolver(env));
+  const compiled = compilePipelinePlan(settings.config, envSchemaResolver(env));
+  const discard =
+    settings.benchDiscardResultsPath === undefined
+      ? undefined
+      : { path: settings.benchDiscardResultsPath, sink: new BenchDiscardingSink() };
+  const plan = discard === undefined ? compiled : benchDiscardingPlan(compiled, discard.sink);
   const labels = { namespace: plan.namespace, pipeline: plan.name, pod: settings.podName };
   const log = createLogger(labels);
   const metrics = new RuntimeMetrics(labels);
@@ -72,13 +99,13 @@ export async function startPipelineWorker(
     max_open_connections: 8,
   });
   const sink = new ClickHouseSink(clickhouse, plan);
-  if (settings.createTables) {
+  if (settings.createTables && discard === undefined) {
     await sink.createTables();
     log.info({ tables: sink.tables }, "created the raw and window tables (--create-tables)");
   }
 
   let redis: Redis | undefined;
-  if (settings.redisUrl !== undefined) {
+  if (settings.redisUrl !== undefined && discard === undefined) {
     redis = new Redis(settings.redisUrl, {
       // Fail fast while Redis is away (the sink resyncs later) instead of queueing without bound.
       enableOfflineQueue: false,
@@ -100,26 +127,28 @@ export async function startPipelineWorker(
   const enricher = new Enricher(lookups, plan.mapper);
 
   const deadLetters: DeadLetterSink =
-    plan.spec.deadLetter === undefined
-      ? loggingDeadLetterSink((letter) =>
-          log.warn(
-            {
-              topic: letter.origin.topic,
-              partition: letter.origin.partition,
-              offset: letter.origin.offset,
-              kind: letter.kind,
-              field: letter.field,
-              window: letter.window,
-            },
-            `dead letter (no spec.deadLetter topic): ${letter.message}`,
-          ),
-        )
-      : transactionalDeadLetterSink(kafka, {
-          topic: plan.spec.deadLetter.topic,
-          pipeline: `${plan.namespace}/${plan.name}`,
-          consumerGroup: plan.consumerGroup,
-          beforeCommit: (letters) => hooks.reached("before-dead-letter-commit", letters),
-        });
+    discard !== undefined
+      ? loggingDeadLetterSink(() => {})
+      : plan.spec.deadLetter === undefined
+        ? loggingDeadLetterSink((letter) =>
+            log.warn(
+              {
+                topic: letter.origin.topic,
+                partition: letter.origin.partition,
+                offset: letter.origin.offset,
+                kind: letter.kind,
+                field: letter.field,
+                window: letter.window,
+              },
+              `dead letter (no spec.deadLetter topic): ${letter.message}`,
+            ),
+          )
+        : transactionalDeadLetterSink(kafka, {
+            topic: plan.spec.deadLetter.topic,
+            pipeline: `${plan.namespace}/${plan.name}`,
+            consumerGroup: plan.consumerGroup,
+            beforeCommit: (letters) => hooks.reached("before-dead-letter-commit", letters),
+          });
 
   let source: KafkaSource | undefined;
   const redisSink =
@@ -152,7 +181,7 @@ export async function startPipelineWorker(
   source = new KafkaSource({
     kafka,
     plan,
-    clickhouse: sink,
+    clickhouse: discard?.sink ?? sink,
     redis: redisSink,
     enricher,
     deadLetters,
@@ -202,6 +231,7 @@ export async function startPipelineWorker(
       redis?.disconnect();
       await clickhouse.close().catch(() => {});
       server?.close();
+      if (discard !== undefined) discard.sink.writeSummary(discard.path);
       log.info(
         { flushed, ms: Date.now() - started },
         flushed

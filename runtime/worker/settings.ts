@@ -34,6 +34,8 @@ export interface WorkerSettings {
   readonly shutdownGraceMs: number;
   readonly sessionTimeoutMs: number;
   readonly createTables: boolean;
+  /** Bench only: where the discarding result store writes its summary (see sinks/bench-discarding-sink.ts). */
+  readonly benchDiscardResultsPath: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -251,5 +253,6 @@ export function parseWorkerSettings(
     shutdownGraceMs: integer(env, runtimeEnv.shutdownGraceMs, 1_000),
     sessionTimeoutMs: integer(env, runtimeEnv.kafkaSessionTimeoutMs, 6_000, 300_000),
     createTables: values["create-tables"] === true,
+    benchDiscardResultsPath: nonEmpty(env, runtimeEnv.benchDiscardResults),
   };
 }
