@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { isEnvelopeContentType, parseCollectEnvelope } from "./collect-envelope.js";
 
-const bytes = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
+const bytes = (value: unknown) =>
+  new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
 
 describe("collect envelope", () => {
   it("takes the token and the batch out of {token, events}", () => {

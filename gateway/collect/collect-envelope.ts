@@ -6,10 +6,20 @@
  * logs and Referer headers would copy it). Only the collect route reads envelopes, and only the write
  * scope is accepted there, so a token sent this way can do nothing but add events.
  */
-import { type CollectBody, type CollectLimits, checkBatch, collectLimits, parseCollectJson } from "./collect-body.js";
+import {
+  type CollectBody,
+  type CollectLimits,
+  checkBatch,
+  collectLimits,
+  parseCollectJson,
+} from "./collect-body.js";
 
 export type CollectEnvelope =
-  | { readonly kind: "envelope"; readonly token: string; readonly body: Extract<CollectBody, { kind: "events" }> }
+  | {
+      readonly kind: "envelope";
+      readonly token: string;
+      readonly body: Extract<CollectBody, { kind: "events" }>;
+    }
   | Extract<CollectBody, { kind: "refused" }>;
 
 const shape = 'send {"token": "<write token>", "events": [event, ...]} as text/plain';
@@ -20,12 +30,16 @@ const invalid = (message: string, field: string): CollectEnvelope => ({
   body: { error: "InvalidRequest", message: `${message}; ${shape}.`, field },
 });
 
-export function parseCollectEnvelope(bytes: Uint8Array, limits: CollectLimits = collectLimits): CollectEnvelope {
+export function parseCollectEnvelope(
+  bytes: Uint8Array,
+  limits: CollectLimits = collectLimits,
+): CollectEnvelope {
   const parsed = parseCollectJson(bytes, shape, limits);
   if (parsed.kind === "refused") return parsed;
   const { token, events, ...rest } = parsed.value;
   const extra = Object.keys(rest);
-  if (extra.length > 0) return invalid(`The envelope has unknown keys (${extra.join(", ")})`, extra[0] ?? "body");
+  if (extra.length > 0)
+    return invalid(`The envelope has unknown keys (${extra.join(", ")})`, extra[0] ?? "body");
   if (typeof token !== "string" || token === "") return invalid("The envelope has no token", "token");
   if (!Array.isArray(events)) return invalid("The envelope's events is not an array", "events");
   const body = checkBatch(events, limits);

@@ -246,7 +246,9 @@ describe("collector route", () => {
       });
       expect(reply.statusCode, reply.body).toBe(202);
       expect(reply.headers["access-control-allow-origin"]).toBe("https://shop.example.com");
-      expect(sink.sent).toEqual([{ topic: "clicks", events: [{ key: "u1", value: JSON.stringify(events[0]) }] }]);
+      expect(sink.sent).toEqual([
+        { topic: "clicks", events: [{ key: "u1", value: JSON.stringify(events[0]) }] },
+      ]);
       // The request log names the token's Secret, never the token.
       expect(logText).toContain('"token":"tally/wo"');
       expect(logText).not.toContain(tokens.writeOnly);

@@ -12,7 +12,11 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { authenticate, type TokenTable } from "../auth/token-table.js";
 import { collectLimits, tooLargeBody } from "../collect/collect-body.js";
-import { type CollectEnvelope, isEnvelopeContentType, parseCollectEnvelope } from "../collect/collect-envelope.js";
+import {
+  type CollectEnvelope,
+  isEnvelopeContentType,
+  parseCollectEnvelope,
+} from "../collect/collect-envelope.js";
 import type { CollectOutcome } from "../collect/collect-outcome.js";
 import type { Collector } from "../collect/collector.js";
 import { corsGrant } from "../collect/cors.js";

@@ -19,7 +19,8 @@ describe("OpenAPI document", () => {
     const operations = Object.values(document.paths).flatMap((p) => Object.entries(p));
     expect(operations).toHaveLength(3);
     for (const [method, operation] of operations) {
-      const refusal = method === "post" && "202" in operation.responses ? "CollectErrorResponse" : "ErrorResponse";
+      const refusal =
+        method === "post" && "202" in operation.responses ? "CollectErrorResponse" : "ErrorResponse";
       for (const status of ["400", "401", "403", "404", "422", "429"])
         expect(operation.responses[status]?.content, status).toEqual({
           "application/json": { schema: { $ref: `#/components/schemas/${refusal}` } },
@@ -30,7 +31,9 @@ describe("OpenAPI document", () => {
       | { requestBody: { content: Record<string, unknown> }; responses: Record<string, unknown> }
       | undefined;
     expect(Object.keys(collect?.requestBody.content ?? {})).toEqual(["application/json", "text/plain"]);
-    expect(Object.keys(collect?.responses ?? {})).toEqual(expect.arrayContaining(["202", "413", "415", "503"]));
+    expect(Object.keys(collect?.responses ?? {})).toEqual(
+      expect.arrayContaining(["202", "413", "415", "503"]),
+    );
     // Every reference resolves to a component: the recursive filter included.
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]);
     for (const ref of new Set(refs))

@@ -103,7 +103,10 @@ export const CollectErrorResponse = Type.Composite([
  */
 const CollectEvent = Type.Object(
   {},
-  { additionalProperties: true, description: "One event, as the pipeline's spec.format.jsonSchema describes it." },
+  {
+    additionalProperties: true,
+    description: "One event, as the pipeline's spec.format.jsonSchema describes it.",
+  },
 );
 export const CollectBatch = Type.Union(
   [CollectEvent, Type.Object({ events: Type.Array(CollectEvent, { minItems: 1, maxItems: 500 }) })],
