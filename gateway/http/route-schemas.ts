@@ -129,7 +129,7 @@ export const collectErrorStatuses = {
   ...errorStatuses,
   403: "The token may not write to this namespace: it lacks the namespace or the write scope.",
   413: "The body is over 1 MiB or the batch over 500 events.",
-  415: "The pipeline does not read JSON events, or the body is not application/json.",
+  415: "The pipeline does not read JSON events, or the body is neither application/json nor text/plain (the envelope).",
   503: "Kafka did not acknowledge the events; retry after the Retry-After header's seconds.",
 } as const;
 
