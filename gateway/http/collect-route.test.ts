@@ -280,6 +280,15 @@ describe("collector route", () => {
         headers: { "content-type": "text/plain" },
       });
       expect(query.statusCode).toBe(401);
+      // Nor with the header: the write scope does not include read.
+      const withHeader = await app.inject({
+        method: "POST",
+        url: "/api/v1/namespaces/shop/query",
+        payload: JSON.stringify({ metrics: ["count"] }),
+        headers: { authorization: `Bearer ${tokens.writeOnly}`, "content-type": "application/json" },
+      });
+      expect(withHeader.statusCode).toBe(403);
+      expect(withHeader.json().error).toBe("MissingScope");
     });
   });
 });
