@@ -18,6 +18,8 @@ import { Collector } from "./collect/collector.js";
 import { KafkaEventSink } from "./collect/event-producer.js";
 import { startHealthServer } from "./health-server.js";
 import { buildApp } from "./http/app.js";
+import { bundleBrowserEntry } from "./http/browser-bundle.js";
+import { trackerEntry } from "./http/tracker-route.js";
 import { createLogger } from "./logger.js";
 import { gatewayMetrics } from "./metrics.js";
 import { createQueryService } from "./query/create-query-service.js";
@@ -107,9 +109,11 @@ async function main(): Promise<void> {
     logger,
     observe: metrics.collect,
   });
+  const trackerScript = await bundleBrowserEntry(trackerEntry, "iife");
   const app = await buildApp({
     service,
     collector,
+    trackerScript,
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,

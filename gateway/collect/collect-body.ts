@@ -28,29 +28,48 @@ export function tooLargeBody(limits: CollectLimits = collectLimits): CollectErro
 }
 
 export function parseCollectBody(bytes: Uint8Array, limits: CollectLimits = collectLimits): CollectBody {
+  const parsed = parseCollectJson(bytes, shape, limits);
+  if (parsed.kind === "refused") return parsed;
+  const value = parsed.value;
+  const keys = Object.keys(value);
+  const events = value.events;
+  if (keys.length !== 1 || keys[0] !== "events" || !Array.isArray(events))
+    return { kind: "events", events: [value] };
+  return checkBatch(events, limits);
+}
+
+type Refused = Extract<CollectBody, { kind: "refused" }>;
+
+/** The body as a JSON object, or why not (`expected` says what to send); shared with the envelope. */
+export function parseCollectJson(
+  bytes: Uint8Array,
+  expected: string,
+  limits: CollectLimits = collectLimits,
+): { readonly kind: "object"; readonly value: Record<string, unknown> } | Refused {
   if (bytes.length > limits.maxBodyBytes) return { kind: "refused", status: 413, body: tooLargeBody(limits) };
   const parsed = parseUtf8Json(bytes);
   if (parsed.kind === "invalid")
     return {
       kind: "refused",
       status: 400,
-      body: { error: "InvalidJson", message: `The body is ${parsed.message}; ${shape}.`, field: "body" },
+      body: { error: "InvalidJson", message: `The body is ${parsed.message}; ${expected}.`, field: "body" },
     };
-  const value = parsed.value;
+  const value: unknown = parsed.value;
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return {
       kind: "refused",
       status: 400,
       body: {
         error: "InvalidRequest",
-        message: `The body is ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}; ${shape}.`,
+        message: `The body is ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}; ${expected}.`,
         field: "body",
       },
     };
-  const keys = Object.keys(value);
-  const events = (value as Record<string, unknown>).events;
-  if (keys.length !== 1 || keys[0] !== "events" || !Array.isArray(events))
-    return { kind: "events", events: [value] };
+  return { kind: "object", value: value as Record<string, unknown> };
+}
+
+/** A batch's size checks: not empty, at most `maxEvents`. */
+export function checkBatch(events: readonly unknown[], limits: CollectLimits = collectLimits): CollectBody {
   if (events.length === 0)
     return {
       kind: "refused",

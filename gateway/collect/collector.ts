@@ -8,7 +8,7 @@
 import type { PipelineObject } from "../../api/v1alpha1/objects.js";
 import type { Logger } from "../logger.js";
 import type { NamespaceSources } from "../sources/source-registry.js";
-import { parseCollectBody } from "./collect-body.js";
+import { type CollectBody, parseCollectBody } from "./collect-body.js";
 import type { CollectOutcome } from "./collect-outcome.js";
 import { type CollectTarget, collectTarget } from "./collect-target.js";
 import { type AllowedOrigins, allowedOrigins, collectorOriginsAnnotation } from "./cors.js";
@@ -61,7 +61,21 @@ export class Collector {
     return allowed;
   }
 
-  async collect(namespace: string, name: string, bytes: Uint8Array): Promise<CollectOutcome> {
+  /** A request's body as bytes: one event or `{"events": [...]}`, parsed after the pipeline is found. */
+  collect(namespace: string, name: string, bytes: Uint8Array): Promise<CollectOutcome> {
+    return this.collectFrom(namespace, name, () => parseCollectBody(bytes));
+  }
+
+  /** Events already taken out of a request (the text/plain envelope). */
+  collectBody(namespace: string, name: string, body: CollectBody): Promise<CollectOutcome> {
+    return this.collectFrom(namespace, name, () => body);
+  }
+
+  private async collectFrom(
+    namespace: string,
+    name: string,
+    body: () => CollectBody,
+  ): Promise<CollectOutcome> {
     const pipeline = this.find(namespace, name);
     if (pipeline === undefined)
       return {
@@ -75,9 +89,12 @@ export class Collector {
       };
     const target = this.targetOf(namespace, name, pipeline);
     if (target.kind === "refused") return target;
-    const body = parseCollectBody(bytes);
-    if (body.kind === "refused") return body;
-    const { events } = body;
+    const parsed = body();
+    return parsed.kind === "refused" ? parsed : this.writeEvents(target, parsed.events);
+  }
+
+  private async writeEvents(target: CollectTarget, events: readonly unknown[]): Promise<CollectOutcome> {
+    const { namespace, name } = target;
     const labels = { namespace, pipeline: name };
     const check = checkEvents(events, target.validate);
     if (check.invalid > 0) {

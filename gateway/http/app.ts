@@ -13,6 +13,7 @@ import type { Collector } from "../collect/collector.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
 import { authorizeFor } from "./authorize.js";
+import type { BrowserBundle } from "./browser-bundle.js";
 import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
 import { buildOpenApiDocument } from "./openapi.js";
@@ -23,6 +24,7 @@ import {
   queryRoute,
   sourcesRoute,
 } from "./route-schemas.js";
+import { trackerScriptRoute } from "./tracker-route.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -46,6 +48,8 @@ export interface AppDeps {
   readonly observe?: RequestObserver;
   /** The event collector's route is served when given. */
   readonly collector?: Collector;
+  /** `GET /tracker.js` is served when given (main.ts bundles gateway/tracker/web/ at start). */
+  readonly trackerScript?: BrowserBundle;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -167,7 +171,8 @@ export async function buildApp(deps: AppDeps) {
         bypassCache: noCache(request.headers["cache-control"]),
       }),
   });
-  if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
+  if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector, deps.tokens));
+  if (deps.trackerScript !== undefined) await app.register(trackerScriptRoute(deps.trackerScript));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

@@ -79,9 +79,19 @@ const noQueries: QueryService = {
 
 let app: GatewayApp;
 let sink: RecordingSink;
+let logText: string;
 beforeEach(async () => {
   sink = new RecordingSink();
-  const logger = createLogger(new Writable({ write: (_c, _e, done) => done() }));
+  logText = "";
+  const logger = createLogger(
+    new Writable({
+      write: (chunk, _e, done) => {
+        logText += String(chunk);
+        done();
+      },
+    }),
+    "debug",
+  );
   app = await buildApp({
     service: noQueries,
     tokens: () => table,
@@ -218,5 +228,67 @@ describe("collector route", () => {
     const wrong = await send({ event_id: "e" }, tokens.writer, { origin: "https://evil.example.com" });
     expect(wrong.statusCode).toBe(202);
     expect(wrong.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  describe("text/plain envelope (the tracker's beacons)", () => {
+    const beacon = (body: unknown, path = url(), headers: Record<string, string> = {}) =>
+      app.inject({
+        method: "POST",
+        url: path,
+        payload: typeof body === "string" ? body : JSON.stringify(body),
+        headers: { "content-type": "text/plain;charset=UTF-8", ...headers },
+      });
+
+    it("takes the token from the body: no Authorization header, no preflight needed", async () => {
+      const events = [{ event_id: "b1", user_id: "u1" }];
+      const reply = await beacon({ token: tokens.writeOnly, events }, url(), {
+        origin: "https://shop.example.com",
+      });
+      expect(reply.statusCode, reply.body).toBe(202);
+      expect(reply.headers["access-control-allow-origin"]).toBe("https://shop.example.com");
+      expect(sink.sent).toEqual([
+        { topic: "clicks", events: [{ key: "u1", value: JSON.stringify(events[0]) }] },
+      ]);
+      // The request log names the token's Secret, never the token.
+      expect(logText).toContain('"token":"tally/wo"');
+      expect(logText).not.toContain(tokens.writeOnly);
+    });
+
+    it("applies the header's rules to the envelope's token: write scope, namespace, known token", async () => {
+      const events = [{ event_id: "b2" }];
+      const readOnly = await beacon({ token: tokens.reader, events });
+      expect(readOnly.statusCode).toBe(403);
+      expect(readOnly.json().message).toContain('"write" scope');
+      expect((await beacon({ token: tokens.writer, events }, url("clicks", "other"))).statusCode).toBe(403);
+      expect((await beacon({ token: "nope", events })).statusCode).toBe(401);
+      const noToken = await beacon({ events });
+      expect(noToken.statusCode).toBe(400);
+      expect(noToken.json().field).toBe("token");
+      // Checked as any batch: one invalid event refuses it, with the path.
+      const invalid = await beacon({ token: tokens.writer, events: [{ event_id: "ok" }, {}] });
+      expect(invalid.statusCode).toBe(400);
+      expect(invalid.json().field).toBe("events[1]/event_id");
+      expect(sink.sent).toEqual([]);
+      expect(logText).not.toContain(tokens.writer);
+    });
+
+    it("is read by the collect route only: a write token in an envelope cannot query", async () => {
+      const query = await app.inject({
+        method: "POST",
+        url: "/api/v1/namespaces/shop/query",
+        payload: JSON.stringify({ token: tokens.writer, metrics: ["count"] }),
+        headers: { "content-type": "text/plain" },
+      });
+      expect(query.statusCode).toBe(401);
+      // Nor with the header: the write scope does not include read.
+      const withHeader = await app.inject({
+        method: "POST",
+        url: "/api/v1/namespaces/shop/query",
+        payload: JSON.stringify({ metrics: ["count"] }),
+        headers: { authorization: `Bearer ${tokens.writeOnly}`, "content-type": "application/json" },
+      });
+      expect(withHeader.statusCode).toBe(403);
+      expect(withHeader.json().error).toBe("MissingScope");
+    });
   });
 });

@@ -16,13 +16,24 @@ describe("OpenAPI document", () => {
       paths: Record<string, Record<string, { responses: Record<string, { content: unknown }> }>>;
     };
     expect(document.components.securitySchemes).toMatchObject({ bearer: { type: "http", scheme: "bearer" } });
-    const operations = Object.values(document.paths).flatMap((p) => Object.values(p));
-    expect(operations).toHaveLength(2);
-    for (const operation of operations)
+    const operations = Object.values(document.paths).flatMap((p) => Object.entries(p));
+    expect(operations).toHaveLength(3);
+    for (const [method, operation] of operations) {
+      const refusal =
+        method === "post" && "202" in operation.responses ? "CollectErrorResponse" : "ErrorResponse";
       for (const status of ["400", "401", "403", "404", "422", "429"])
         expect(operation.responses[status]?.content, status).toEqual({
-          "application/json": { schema: { $ref: "#/components/schemas/ErrorResponse" } },
+          "application/json": { schema: { $ref: `#/components/schemas/${refusal}` } },
         });
+    }
+    // The collector: both body forms (the envelope is what a beacon can send), 413 and 415 of its own.
+    const collect = document.paths["/api/v1/namespaces/{namespace}/pipelines/{name}/events"]?.post as
+      | { requestBody: { content: Record<string, unknown> }; responses: Record<string, unknown> }
+      | undefined;
+    expect(Object.keys(collect?.requestBody.content ?? {})).toEqual(["application/json", "text/plain"]);
+    expect(Object.keys(collect?.responses ?? {})).toEqual(
+      expect.arrayContaining(["202", "413", "415", "503"]),
+    );
     // Every reference resolves to a component: the recursive filter included.
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]);
     for (const ref of new Set(refs))

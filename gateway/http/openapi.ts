@@ -9,11 +9,31 @@ import {
   QueryResponse,
   SourcesResponse,
 } from "../../api/v1alpha1/query.js";
-import { apiRoutes, errorStatuses, type NamespaceParams, type QueryQuerystring } from "./route-schemas.js";
+import {
+  apiRoutes,
+  CollectAccepted,
+  CollectBatch,
+  CollectEnvelope,
+  CollectErrorResponse,
+  type CollectParams,
+  collectErrorStatuses,
+  collectRoute,
+  errorStatuses,
+  type NamespaceParams,
+  type QueryQuerystring,
+} from "./route-schemas.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const components = { QueryRequest, QueryResponse, SourcesResponse, ErrorResponse, QueryFilter } as const;
+const components = {
+  QueryRequest,
+  QueryResponse,
+  SourcesResponse,
+  ErrorResponse,
+  QueryFilter,
+  CollectAccepted,
+  CollectErrorResponse,
+} as const;
 
 /** Plain JSON (TypeBox's symbol keys dropped), `$ref: "QueryFilter"` pointed at the component, no `$id`. */
 function toOpenApi(schema: unknown): Json {
@@ -45,7 +65,7 @@ const bodySchema = (schema: unknown): Json => {
 
 function parameters(
   inPath: "path" | "query",
-  schema: typeof NamespaceParams | typeof QueryQuerystring,
+  schema: typeof NamespaceParams | typeof QueryQuerystring | typeof CollectParams,
 ): Json[] {
   const required = new Set<string>(schema.required ?? []);
   return Object.entries(schema.properties).map(([name, property]) => {
@@ -96,7 +116,7 @@ export function buildOpenApiDocument(): Json {
         parameters: [
           ...parameters("path", schema.params),
           ...(schema.querystring === undefined ? [] : parameters("query", schema.querystring)),
-          ...(route.method === "POST"
+          ...(route.operationId === "query"
             ? [
                 {
                   name: "Cache-Control",
@@ -121,6 +141,7 @@ export function buildOpenApiDocument(): Json {
       },
     };
   }
+  paths[collectRoute.url.replace(/:([a-zA-Z]+)/g, "{$1}")] = { post: collectOperation() };
   return {
     openapi: "3.1.0",
     info: {
@@ -143,6 +164,40 @@ export function buildOpenApiDocument(): Json {
         Object.entries(components).map(([name, schema]) => [name, toOpenApi(schema)]),
       ),
     },
+  };
+}
+
+/** The collector's operation: 202 when Kafka acknowledged, its own refusals, two body forms. */
+function collectOperation(): Json {
+  const responses: { [status: string]: Json } = {
+    202: {
+      description: "Accepted: the brokers acknowledged every event.",
+      content: { "application/json": { schema: ref("CollectAccepted") } },
+    },
+  };
+  for (const [status, description] of Object.entries(collectErrorStatuses))
+    responses[status] = {
+      description,
+      ...(status === "429" || status === "503"
+        ? { headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } }
+        : {}),
+      content: { "application/json": { schema: ref("CollectErrorResponse") } },
+    };
+  return {
+    operationId: collectRoute.operationId,
+    summary: collectRoute.summary,
+    description:
+      "With application/json the token is the Authorization header's; with text/plain the body is an envelope carrying the token (no preflight, what navigator.sendBeacon sends). Either way the token needs the write scope. The preflight OPTIONS needs no token; CORS is granted to the origins of the Pipeline's tally.dev/collector-origins annotation.",
+    security: [{ bearer: [] }, {}],
+    parameters: parameters("path", collectRoute.schema.params),
+    requestBody: {
+      required: true,
+      content: {
+        "application/json": { schema: toOpenApi(CollectBatch) },
+        "text/plain": { schema: toOpenApi(CollectEnvelope) },
+      },
+    },
+    responses,
   };
 }
 

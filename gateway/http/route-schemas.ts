@@ -96,12 +96,40 @@ export const CollectErrorResponse = Type.Composite([
   }),
 ]);
 
+/**
+ * The collector's request bodies, for the OpenAPI document only: the route reads the raw bytes itself
+ * (collect/collect-body.ts, collect/collect-envelope.ts) and each event is checked against the
+ * pipeline's own JSON Schema, which no static schema here can state.
+ */
+const CollectEvent = Type.Object(
+  {},
+  {
+    additionalProperties: true,
+    description: "One event, as the pipeline's spec.format.jsonSchema describes it.",
+  },
+);
+export const CollectBatch = Type.Union(
+  [CollectEvent, Type.Object({ events: Type.Array(CollectEvent, { minItems: 1, maxItems: 500 }) })],
+  { description: "One event, or {events: [...]} (an object whose only key is events)." },
+);
+export const CollectEnvelope = Type.Object(
+  {
+    token: Type.String({ description: "A token with the write scope for the namespace." }),
+    events: Type.Array(CollectEvent, { minItems: 1, maxItems: 500 }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "The browser tracker's form (what navigator.sendBeacon can send: a CORS-simple text/plain POST without an Authorization header): the token travels in the body, never in the URL.",
+  },
+);
+
 /** The collector's statuses beyond the query API's. */
 export const collectErrorStatuses = {
   ...errorStatuses,
   403: "The token may not write to this namespace: it lacks the namespace or the write scope.",
   413: "The body is over 1 MiB or the batch over 500 events.",
-  415: "The pipeline does not read JSON events, or the body is not application/json.",
+  415: "The pipeline does not read JSON events, or the body is neither application/json nor text/plain (the envelope).",
   503: "Kafka did not acknowledge the events; retry after the Retry-After header's seconds.",
 } as const;
 

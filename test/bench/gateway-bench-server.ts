@@ -3,9 +3,10 @@
  * share its event loop: the same app main.ts builds (fastify with the token table, the query service,
  * the Redis result cache, a ClickHouse client configured as main.ts's), but the sources and the token
  * come from the JSON file named by the first argument (see BenchServerConfig) instead of Kubernetes
- * watches, the rate limit is set out of the way, and request logs are written in production's format
- * to nowhere. Listens on free 127.0.0.1 ports and prints them as one JSON line (BenchServerReady);
- * `GET /usage` on the control port answers this process's CPU and event-loop counters (ServerUsage).
+ * watches (with `collector`, the event collector is served too, producing to the pipeline's brokers),
+ * the rate limit is set out of the way, and request logs are written in production's format to nowhere.
+ * Listens on free 127.0.0.1 ports and prints them as one JSON line (BenchServerReady); `GET /usage` on
+ * the control port answers this process's CPU and event-loop counters (ServerUsage).
  * SIGTERM closes everything and exits.
  */
 import { readFileSync } from "node:fs";
@@ -17,6 +18,8 @@ import { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { buildTokenTable } from "../../gateway/auth/token-table.js";
 import { ResultCache } from "../../gateway/cache/result-cache.js";
+import { Collector } from "../../gateway/collect/collector.js";
+import { KafkaEventSink } from "../../gateway/collect/event-producer.js";
 import { buildApp } from "../../gateway/http/app.js";
 import { createLogger } from "../../gateway/logger.js";
 import { createQueryService } from "../../gateway/query/create-query-service.js";
@@ -99,11 +102,23 @@ async function main(): Promise<void> {
       data: {
         token: Buffer.from(config.token).toString("base64"),
         namespaces: Buffer.from(config.namespace).toString("base64"),
+        scopes: Buffer.from(config.collector === true ? "read,write" : "read").toString("base64"),
       },
     },
   ]);
   if (problems.length > 0) throw new Error(`token table: ${problems.join("; ")}`);
-  const app = await buildApp({ service, tokens: () => table, rateLimitPerMinute: 100_000_000, logger });
+  const sink = new KafkaEventSink("tally-gateway-bench");
+  const collector =
+    config.collector === true
+      ? new Collector({ snapshot: () => ({ pipelines: [config.pipeline] }), sink, logger })
+      : undefined;
+  const app = await buildApp({
+    service,
+    tokens: () => table,
+    rateLimitPerMinute: 100_000_000,
+    logger,
+    ...(collector === undefined ? {} : { collector }),
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
 
   const control: Server = createServer((request, response) => {
@@ -123,6 +138,7 @@ async function main(): Promise<void> {
     void (async () => {
       control.close();
       await app.close();
+      await sink.close();
       await cache.close();
       redis.disconnect();
       await clickhouse.close();

@@ -13,6 +13,8 @@ export interface BenchServerConfig {
   readonly token: string;
   readonly pipeline: PipelineObject;
   readonly rollups: readonly RollupObject[];
+  /** Serve the event collector too (the real idempotent producer to the pipeline's brokers); the token may write. */
+  readonly collector?: boolean;
 }
 
 /** The one line the server prints on stdout once both ports listen. */

@@ -34,13 +34,11 @@
  * gateway's event loop ran, its GC pauses, how late the clients' timers fired, and the machine's CPU use
  * and pressure, and each group of figures gets a line saying what limits it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -57,17 +55,12 @@ import { createQueryService } from "../../gateway/query/create-query-service.js"
 import { planQuery } from "../../gateway/query/plan-query.js";
 import type { QueryService } from "../../gateway/query/query-service.js";
 import { defaultQueryLimits } from "../../gateway/query/run-query.js";
-import { redisUrl, stackConfig } from "../env/config.js";
+import { redisUrl } from "../env/config.js";
 import { dropGatewayDataset, type GatewayDataset, loadGatewayDataset } from "../support/gateway-dataset.js";
 import { clickhouseClient } from "../support/runtime-harness.js";
 import { type BenchFigure, perSecond } from "./bench-figure.js";
-import {
-  type BenchServerConfig,
-  type BenchServerReady,
-  gatewayClickhouse,
-  type ServerUsage,
-  usagePath,
-} from "./gateway-bench-shared.js";
+import { GatewayServer } from "./gateway-bench-process.js";
+import { type BenchServerConfig, gatewayClickhouse } from "./gateway-bench-shared.js";
 
 const clients = 50;
 const hour = 3_600_000;
@@ -333,69 +326,6 @@ class GatewayClient {
 
   close(): void {
     this.agent.destroy();
-  }
-}
-
-/** gateway-bench-server.ts as a child process: started from a config file, asked for its usage, stopped. */
-class GatewayServer {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly ready: BenchServerReady,
-    private readonly stderr: readonly string[],
-  ) {}
-
-  static async start(configPath: string): Promise<GatewayServer> {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(import.meta.dirname, "gateway-bench-server.ts"), configPath],
-      { cwd: stackConfig.repoRoot, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const stderr: string[] = [];
-    child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
-    try {
-      const ready = await new Promise<BenchServerReady>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error("printed no ports within 60 s")), 60_000);
-        child.once("exit", (code, signal) => {
-          clearTimeout(timer);
-          reject(new Error(`exited with ${code ?? signal} before listening`));
-        });
-        if (child.stdout === null) throw new Error("no stdout");
-        createInterface({ input: child.stdout }).once("line", (line) => {
-          clearTimeout(timer);
-          try {
-            resolve(JSON.parse(line) as BenchServerReady);
-          } catch {
-            reject(new Error(`printed ${JSON.stringify(line)}, expected its ports as JSON`));
-          }
-        });
-      });
-      return new GatewayServer(child, ready, stderr);
-    } catch (error) {
-      child.kill("SIGKILL");
-      throw new Error(
-        `gateway bench server: ${error instanceof Error ? error.message : String(error)}; stderr: ${stderr.join("").slice(-2_000)}`,
-      );
-    }
-  }
-
-  async usage(): Promise<ServerUsage> {
-    const url = `http://127.0.0.1:${this.ready.controlPort}${usagePath}`;
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
-    return (await response.json()) as ServerUsage;
-  }
-
-  /** SIGTERM, and how it ended (with its stderr if it had already died). */
-  async stop(): Promise<string> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null)
-      return `had exited with ${this.child.exitCode ?? this.child.signalCode}; stderr: ${this.stderr.join("").slice(-2_000)}`;
-    const exited = new Promise((resolve) => this.child.once("exit", resolve));
-    this.child.kill("SIGTERM");
-    const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-    if (stopped) return "stopped";
-    this.child.kill("SIGKILL");
-    await exited;
-    return "killed after 10 s without exiting on SIGTERM";
   }
 }
 
