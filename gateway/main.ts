@@ -12,10 +12,13 @@ import { Redis } from "ioredis";
 import { kubeEventRecorder } from "../lib/kube/events.js";
 import { KubeClient } from "../lib/kube/kube-client.js";
 import { AlertEvaluator } from "./alerts/alert-evaluator.js";
+import { createRetentionService } from "./analytics/retention-service.js";
+import { catalogueLookup } from "./analytics/retention-source.js";
 import { TokenSecrets } from "./auth/token-secrets.js";
 import { ResultCache } from "./cache/result-cache.js";
 import { Collector } from "./collect/collector.js";
 import { KafkaEventSink } from "./collect/event-producer.js";
+import { createQueryExporter } from "./export/query-export.js";
 import { startHealthServer } from "./health-server.js";
 import { buildApp } from "./http/app.js";
 import { createLogger } from "./logger.js";
@@ -107,9 +110,25 @@ async function main(): Promise<void> {
     logger,
     observe: metrics.collect,
   });
+  const analytics = {
+    service: createRetentionService({
+      snapshot: (namespace) => registry.snapshot(namespace),
+      clickhouse,
+      redis,
+      cache,
+      now: () => Date.now(),
+    }),
+    exportQuery: createQueryExporter({
+      catalogue: catalogueLookup((namespace) => registry.snapshot(namespace)),
+      clickhouse,
+      service,
+      now: () => Date.now(),
+    }),
+  };
   const app = await buildApp({
     service,
     collector,
+    analytics,
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,

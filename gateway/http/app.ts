@@ -8,14 +8,20 @@ import rateLimit from "@fastify/rate-limit";
 import type { Static } from "@sinclair/typebox";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { QueryFilter } from "../../api/v1alpha1/query.js";
+import type { RetentionService } from "../analytics/retention-service.js";
 import { type Authentication, authenticate, type TokenTable } from "../auth/token-table.js";
 import type { Collector } from "../collect/collector.js";
+import { exportFormatOf } from "../export/export-format.js";
+import { sendExport } from "../export/export-reply.js";
+import { defaultExportRowCap } from "../export/export-stream.js";
+import type { QueryExporter } from "../export/query-export.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
 import { authorizeFor } from "./authorize.js";
 import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
 import { buildOpenApiDocument } from "./openapi.js";
+import { retentionRoutes } from "./retention-route.js";
 import {
   type NamespaceParams,
   openApiPath,
@@ -23,6 +29,7 @@ import {
   queryRoute,
   sourcesRoute,
 } from "./route-schemas.js";
+import { sessionsRoutes } from "./sessions-route.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -46,6 +53,13 @@ export interface AppDeps {
   readonly observe?: RequestObserver;
   /** The event collector's route is served when given. */
   readonly collector?: Collector;
+  /** Retention, sessions and the exports of every answer are served when given. */
+  readonly analytics?: {
+    readonly service: RetentionService;
+    readonly exportQuery: QueryExporter;
+    /** Rows an export may hold (default 300,000). */
+    readonly exportRowCap?: number;
+  };
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -147,6 +161,7 @@ export async function buildApp(deps: AppDeps) {
   );
 
   const authorize = authorizeFor("read", "Reading");
+  const exportRowCap = deps.analytics?.exportRowCap ?? defaultExportRowCap;
   app.route({
     ...sourcesRoute,
     preParsing: authorize,
@@ -161,13 +176,26 @@ export async function buildApp(deps: AppDeps) {
         Querystring: Static<typeof QueryQuerystring>;
         Body: Static<typeof queryRoute.schema.body>;
       }>,
-    ) =>
-      deps.service.query(request.params.namespace, request.body, {
+      reply: FastifyReply,
+    ) => {
+      // An export (CSV or JSON Lines) streams the whole answer, up to the row cap; see gateway/export.
+      const format = exportFormatOf(request.headers.accept, request.query.format);
+      if (format !== "json" && deps.analytics !== undefined) {
+        const table = await deps.analytics.exportQuery(request.params.namespace, request.body, exportRowCap);
+        const stem = `query-${request.body.pipeline ?? request.params.namespace}`;
+        return sendExport(reply, format, stem, table, exportRowCap);
+      }
+      return deps.service.query(request.params.namespace, request.body, {
         explainOnly: request.query.explain === "true",
         bypassCache: noCache(request.headers["cache-control"]),
-      }),
+      });
+    },
   });
   if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
+  if (deps.analytics !== undefined) {
+    await app.register(retentionRoutes(deps.analytics.service, exportRowCap));
+    await app.register(sessionsRoutes(deps.analytics.service, exportRowCap));
+  }
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;
