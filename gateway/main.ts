@@ -14,6 +14,7 @@ import { KubeClient } from "../lib/kube/kube-client.js";
 import { AlertEvaluator } from "./alerts/alert-evaluator.js";
 import { createRetentionService } from "./analytics/retention-service.js";
 import { catalogueLookup } from "./analytics/retention-source.js";
+import { createSessionsService } from "./analytics/sessions-service.js";
 import { TokenSecrets } from "./auth/token-secrets.js";
 import { ResultCache } from "./cache/result-cache.js";
 import { Collector } from "./collect/collector.js";
@@ -110,14 +111,16 @@ async function main(): Promise<void> {
     logger,
     observe: metrics.collect,
   });
+  const analyticsDeps = {
+    snapshot: (namespace: string) => registry.snapshot(namespace),
+    clickhouse,
+    redis,
+    cache,
+    now: () => Date.now(),
+  };
   const analytics = {
-    service: createRetentionService({
-      snapshot: (namespace) => registry.snapshot(namespace),
-      clickhouse,
-      redis,
-      cache,
-      now: () => Date.now(),
-    }),
+    retention: createRetentionService(analyticsDeps),
+    sessions: createSessionsService(analyticsDeps),
     exportQuery: createQueryExporter({
       catalogue: catalogueLookup((namespace) => registry.snapshot(namespace)),
       clickhouse,

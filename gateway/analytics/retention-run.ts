@@ -4,7 +4,10 @@
  * ClickHouse a 503 (as for the query API).
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { Redis } from "ioredis";
 import type { QueryExplain } from "../../api/v1alpha1/query.js";
+import { redisPrefix, watermarksKey } from "../../contracts/redis/live-windows.js";
+import { type CacheTtl, computeCacheTtl, defaultOpenTtlMs, defaultSettledTtlMs } from "../cache/cache-ttl.js";
 import type { CacheStatus, ResultCache } from "../cache/result-cache.js";
 import type { RenderedQuery } from "../query/render-query-sql.js";
 import { mapClickHouseError, type QueryLimits } from "../query/run-query.js";
@@ -95,4 +98,32 @@ export async function throughCache<T>(
 ): Promise<{ value: T; status: CacheStatus }> {
   if (cache === undefined) return { value: await compute(), status: "unavailable" };
   return cache.get(key, ttlSeconds, compute, { bypass });
+}
+
+/** The answer's cache TTL from the pipeline's watermark (the lowest of its partitions'), as for queries. */
+export async function analyticsCacheTtl(
+  redis: Redis | undefined,
+  namespace: string,
+  source: AnalyticsSource,
+  range: ResolvedRange,
+  nowMs: number,
+): Promise<CacheTtl> {
+  let watermarkMs: number | undefined;
+  if (redis !== undefined) {
+    try {
+      const byPartition = await redis.hgetall(watermarksKey(redisPrefix(namespace, source.pipeline.name)));
+      const values = Object.values(byPartition).map(Number).filter(Number.isFinite);
+      watermarkMs = values.length === 0 ? undefined : Math.min(...values);
+    } catch {
+      watermarkMs = undefined;
+    }
+  }
+  return computeCacheTtl({
+    rangeEndMs: range.toMs,
+    watermarkMs,
+    allowedLatenessMs: source.pipeline.raw.allowedLatenessMs,
+    openTtlMs: defaultOpenTtlMs,
+    settledTtlMs: defaultSettledTtlMs,
+    nowMs,
+  });
 }

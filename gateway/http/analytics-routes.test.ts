@@ -4,6 +4,7 @@ import type { QueryResponse } from "../../api/v1alpha1/query.js";
 import type { RetentionRequest, RetentionResponse } from "../../api/v1alpha1/retention.js";
 import type { SessionsRequest, SessionsResponse } from "../../api/v1alpha1/sessions.js";
 import type { RetentionService } from "../analytics/retention-service.js";
+import type { SessionsService } from "../analytics/sessions-service.js";
 import { buildTokenTable } from "../auth/token-table.js";
 import { createLogger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
@@ -32,7 +33,7 @@ const explain: QueryResponse["explain"] = {
   cache: { status: "miss", settled: true },
 };
 
-class RecordingAnalytics implements RetentionService {
+class RecordingAnalytics implements RetentionService, SessionsService {
   readonly retentionCalls: RetentionRequest[] = [];
   readonly sessionsCalls: SessionsRequest[] = [];
   async retention(_namespace: string, request: RetentionRequest): Promise<RetentionResponse> {
@@ -95,7 +96,8 @@ async function start(): Promise<void> {
     rateLimitPerMinute: 1000,
     logger: createLogger(new Writable({ write: (_c, _e, done) => done() }), "error"),
     analytics: {
-      service: analytics,
+      retention: analytics,
+      sessions: analytics,
       exportQuery: async () => ({ columns: [], rows: [] }),
     },
   });

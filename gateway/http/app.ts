@@ -9,6 +9,7 @@ import type { Static } from "@sinclair/typebox";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { QueryFilter } from "../../api/v1alpha1/query.js";
 import type { RetentionService } from "../analytics/retention-service.js";
+import type { SessionsService } from "../analytics/sessions-service.js";
 import { type Authentication, authenticate, type TokenTable } from "../auth/token-table.js";
 import type { Collector } from "../collect/collector.js";
 import { exportFormatOf } from "../export/export-format.js";
@@ -55,7 +56,8 @@ export interface AppDeps {
   readonly collector?: Collector;
   /** Retention, sessions and the exports of every answer are served when given. */
   readonly analytics?: {
-    readonly service: RetentionService;
+    readonly retention: RetentionService;
+    readonly sessions: SessionsService;
     readonly exportQuery: QueryExporter;
     /** Rows an export may hold (default 300,000). */
     readonly exportRowCap?: number;
@@ -193,8 +195,8 @@ export async function buildApp(deps: AppDeps) {
   });
   if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
   if (deps.analytics !== undefined) {
-    await app.register(retentionRoutes(deps.analytics.service, exportRowCap));
-    await app.register(sessionsRoutes(deps.analytics.service, exportRowCap));
+    await app.register(retentionRoutes(deps.analytics.retention, exportRowCap));
+    await app.register(sessionsRoutes(deps.analytics.sessions, exportRowCap));
   }
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);

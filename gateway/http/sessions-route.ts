@@ -7,8 +7,8 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { ErrorResponse } from "../../api/v1alpha1/query.js";
 
 import { SessionsRequest, SessionsResponse } from "../../api/v1alpha1/sessions.js";
-import type { RetentionService } from "../analytics/retention-service.js";
 import { sessionsTable } from "../analytics/sessions-answer.js";
+import type { SessionsService } from "../analytics/sessions-service.js";
 import { exportFormatOf } from "../export/export-format.js";
 import { sendExport } from "../export/export-reply.js";
 import { authorizeFor } from "./authorize.js";
@@ -38,7 +38,7 @@ type SessionsHttpRequest = FastifyRequest<{
   Body: SessionsRequest;
 }>;
 
-export function sessionsRoutes(service: RetentionService, rowCap: number): FastifyPluginAsync {
+export function sessionsRoutes(service: SessionsService, rowCap: number): FastifyPluginAsync {
   return async (scope) => {
     scope.route({
       ...sessionsRoute,

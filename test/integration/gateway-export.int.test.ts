@@ -5,6 +5,7 @@ import type { RetentionResponse } from "../../api/v1alpha1/retention.js";
 import type { SessionsResponse } from "../../api/v1alpha1/sessions.js";
 import { createRetentionService } from "../../gateway/analytics/retention-service.js";
 import { catalogueLookup } from "../../gateway/analytics/retention-source.js";
+import { createSessionsService } from "../../gateway/analytics/sessions-service.js";
 import { buildTokenTable } from "../../gateway/auth/token-table.js";
 import type { ExportTable } from "../../gateway/export/export-stream.js";
 import { createQueryExporter, type QueryExporter } from "../../gateway/export/query-export.js";
@@ -55,19 +56,15 @@ async function startApp(
     logger,
     now: Date.now,
   });
+  const analyticsDeps = { snapshot, clickhouse, redis: undefined, cache: undefined, now: Date.now };
   const app = await buildApp({
     service,
     tokens: () => tokens,
     rateLimitPerMinute: 10_000,
     logger,
     analytics: {
-      service: createRetentionService({
-        snapshot,
-        clickhouse,
-        redis: undefined,
-        cache: undefined,
-        now: Date.now,
-      }),
+      retention: createRetentionService(analyticsDeps),
+      sessions: createSessionsService(analyticsDeps),
       exportQuery: wrap(
         createQueryExporter({ catalogue: catalogueLookup(snapshot), clickhouse, service, now: Date.now }),
       ),

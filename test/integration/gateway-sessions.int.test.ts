@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionsRequest, SessionsResponse } from "../../api/v1alpha1/sessions.js";
-import { createRetentionService, type RetentionService } from "../../gateway/analytics/retention-service.js";
+import { createSessionsService, type SessionsService } from "../../gateway/analytics/sessions-service.js";
 import {
   type AnalyticsEvent,
   type AnalyticsTable,
@@ -27,12 +27,12 @@ const events: AnalyticsEvent[] = sessionEvents(dayStartMs + hourMs, 11, gapMs);
 const range = { fromMs: dayStartMs, toMs: dayStartMs + dayMs };
 let withWindow: AnalyticsTable;
 let withoutWindow: AnalyticsTable;
-let service: RetentionService;
+let service: SessionsService;
 
 beforeAll(async () => {
   withWindow = await createAnalyticsTable(clickhouse, "sessions", events, { sessionGap: "20m" });
   withoutWindow = await createAnalyticsTable(clickhouse, "nowindow", events, { sessionGap: null });
-  service = createRetentionService({
+  service = createSessionsService({
     snapshot: () => ({ pipelines: [withWindow.pipeline, withoutWindow.pipeline], rollups: [] }),
     clickhouse,
     redis: undefined,
