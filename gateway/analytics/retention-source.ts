@@ -110,7 +110,7 @@ export function eventCondition(
   return filter === undefined ? "1" : renderFilter(filter, source.pipeline.raw.fields, params);
 }
 
-/** The entity is set: not null (a Nullable field) and not the type's default (empty string, 0). */
+/** The entity is set: not null (a Nullable field) and not written as an empty string. */
 export function entityPresent(source: AnalyticsSource): string {
   return `isNotNull(${source.entity}) AND NOT empty(toString(${source.entity}))`;
 }

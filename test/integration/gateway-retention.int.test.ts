@@ -1,7 +1,11 @@
+import { pino } from "pino";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RetentionRequest, RetentionResponse } from "../../api/v1alpha1/retention.js";
 import { createRetentionService, type RetentionService } from "../../gateway/analytics/retention-service.js";
+import { ResultCache } from "../../gateway/cache/result-cache.js";
 import { QueryRefusal } from "../../gateway/query/query-refusal.js";
+import { redisUrl } from "../env/config.js";
 import {
   type AnalyticsEvent,
   type AnalyticsTable,
@@ -232,6 +236,56 @@ describe("POST …/retention", () => {
         (u) => (purchases.get(u) ?? 0) < 2,
       ),
     );
+  });
+
+  it("explains the query without running it, and goes through the result cache (miss, then hit)", async () => {
+    const explained = await service.retention(
+      "analytics",
+      { period: "week", periods: 2, mode: "first_time", timezone: "UTC", timeRange: range },
+      { explainOnly: true, bypassCache: false },
+    );
+    expect(explained.cohorts).toEqual([]);
+    expect(explained.explain.sql).toContain("toRelativeWeekNum");
+    expect(explained.explain.params).toMatchObject({ p0: "UTC" });
+    expect(explained.explain.candidates[0]).toMatchObject({ kind: "Pipeline", chosen: true });
+
+    const cache = new ResultCache({ redisUrl, registry: new Registry(), logger: pino({ level: "silent" }) });
+    try {
+      expect(await cache.waitUntilReady(10_000)).toBe(true);
+      const cached = createRetentionService({
+        snapshot: () => ({ pipelines: [table.pipeline], rollups: [] }),
+        clickhouse,
+        redis: undefined,
+        cache,
+        now: () => Date.now(),
+      });
+      // A range of its own (one day more), so no other run's entry answers it.
+      const request = {
+        period: "day" as const,
+        periods: 4,
+        mode: "recurring" as const,
+        timezone: "UTC",
+        timeRange: { from: iso(mondayMs + Math.floor(Math.random() * 1000)), to: iso(mondayMs + 11 * dayMs) },
+      };
+      const first = await cached.retention("analytics", request, { explainOnly: false, bypassCache: false });
+      const second = await cached.retention("analytics", request, { explainOnly: false, bypassCache: false });
+      expect([first.explain.cache.status, second.explain.cache.status]).toEqual(["miss", "hit"]);
+      expect(second.cohorts).toEqual(first.cohorts);
+      expect(gridOf(first)).toEqual(
+        expected(
+          mondayMs,
+          mondayMs + 11 * dayMs,
+          "day",
+          "UTC",
+          4,
+          "recurring",
+          () => true,
+          () => true,
+        ),
+      );
+    } finally {
+      await cache.close();
+    }
   });
 
   it("refuses an unknown field, naming it under its request field", async () => {
