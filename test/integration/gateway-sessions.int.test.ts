@@ -182,6 +182,30 @@ describe("POST …/sessions", () => {
     expect(figures(answer)).toEqual(expectedAnswer(referenceSessions(events, { gapMs }, cut), singleEvent));
   });
 
+  it("a segment keeps only the sessions of entities that did the event (has_done) or not", async () => {
+    const clickers = new Set(events.filter((e) => e.type === "click").map((e) => e.user_id));
+    const segment = {
+      op: "has_done" as const,
+      event: { op: "eq" as const, field: "type", value: "click" },
+      atLeast: 1,
+    };
+    const done = await sessions({ segment });
+    const doneList = referenceSessions(
+      events.filter((e) => clickers.has(e.user_id)),
+      { gapMs },
+      range,
+    );
+    expect(figures(done)).toEqual(expectedAnswer(doneList, singleEvent));
+    const notDone = await sessions({ segment: { ...segment, op: "has_not_done" } });
+    const notDoneList = referenceSessions(
+      events.filter((e) => !clickers.has(e.user_id)),
+      { gapMs },
+      range,
+    );
+    expect(figures(notDone)).toEqual(expectedAnswer(notDoneList, singleEvent));
+    expect(doneList.length + notDoneList.length).toBe(referenceSessions(events, { gapMs }, range).length);
+  });
+
   it("refuses unknown fields naming them", async () => {
     await expect(sessions({ sessionField: "nope" })).rejects.toMatchObject({
       body: { field: "sessionField" },
