@@ -12,10 +12,14 @@ import { Redis } from "ioredis";
 import { kubeEventRecorder } from "../lib/kube/events.js";
 import { KubeClient } from "../lib/kube/kube-client.js";
 import { AlertEvaluator } from "./alerts/alert-evaluator.js";
+import { createRetentionService } from "./analytics/retention-service.js";
+import { catalogueLookup } from "./analytics/retention-source.js";
+import { createSessionsService } from "./analytics/sessions-service.js";
 import { TokenSecrets } from "./auth/token-secrets.js";
 import { ResultCache } from "./cache/result-cache.js";
 import { Collector } from "./collect/collector.js";
 import { KafkaEventSink } from "./collect/event-producer.js";
+import { createQueryExporter } from "./export/query-export.js";
 import { startHealthServer } from "./health-server.js";
 import { buildApp } from "./http/app.js";
 import { bundleBrowserEntry } from "./http/browser-bundle.js";
@@ -110,10 +114,28 @@ async function main(): Promise<void> {
     observe: metrics.collect,
   });
   const trackerScript = await bundleBrowserEntry(trackerEntry, "iife");
+  const analyticsDeps = {
+    snapshot: (namespace: string) => registry.snapshot(namespace),
+    clickhouse,
+    redis,
+    cache,
+    now: () => Date.now(),
+  };
+  const analytics = {
+    retention: createRetentionService(analyticsDeps),
+    sessions: createSessionsService(analyticsDeps),
+    exportQuery: createQueryExporter({
+      catalogue: catalogueLookup((namespace) => registry.snapshot(namespace)),
+      clickhouse,
+      service,
+      now: () => Date.now(),
+    }),
+  };
   const app = await buildApp({
     service,
     collector,
     trackerScript,
+    analytics,
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,

@@ -8,8 +8,14 @@ import rateLimit from "@fastify/rate-limit";
 import type { Static } from "@sinclair/typebox";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { QueryFilter } from "../../api/v1alpha1/query.js";
+import type { RetentionService } from "../analytics/retention-service.js";
+import type { SessionsService } from "../analytics/sessions-service.js";
 import { type Authentication, authenticate, type TokenTable } from "../auth/token-table.js";
 import type { Collector } from "../collect/collector.js";
+import { exportFormatOf } from "../export/export-format.js";
+import { sendExport } from "../export/export-reply.js";
+import { defaultExportRowCap } from "../export/export-stream.js";
+import type { QueryExporter } from "../export/query-export.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
 import { authorizeFor } from "./authorize.js";
@@ -17,6 +23,7 @@ import type { BrowserBundle } from "./browser-bundle.js";
 import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
 import { buildOpenApiDocument } from "./openapi.js";
+import { retentionRoutes } from "./retention-route.js";
 import {
   type NamespaceParams,
   openApiPath,
@@ -24,6 +31,7 @@ import {
   queryRoute,
   sourcesRoute,
 } from "./route-schemas.js";
+import { sessionsRoutes } from "./sessions-route.js";
 import { trackerScriptRoute } from "./tracker-route.js";
 
 declare module "fastify" {
@@ -50,6 +58,14 @@ export interface AppDeps {
   readonly collector?: Collector;
   /** `GET /tracker.js` is served when given (main.ts bundles gateway/tracker/web/ at start). */
   readonly trackerScript?: BrowserBundle;
+  /** Retention, sessions and the exports of every answer are served when given. */
+  readonly analytics?: {
+    readonly retention: RetentionService;
+    readonly sessions: SessionsService;
+    readonly exportQuery: QueryExporter;
+    /** Rows an export may hold (default 300,000). */
+    readonly exportRowCap?: number;
+  };
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -151,6 +167,7 @@ export async function buildApp(deps: AppDeps) {
   );
 
   const authorize = authorizeFor("read", "Reading");
+  const exportRowCap = deps.analytics?.exportRowCap ?? defaultExportRowCap;
   app.route({
     ...sourcesRoute,
     preParsing: authorize,
@@ -165,14 +182,27 @@ export async function buildApp(deps: AppDeps) {
         Querystring: Static<typeof QueryQuerystring>;
         Body: Static<typeof queryRoute.schema.body>;
       }>,
-    ) =>
-      deps.service.query(request.params.namespace, request.body, {
+      reply: FastifyReply,
+    ) => {
+      // An export (CSV or JSON Lines) streams the whole answer, up to the row cap; see gateway/export.
+      const format = exportFormatOf(request.headers.accept, request.query.format);
+      if (format !== "json" && deps.analytics !== undefined) {
+        const table = await deps.analytics.exportQuery(request.params.namespace, request.body, exportRowCap);
+        const stem = `query-${request.body.pipeline ?? request.params.namespace}`;
+        return sendExport(reply, format, stem, table, exportRowCap);
+      }
+      return deps.service.query(request.params.namespace, request.body, {
         explainOnly: request.query.explain === "true",
         bypassCache: noCache(request.headers["cache-control"]),
-      }),
+      });
+    },
   });
   if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector, deps.tokens));
   if (deps.trackerScript !== undefined) await app.register(trackerScriptRoute(deps.trackerScript));
+  if (deps.analytics !== undefined) {
+    await app.register(retentionRoutes(deps.analytics.retention, exportRowCap));
+    await app.register(sessionsRoutes(deps.analytics.sessions, exportRowCap));
+  }
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

@@ -9,6 +9,7 @@ import {
   QueryResponse,
   SourcesResponse,
 } from "../../api/v1alpha1/query.js";
+import { retentionRoute } from "./retention-route.js";
 import {
   apiRoutes,
   CollectAccepted,
@@ -22,6 +23,7 @@ import {
   type NamespaceParams,
   type QueryQuerystring,
 } from "./route-schemas.js";
+import { sessionsRoute } from "./sessions-route.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -83,7 +85,7 @@ function parameters(
 
 export function buildOpenApiDocument(): Json {
   const paths: { [path: string]: { [method: string]: Json } } = {};
-  for (const route of apiRoutes) {
+  for (const route of [...apiRoutes, retentionRoute, sessionsRoute]) {
     const path = route.url.replace(/:([a-zA-Z]+)/g, "{$1}");
     const schema: {
       params: typeof NamespaceParams;
@@ -94,7 +96,26 @@ export function buildOpenApiDocument(): Json {
     const responses: { [status: string]: Json } = {
       200: {
         description: "OK",
-        content: { "application/json": { schema: bodySchema(schema.response[200]) } },
+        content: {
+          "application/json": { schema: bodySchema(schema.response[200]) },
+          // Exports (?format=csv|jsonl or Accept): the answer's rows, streamed; see gateway/README.md.
+          ...(route.method === "POST"
+            ? {
+                "text/csv": { schema: { type: "string" } },
+                "application/x-ndjson": { schema: { type: "string" } },
+              }
+            : {}),
+        },
+        ...(route.method === "POST"
+          ? {
+              headers: {
+                "x-tally-row-cap": {
+                  description: "Exports: the most rows written; a cut export ends with a line saying so.",
+                  schema: { type: "integer" },
+                },
+              },
+            }
+          : {}),
       },
     };
     for (const [status, description] of Object.entries(errorStatuses)) {

@@ -24,6 +24,12 @@ export const QueryQuerystring = Type.Object(
         description: "true: return the plan and the parameterized SQL without running it.",
       }),
     ),
+    format: Type.Optional(
+      Type.Union([Type.Literal("json"), Type.Literal("csv"), Type.Literal("jsonl")], {
+        description:
+          "csv or jsonl: the answer's rows as a streamed CSV or JSON Lines download (as Accept: text/csv or application/x-ndjson), at most the row cap (header x-tally-row-cap; a last line marks a cut answer).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -98,30 +98,30 @@ export function offsetMs(instantMs: number, timezone: string): number {
 }
 
 /** The instant whose wall-clock time in `timezone` is `wallMs` (wall time written as if UTC). */
-function instantOfWall(wallMs: number, timezone: string): number {
+export function instantOfWall(wallMs: number, timezone: string): number {
   const first = wallMs - offsetMs(wallMs, timezone);
   const second = wallMs - offsetMs(first, timezone);
   // A wall time a DST start skips (Santiago's midnight): the first instant after the gap, as ClickHouse.
   return wallOf(second, timezone) === wallMs ? second : Math.max(first, second);
 }
 
-function wallOf(instantMs: number, timezone: string): number {
+export function wallOf(instantMs: number, timezone: string): number {
   return instantMs + offsetMs(instantMs, timezone);
 }
 
-function startOfLocalDay(instantMs: number, timezone: string): number {
+export function startOfLocalDay(instantMs: number, timezone: string): number {
   const wall = wallOf(instantMs, timezone);
   return instantOfWall(wall - (((wall % dayMs) + dayMs) % dayMs), timezone);
 }
 
-function addLocalDays(dayStartMs: number, days: number, timezone: string): number {
+export function addLocalDays(dayStartMs: number, days: number, timezone: string): number {
   return startOfLocalDay(
     instantOfWall(wallOf(dayStartMs, timezone) + days * dayMs + dayMs / 2, timezone),
     timezone,
   );
 }
 
-function startOfLocalMonth(instantMs: number, timezone: string, monthsToAdd = 0): number {
+export function startOfLocalMonth(instantMs: number, timezone: string, monthsToAdd = 0): number {
   const wall = new Date(wallOf(instantMs, timezone));
   return instantOfWall(Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth() + monthsToAdd, 1), timezone);
 }
