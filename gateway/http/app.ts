@@ -12,6 +12,7 @@ import { type Authentication, authenticate, type TokenTable } from "../auth/toke
 import type { Collector } from "../collect/collector.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
+import type { StreamHub } from "../stream/stream-hub.js";
 import { authorizeFor } from "./authorize.js";
 import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
@@ -23,6 +24,7 @@ import {
   queryRoute,
   sourcesRoute,
 } from "./route-schemas.js";
+import { streamRoutes } from "./stream-route.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -46,6 +48,8 @@ export interface AppDeps {
   readonly observe?: RequestObserver;
   /** The event collector's route is served when given. */
   readonly collector?: Collector;
+  /** The live stream's route is served when given. */
+  readonly stream?: StreamHub;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -168,6 +172,7 @@ export async function buildApp(deps: AppDeps) {
       }),
   });
   if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
+  if (deps.stream !== undefined) await app.register(streamRoutes(deps.stream));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;
