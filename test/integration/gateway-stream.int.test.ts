@@ -18,6 +18,7 @@ import { StreamHub } from "../../gateway/stream/stream-hub.js";
 import { KubeClient } from "../../lib/kube/kube-client.js";
 import { kubeconfigPath, redisUrl, stackConfig } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
+import { startGateway } from "../support/gateway-process.js";
 import { createNamespace, deleteNamespace, kubectlOk } from "../support/kube.js";
 import {
   clickhouseClient,
@@ -455,6 +456,26 @@ describe("live stream over Server-Sent Events", () => {
     });
     expect(await refusal("dashboard=absent")).toMatchObject({ status: 404, body: { field: "dashboard" } });
   }, 30_000);
+
+  it("is served by the gateway process as main.ts wires it (the Dashboard watch, the hub, Redis tokens)", async () => {
+    const gateway = await startGateway({ namespace, tokenSecrets: [`${namespace}/sse-token`] });
+    try {
+      const stream = await SseClient.open(
+        `${gateway.url}/api/v1/namespaces/${namespace}/stream?dashboard=live`,
+        token,
+      );
+      try {
+        const first = snapshotOf((await stream.next((e) => e.event === "snapshot", 20_000)).data);
+        expect(total(first)).toBe(sent.length);
+        await produceEvents(5);
+        await stream.next((e) => e.event === "snapshot" && total(snapshotOf(e.data)) === sent.length, 30_000);
+      } finally {
+        stream.close();
+      }
+    } finally {
+      await gateway.stop();
+    }
+  }, 90_000);
 
   it("ends a stream with an error event when its Dashboard is deleted", async () => {
     const stream = await SseClient.open(streamUrl("dashboard=live"), token);
