@@ -67,8 +67,8 @@ export function gatewayMetrics() {
     registers: [registry],
   });
   const streamTicks = new Histogram({
-    name: "tally_gateway_stream_tick_seconds",
-    help: "Time of one stream tick: the token read and every view's reads.",
+    name: "tally_gateway_stream_poll_seconds",
+    help: "Time of one stream poll: the change-token read and the view reads it started.",
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
