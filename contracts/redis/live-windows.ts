@@ -12,7 +12,9 @@
  *   P:i:<window>                                   ZSET  member `<windowStartMs>:<groupKeyJson>`,
  *       score = windowStartMs: which window instances exist, for range reads
  *   P:wm                                           HASH  field `<topic>:<partition>` → the partition's
- *       watermark (epoch ms): a window is complete once every partition's watermark passed its end
+ *       watermark (epoch ms): a window is complete once every partition's watermark passed its end;
+ *       written (and PEXPIREd) with every durable batch, alone when the batch fired no window, so its
+ *       expiry moves on each batch: the gateway's live stream reads that as "new rows in ClickHouse"
  *
  * Every write is a compare-and-set on version (the Kafka offset that produced the share, see
  * window-table-ddl.ts): a replayed or reordered write of an older version changes nothing, so writes

@@ -18,6 +18,7 @@ import { defaultExportRowCap } from "../export/export-stream.js";
 import type { QueryExporter } from "../export/query-export.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
+import type { StreamHub } from "../stream/stream-hub.js";
 import { authorizeFor } from "./authorize.js";
 import type { BrowserBundle } from "./browser-bundle.js";
 import { collectRoutes } from "./collect-route.js";
@@ -32,6 +33,7 @@ import {
   sourcesRoute,
 } from "./route-schemas.js";
 import { sessionsRoutes } from "./sessions-route.js";
+import { streamRoutes } from "./stream-route.js";
 import { trackerScriptRoute } from "./tracker-route.js";
 
 declare module "fastify" {
@@ -66,6 +68,8 @@ export interface AppDeps {
     /** Rows an export may hold (default 300,000). */
     readonly exportRowCap?: number;
   };
+  /** The live stream's route is served when given. */
+  readonly stream?: StreamHub;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -203,6 +207,7 @@ export async function buildApp(deps: AppDeps) {
     await app.register(retentionRoutes(deps.analytics.retention, exportRowCap));
     await app.register(sessionsRoutes(deps.analytics.sessions, exportRowCap));
   }
+  if (deps.stream !== undefined) await app.register(streamRoutes(deps.stream));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

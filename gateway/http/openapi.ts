@@ -9,6 +9,7 @@ import {
   QueryResponse,
   SourcesResponse,
 } from "../../api/v1alpha1/query.js";
+import { DashboardSnapshot } from "../../api/v1alpha1/stream.js";
 import { retentionRoute } from "./retention-route.js";
 import {
   apiRoutes,
@@ -22,6 +23,7 @@ import {
   errorStatuses,
   type NamespaceParams,
   type QueryQuerystring,
+  type StreamQuerystring,
 } from "./route-schemas.js";
 import { sessionsRoute } from "./sessions-route.js";
 
@@ -35,6 +37,7 @@ const components = {
   QueryFilter,
   CollectAccepted,
   CollectErrorResponse,
+  DashboardSnapshot,
 } as const;
 
 /** Plain JSON (TypeBox's symbol keys dropped), `$ref: "QueryFilter"` pointed at the component, no `$id`. */
@@ -67,7 +70,7 @@ const bodySchema = (schema: unknown): Json => {
 
 function parameters(
   inPath: "path" | "query",
-  schema: typeof NamespaceParams | typeof QueryQuerystring | typeof CollectParams,
+  schema: typeof NamespaceParams | typeof QueryQuerystring | typeof CollectParams | typeof StreamQuerystring,
 ): Json[] {
   const required = new Set<string>(schema.required ?? []);
   return Object.entries(schema.properties).map(([name, property]) => {
@@ -89,15 +92,19 @@ export function buildOpenApiDocument(): Json {
     const path = route.url.replace(/:([a-zA-Z]+)/g, "{$1}");
     const schema: {
       params: typeof NamespaceParams;
-      querystring?: typeof QueryQuerystring;
+      querystring?: typeof QueryQuerystring | typeof StreamQuerystring;
       body?: unknown;
       response: Record<number, unknown>;
     } = route.schema;
+    const produces = "produces" in route ? route.produces : "application/json";
     const responses: { [status: string]: Json } = {
       200: {
-        description: "OK",
+        description:
+          produces === "application/json"
+            ? "OK"
+            : "An event stream; each `snapshot` event's data is the schema below, as JSON.",
         content: {
-          "application/json": { schema: bodySchema(schema.response[200]) },
+          [produces]: { schema: bodySchema(schema.response[200]) },
           // Exports (?format=csv|jsonl or Accept): the answer's rows, streamed; see gateway/README.md.
           ...(route.method === "POST"
             ? {
@@ -145,6 +152,18 @@ export function buildOpenApiDocument(): Json {
                   required: false,
                   description:
                     "no-cache: run the query even if a cached answer exists, then refresh the cache.",
+                  schema: { type: "string" },
+                },
+              ]
+            : []),
+          ...(produces === "text/event-stream"
+            ? [
+                {
+                  name: "Last-Event-ID",
+                  in: "header",
+                  required: false,
+                  description:
+                    "The id of the last snapshot received: the current snapshot is sent only if it differs.",
                   schema: { type: "string" },
                 },
               ]

@@ -1,6 +1,6 @@
 /**
  * gateway-bench-server.ts as a child process, for the benches that measure the gateway out of their own
- * process (gateway.bench.ts, collect.bench.ts): started from a config file, asked for its usage, stopped.
+ * process (gateway.bench.ts, collect.bench.ts, sse.bench.ts): started from a config file, asked for its usage, stopped.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -50,11 +50,16 @@ export class GatewayServer {
     }
   }
 
-  async usage(): Promise<ServerUsage> {
-    const url = `http://127.0.0.1:${this.ready.controlPort}${usagePath}`;
+  /** GET on the control port, as JSON. */
+  async control<T>(path: string): Promise<T> {
+    const url = `http://127.0.0.1:${this.ready.controlPort}${path}`;
     const response = await fetch(url);
     if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
-    return (await response.json()) as ServerUsage;
+    return (await response.json()) as T;
+  }
+
+  usage(): Promise<ServerUsage> {
+    return this.control<ServerUsage>(usagePath);
   }
 
   /** SIGTERM, and how it ended (with its stderr if it had already died). */

@@ -232,7 +232,7 @@ describe("Helm chart", () => {
       expect(await can(verb, resource), `${verb} ${resource}`).toBe(false);
     // The lease Role is confined to the release namespace.
     expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
-    // The gateway reads Pipelines, Rollups, AlertRules and its named token Secret; it writes
+    // The gateway reads Pipelines, Rollups, Dashboards, AlertRules and its named token Secret; it writes
     // AlertRule status, Events and its rules' Leases (in the release namespace), and nothing else.
     const gatewayAllowed: [string, string][] = [
       ["watch", "pipelines.tally.dev"],
@@ -241,6 +241,8 @@ describe("Helm chart", () => {
       ["watch", "secrets/gateway-token"],
       ["get", `secrets/${release}-gateway-token`],
       ["watch", "alertrules.tally.dev"],
+      ["list", "dashboards.tally.dev"],
+      ["watch", "dashboards.tally.dev"],
       ["create", "events.events.k8s.io"],
       ["create", "leases.coordination.k8s.io"],
       ["update", "leases.coordination.k8s.io"],
@@ -253,6 +255,7 @@ describe("Helm chart", () => {
       ["patch", "pipelines.tally.dev --subresource=status"],
       ["get", "configmaps"],
       ["patch", "alertrules.tally.dev"],
+      ["patch", "dashboards.tally.dev"],
       ["delete", "leases.coordination.k8s.io"],
     ];
     for (const [verb, resource] of gatewayAllowed)
