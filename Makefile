@@ -40,6 +40,7 @@ format: pinned-node
 typecheck: pinned-node
 	@echo "[test] type-check (tsc --noEmit)"
 	@npx --no-install tsc --noEmit -p tsconfig.json
+	@npx --no-install tsc --noEmit -p tsconfig.web.json
 
 unit: pinned-node
 	@echo "[test] unit tests"

@@ -1,6 +1,6 @@
 /**
- * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API and the
- * event collector (its Kafka producers are closed after the last request in flight), and /healthz,
+ * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API, the web
+ * UI (/ui/) and the event collector (its Kafka producers are closed after the last request in flight), and /healthz,
  * /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
  * Ready once the watches have listed. SIGTERM stops taking requests, lets running ones finish, releases
  * the alert rules' Leases, then closes the watches, the producers, ClickHouse and Redis.
@@ -23,6 +23,8 @@ import { gatewayMetrics } from "./metrics.js";
 import { createQueryService } from "./query/create-query-service.js";
 import { settingsFromEnv } from "./settings.js";
 import { SourceRegistry } from "./sources/source-registry.js";
+import { cachedResourceLister } from "./ui/resource-lister.js";
+import { loadUiAssets } from "./ui/ui-assets.js";
 
 const logger = createLogger();
 
@@ -110,6 +112,9 @@ async function main(): Promise<void> {
   const app = await buildApp({
     service,
     collector,
+    // The status page: a namespace's objects listed at most every 2 s whatever the number of viewers.
+    resources: cachedResourceLister(client, { ttlMs: 2_000, now: () => Date.now() }),
+    ui: await loadUiAssets(),
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,

@@ -12,6 +12,8 @@ import { type Authentication, authenticate, type TokenTable } from "../auth/toke
 import type { Collector } from "../collect/collector.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
+import type { ResourceLister } from "../ui/resource-lister.js";
+import type { UiAssets } from "../ui/ui-assets.js";
 import { authorizeFor } from "./authorize.js";
 import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
@@ -21,8 +23,10 @@ import {
   openApiPath,
   type QueryQuerystring,
   queryRoute,
+  resourcesRoute,
   sourcesRoute,
 } from "./route-schemas.js";
+import { uiRoutes } from "./ui-routes.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -46,6 +50,10 @@ export interface AppDeps {
   readonly observe?: RequestObserver;
   /** The event collector's route is served when given. */
   readonly collector?: Collector;
+  /** The status page's resource list (GET …/resources) is served when given. */
+  readonly resources?: ResourceLister;
+  /** The web UI's files under /ui/ are served when given. */
+  readonly ui?: UiAssets;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -167,7 +175,15 @@ export async function buildApp(deps: AppDeps) {
         bypassCache: noCache(request.headers["cache-control"]),
       }),
   });
+  const resources = deps.resources;
+  if (resources !== undefined)
+    app.route({
+      ...resourcesRoute,
+      preParsing: authorize,
+      handler: async (request: NamespaceRequest) => resources.list(request.params.namespace),
+    });
   if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
+  if (deps.ui !== undefined) await app.register(uiRoutes(deps.ui));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

@@ -9,11 +9,19 @@ import {
   QueryResponse,
   SourcesResponse,
 } from "../../api/v1alpha1/query.js";
+import { ResourcesResponse } from "../ui/resources-response.js";
 import { apiRoutes, errorStatuses, type NamespaceParams, type QueryQuerystring } from "./route-schemas.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const components = { QueryRequest, QueryResponse, SourcesResponse, ErrorResponse, QueryFilter } as const;
+const components = {
+  QueryRequest,
+  QueryResponse,
+  SourcesResponse,
+  ResourcesResponse,
+  ErrorResponse,
+  QueryFilter,
+} as const;
 
 /** Plain JSON (TypeBox's symbol keys dropped), `$ref: "QueryFilter"` pointed at the component, no `$id`. */
 function toOpenApi(schema: unknown): Json {

@@ -5,6 +5,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { ErrorResponse, QueryRequest, QueryResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { ResourcesResponse } from "../ui/resources-response.js";
 
 export const NamespaceParams = Type.Object(
   {
@@ -63,6 +64,15 @@ export const queryRoute = {
     body: QueryRequest,
     response: { 200: QueryResponse, ...errorResponses },
   },
+} as const;
+
+export const resourcesRoute = {
+  method: "GET",
+  url: "/api/v1/namespaces/:namespace/resources",
+  summary:
+    "The namespace's Pipelines, Rollups, AlertRules and Dashboards with their status and conditions, as kubectl describe shows them (the web UI's status page).",
+  operationId: "listResources",
+  schema: { params: NamespaceParams, response: { 200: ResourcesResponse, ...errorResponses } },
 } as const;
 
 export const CollectParams = Type.Object(
@@ -129,5 +139,5 @@ export const collectRoute = {
   },
 } as const;
 
-export const apiRoutes = [sourcesRoute, queryRoute] as const;
+export const apiRoutes = [sourcesRoute, queryRoute, resourcesRoute] as const;
 export const openApiPath = "/openapi.json";

@@ -120,7 +120,7 @@ describe("Helm chart", () => {
       expect(await can(verb, resource), `${verb} ${resource}`).toBe(false);
     // The lease Role is confined to the release namespace.
     expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
-    // The gateway reads Pipelines, Rollups, AlertRules and its named token Secret; it writes
+    // The gateway reads Pipelines, Rollups, AlertRules, Dashboards and its named token Secret; it writes
     // AlertRule status, Events and its rules' Leases (in the release namespace), and nothing else.
     const gatewayAllowed: [string, string][] = [
       ["watch", "pipelines.tally.dev"],
@@ -128,6 +128,8 @@ describe("Helm chart", () => {
       ["get", "secrets/gateway-token"],
       ["watch", "secrets/gateway-token"],
       ["watch", "alertrules.tally.dev"],
+      ["list", "dashboards.tally.dev"],
+      ["get", "dashboards.tally.dev"],
       ["create", "events.events.k8s.io"],
       ["create", "leases.coordination.k8s.io"],
       ["update", "leases.coordination.k8s.io"],
@@ -140,6 +142,7 @@ describe("Helm chart", () => {
       ["patch", "pipelines.tally.dev --subresource=status"],
       ["get", "configmaps"],
       ["patch", "alertrules.tally.dev"],
+      ["patch", "dashboards.tally.dev"],
       ["delete", "leases.coordination.k8s.io"],
     ];
     for (const [verb, resource] of gatewayAllowed)
