@@ -1,7 +1,7 @@
 /**
- * The gateway process: watches Pipelines, Rollups and the token Secrets, serves the query API, the web
- * UI (/ui/) and the event collector (its Kafka producers are closed after the last request in flight), and /healthz,
- * /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
+ * The gateway process: watches Pipelines, Rollups, Dashboards and the token Secrets, serves the query
+ * API, the live stream, the web UI (/ui/) and the event collector (its Kafka producers are closed
+ * after the last request in flight), and /healthz, /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
  * Ready once the watches have listed. SIGTERM stops taking requests, lets running ones finish, releases
  * the alert rules' Leases, then closes the watches, the producers, ClickHouse and Redis.
  */
@@ -23,6 +23,9 @@ import { gatewayMetrics } from "./metrics.js";
 import { createQueryService } from "./query/create-query-service.js";
 import { settingsFromEnv } from "./settings.js";
 import { SourceRegistry } from "./sources/source-registry.js";
+import { readChangeTokens } from "./stream/change-token.js";
+import { DashboardWatch } from "./stream/dashboard-watch.js";
+import { defaultStreamSettings, StreamHub } from "./stream/stream-hub.js";
 import { cachedResourceLister } from "./ui/resource-lister.js";
 import { loadUiAssets } from "./ui/ui-assets.js";
 
@@ -35,8 +38,10 @@ async function main(): Promise<void> {
   const tokens = new TokenSecrets(client, settings.tokenSecrets, logger);
   if (settings.tokenSecrets.length === 0)
     logger.warn("TALLY_GATEWAY_TOKEN_SECRETS is empty: every API request will be refused with 401");
+  const dashboards = new DashboardWatch(client, { namespace: settings.watchNamespace, logger });
   registry.start();
   tokens.start();
+  dashboards.start();
 
   const clickhouse = createClient({
     url: settings.clickhouse.url,
@@ -102,6 +107,18 @@ async function main(): Promise<void> {
     logger.info({ identity, leaseNamespace: settings.alerts.leaseNamespace }, "alert evaluator started");
   }
 
+  const stream = new StreamHub({
+    query: service,
+    readTokens: redis === undefined ? undefined : (pipelines) => readChangeTokens(redis, pipelines),
+    dashboards,
+    sources: (namespace) => registry.snapshot(namespace),
+    logger,
+    now: () => Date.now(),
+    settings: { ...defaultStreamSettings, ...settings.stream },
+    observer: metrics.stream,
+  });
+  stream.start();
+
   const eventSink = new KafkaEventSink();
   const collector = new Collector({
     snapshot: (namespace) => registry.snapshot(namespace),
@@ -119,6 +136,7 @@ async function main(): Promise<void> {
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,
     observe: metrics.observe,
+    stream,
   });
   let shuttingDown = false;
   const health = await startHealthServer({
@@ -132,9 +150,11 @@ async function main(): Promise<void> {
           ? "Pipelines and Rollups not listed yet"
           : !tokens.synced()
             ? "token Secrets not listed yet"
-            : alerts !== undefined && !alerts.synced()
-              ? "AlertRules not listed yet"
-              : undefined,
+            : !dashboards.synced()
+              ? "Dashboards not listed yet"
+              : alerts !== undefined && !alerts.synced()
+                ? "AlertRules not listed yet"
+                : undefined,
   });
   await app.listen({ port: settings.port, host: settings.host });
   logger.info(
@@ -150,9 +170,10 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ why }, "shutting down");
+    stream.stop(); // ends the event streams, which would otherwise hold app.close() open
     await app.close(); // stops accepting, waits for requests in flight
     await alerts?.stop(); // releases the rules' Leases: another replica takes them over at once
-    await Promise.all([registry.stop(), tokens.stop(), eventSink.close()]);
+    await Promise.all([registry.stop(), tokens.stop(), dashboards.stop(), eventSink.close()]);
     await clickhouse.close();
     redis?.disconnect();
     await cache?.close();

@@ -1,7 +1,8 @@
 /** The gateway's Prometheus metrics, on their own registry (served on the metrics port). */
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CollectObserver } from "./collect/collector.js";
 import type { RequestObserver } from "./http/app.js";
+import type { StreamObserver } from "./stream/stream-hub.js";
 
 export function gatewayMetrics() {
   const registry = new Registry();
@@ -40,5 +41,44 @@ export function gatewayMetrics() {
     events: (labels, count) => collectedEvents.inc(labels, count),
     produced: (labels, seconds) => produceSeconds.observe(labels, seconds),
   };
-  return { registry, observe, collect };
+  const streamSubscribers = new Gauge({
+    name: "tally_gateway_stream_subscribers",
+    help: "Open live-stream connections.",
+    registers: [registry],
+  });
+  const streamViews = new Gauge({
+    name: "tally_gateway_stream_views",
+    help: "Distinct views (namespace, dashboard or query, filter) the subscribers share.",
+    registers: [registry],
+  });
+  const streamReads = new Counter({
+    name: "tally_gateway_stream_view_reads_total",
+    help: "Reads of a view's changed panels: at most one per view per tick, whatever the number of subscribers.",
+    registers: [registry],
+  });
+  const streamQueries = new Counter({
+    name: "tally_gateway_stream_panel_queries_total",
+    help: "Panel queries those reads ran.",
+    registers: [registry],
+  });
+  const streamDropped = new Counter({
+    name: "tally_gateway_stream_dropped_frames_total",
+    help: "Snapshot frames replaced by a newer one while a slow client's socket was full.",
+    registers: [registry],
+  });
+  const streamTicks = new Histogram({
+    name: "tally_gateway_stream_tick_seconds",
+    help: "Time of one stream tick: the token read and every view's reads.",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const stream: StreamObserver = {
+    subscribers: (count) => streamSubscribers.set(count),
+    views: (count) => streamViews.set(count),
+    viewRead: () => streamReads.inc(),
+    panelQueries: (count) => streamQueries.inc(count),
+    droppedFrames: () => streamDropped.inc(),
+    tick: (seconds) => streamTicks.observe(seconds),
+  };
+  return { registry, observe, collect, stream };
 }

@@ -22,6 +22,8 @@ export interface GatewaySettings {
   readonly clickhouse: { readonly url: string; readonly username: string; readonly password: string };
   /** undefined: the alert evaluator is off. */
   readonly alerts: AlertSettings | undefined;
+  /** The live stream: how often views are refreshed, how often an idle stream gets a heartbeat. */
+  readonly stream: { readonly tickMs: number; readonly heartbeatMs: number };
 }
 
 export interface AlertSettings {
@@ -152,5 +154,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): GatewaySettings {
       password: env.TALLY_CLICKHOUSE_PASSWORD ?? "",
     },
     alerts: alertSettings(env, redisUrl, apiPort),
+    stream: {
+      tickMs: positiveInteger(env, "TALLY_GATEWAY_STREAM_TICK_MS", 1_000),
+      heartbeatMs: 1_000 * positiveInteger(env, "TALLY_GATEWAY_STREAM_HEARTBEAT_SECONDS", 15),
+    },
   };
 }

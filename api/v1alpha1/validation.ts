@@ -4,13 +4,13 @@
  * runtime validates a pipeline file it is started with. Defaults are applied as the apiserver
  * applies them.
  */
-import type { Static, TSchema } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Ajv, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { AlertRuleSpec } from "./alert-rule.js";
 import { DashboardPanel, DashboardSpec } from "./dashboard.js";
 import { PipelineSpec } from "./pipeline.js";
-import { QueryFilter } from "./query.js";
+import { QueryFilter, QueryRequest } from "./query.js";
 import { RollupSpec } from "./rollup.js";
 import { type JsonSchema, renderValidationSchema } from "./structural-schema.js";
 
@@ -90,6 +90,16 @@ export const validateAlertRuleSpec = compile(AlertRuleSpec, "spec");
 export const validateDashboardSpec = compile(DashboardSpec, "spec");
 /** One panel, reported at `at` (e.g. spec.panels[2]): a bad panel must not hide the others. */
 export const validateDashboardPanel = compile(DashboardPanel, "spec.panels[*]");
+
+/** The live stream's `?query=` (defaults applied, as POST /query applies them) and `?filter=`. */
+export const validateQueryRequest = compile(QueryRequest, "query");
+const filterHolder = compile(Type.Object({ filter: Type.Ref(QueryFilter) }), "");
+/** A QueryFilter on its own (the schema is registered once above, so it is validated inside a holder). */
+export function validateQueryFilter(input: unknown): SpecValidation<QueryFilter> {
+  const checked = filterHolder({ filter: input });
+  if (checked.ok) return { ok: true, value: checked.value.filter };
+  return { ok: false, problems: checked.problems.map((p) => ({ ...p, path: p.path.replace(/^\./, "") })) };
+}
 
 export function formatProblems(problems: readonly SpecProblem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join("; ");

@@ -12,6 +12,7 @@ import { type Authentication, authenticate, type TokenTable } from "../auth/toke
 import type { Collector } from "../collect/collector.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
+import type { StreamHub } from "../stream/stream-hub.js";
 import type { ResourceLister } from "../ui/resource-lister.js";
 import type { UiAssets } from "../ui/ui-assets.js";
 import { authorizeFor } from "./authorize.js";
@@ -26,6 +27,7 @@ import {
   resourcesRoute,
   sourcesRoute,
 } from "./route-schemas.js";
+import { streamRoutes } from "./stream-route.js";
 import { uiRoutes } from "./ui-routes.js";
 
 declare module "fastify" {
@@ -54,6 +56,8 @@ export interface AppDeps {
   readonly resources?: ResourceLister;
   /** The web UI's files under /ui/ are served when given. */
   readonly ui?: UiAssets;
+  /** The live stream's route is served when given. */
+  readonly stream?: StreamHub;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -184,6 +188,7 @@ export async function buildApp(deps: AppDeps) {
     });
   if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
   if (deps.ui !== undefined) await app.register(uiRoutes(deps.ui));
+  if (deps.stream !== undefined) await app.register(streamRoutes(deps.stream));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

@@ -17,7 +17,7 @@ describe("OpenAPI document", () => {
     };
     expect(document.components.securitySchemes).toMatchObject({ bearer: { type: "http", scheme: "bearer" } });
     const operations = Object.values(document.paths).flatMap((p) => Object.values(p));
-    expect(operations).toHaveLength(3);
+    expect(operations).toHaveLength(4);
     for (const operation of operations)
       for (const status of ["400", "401", "403", "404", "422", "429"])
         expect(operation.responses[status]?.content, status).toEqual({

@@ -9,8 +9,15 @@ import {
   QueryResponse,
   SourcesResponse,
 } from "../../api/v1alpha1/query.js";
+import { DashboardSnapshot } from "../../api/v1alpha1/stream.js";
 import { ResourcesResponse } from "../ui/resources-response.js";
-import { apiRoutes, errorStatuses, type NamespaceParams, type QueryQuerystring } from "./route-schemas.js";
+import {
+  apiRoutes,
+  errorStatuses,
+  type NamespaceParams,
+  type QueryQuerystring,
+  type StreamQuerystring,
+} from "./route-schemas.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -21,6 +28,7 @@ const components = {
   ResourcesResponse,
   ErrorResponse,
   QueryFilter,
+  DashboardSnapshot,
 } as const;
 
 /** Plain JSON (TypeBox's symbol keys dropped), `$ref: "QueryFilter"` pointed at the component, no `$id`. */
@@ -53,7 +61,7 @@ const bodySchema = (schema: unknown): Json => {
 
 function parameters(
   inPath: "path" | "query",
-  schema: typeof NamespaceParams | typeof QueryQuerystring,
+  schema: typeof NamespaceParams | typeof QueryQuerystring | typeof StreamQuerystring,
 ): Json[] {
   const required = new Set<string>(schema.required ?? []);
   return Object.entries(schema.properties).map(([name, property]) => {
@@ -75,14 +83,18 @@ export function buildOpenApiDocument(): Json {
     const path = route.url.replace(/:([a-zA-Z]+)/g, "{$1}");
     const schema: {
       params: typeof NamespaceParams;
-      querystring?: typeof QueryQuerystring;
+      querystring?: typeof QueryQuerystring | typeof StreamQuerystring;
       body?: unknown;
       response: Record<number, unknown>;
     } = route.schema;
+    const produces = "produces" in route ? route.produces : "application/json";
     const responses: { [status: string]: Json } = {
       200: {
-        description: "OK",
-        content: { "application/json": { schema: bodySchema(schema.response[200]) } },
+        description:
+          produces === "application/json"
+            ? "OK"
+            : "An event stream; each `snapshot` event's data is the schema below, as JSON.",
+        content: { [produces]: { schema: bodySchema(schema.response[200]) } },
       },
     };
     for (const [status, description] of Object.entries(errorStatuses)) {
@@ -112,6 +124,18 @@ export function buildOpenApiDocument(): Json {
                   required: false,
                   description:
                     "no-cache: run the query even if a cached answer exists, then refresh the cache.",
+                  schema: { type: "string" },
+                },
+              ]
+            : []),
+          ...(produces === "text/event-stream"
+            ? [
+                {
+                  name: "Last-Event-ID",
+                  in: "header",
+                  required: false,
+                  description:
+                    "The id of the last snapshot received: the current snapshot is sent only if it differs.",
                   schema: { type: "string" },
                 },
               ]

@@ -5,6 +5,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { ErrorResponse, QueryRequest, QueryResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { DashboardSnapshot } from "../../api/v1alpha1/stream.js";
 import { ResourcesResponse } from "../ui/resources-response.js";
 
 export const NamespaceParams = Type.Object(
@@ -139,5 +140,44 @@ export const collectRoute = {
   },
 } as const;
 
-export const apiRoutes = [sourcesRoute, queryRoute, resourcesRoute] as const;
+export const StreamQuerystring = Type.Object(
+  {
+    dashboard: Type.Optional(
+      Type.String({
+        pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        maxLength: 253,
+        description: "The Dashboard to stream (exactly one of dashboard and query).",
+      }),
+    ),
+    query: Type.Optional(
+      Type.String({
+        maxLength: 65_536,
+        description: "One ad-hoc panel: a URL-encoded JSON QueryRequest, as POST /query takes it.",
+      }),
+    ),
+    filter: Type.Optional(
+      Type.String({
+        maxLength: 65_536,
+        description: "Drill-down: a URL-encoded JSON QueryFilter ANDed into every panel's own filter.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const streamRoute = {
+  method: "GET",
+  url: "/api/v1/namespaces/:namespace/stream",
+  summary:
+    "Server-Sent Events: a `snapshot` event (id: its version; data: a DashboardSnapshot) at once and whenever a panel's answer changes, a `: hb` comment when idle, an `error` event if the Dashboard goes away. Send Last-Event-ID to resume.",
+  operationId: "stream",
+  produces: "text/event-stream",
+  schema: {
+    params: NamespaceParams,
+    querystring: StreamQuerystring,
+    response: { 200: DashboardSnapshot, ...errorResponses },
+  },
+} as const;
+
+export const apiRoutes = [sourcesRoute, queryRoute, resourcesRoute, streamRoute] as const;
 export const openApiPath = "/openapi.json";

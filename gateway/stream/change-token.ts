@@ -1,0 +1,83 @@
+/**
+ * A pipeline's change token: a few bytes from what the runtime's Redis sink writes on every batch, read
+ * once per pipeline per tick for every view, so that a view whose pipelines did not change reads nothing
+ * from ClickHouse (an idle pipeline costs only heartbeats).
+ *
+ * Why it is sufficient. The runtime's partition writer (runtime/source/partition-writer.ts) inserts a
+ * batch's raw rows, then its window rows, each acknowledged by ClickHouse (async_insert=0, so they are
+ * visible), and only then publishes the batch to Redis (runtime/sinks/redis-sink.ts). Every publish with a
+ * watermark runs SET_WATERMARK, which PEXPIREs `P:wm`, and every share write PEXPIREs the window's index
+ * `P:i:<window>`: their absolute expiry (PEXPIRETIME = Redis's clock at the write + the TTL) moves with each
+ * write, even when no watermark value moves (late or out-of-order events). So when the token moves, every
+ * row of the batches behind the move is already readable in ClickHouse. Two writes in the same millisecond
+ * give one expiry: a token read between them misses the second, which is why a read after a move is
+ * followed by one more on the next tick (refresh-decision.ts). The watermark values are part of the token
+ * too (a resynced or restarted Redis).
+ *
+ * Not covered: a batch that produces no window result (every event too late for every window) writes
+ * nothing to Redis; its raw rows show with the pipeline's next write. A pipeline without a Redis sink has
+ * no token: its panels are re-read on a fallback period instead.
+ */
+import type { Redis } from "ioredis";
+import { liveWindowIndexKey, redisPrefix, watermarksKey } from "../../contracts/redis/live-windows.js";
+
+export interface TrackedPipeline {
+  readonly namespace: string;
+  readonly pipeline: string;
+  /** The pipeline's window names: their indexes are part of the token. */
+  readonly windows: readonly string[];
+}
+
+export function pipelineKey(namespace: string, pipeline: string): string {
+  return `${namespace}/${pipeline}`;
+}
+
+/** The token from the replies for one pipeline (pure): watermarks by partition, sorted, then the expiries. */
+export function changeToken(
+  watermarks: Readonly<Record<string, string>>,
+  expiries: readonly number[],
+): string {
+  const marks = Object.entries(watermarks).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([marks, expiries]);
+}
+
+/**
+ * Every pipeline's token in one round trip; a pipeline whose replies failed, or all of them when Redis
+ * does not answer, maps to undefined (its panels fall back to periodic reads).
+ */
+export async function readChangeTokens(
+  redis: Redis,
+  pipelines: readonly TrackedPipeline[],
+): Promise<Map<string, string | undefined>> {
+  const tokens = new Map<string, string | undefined>();
+  if (pipelines.length === 0) return tokens;
+  const batch = redis.pipeline();
+  for (const { namespace, pipeline, windows } of pipelines) {
+    const prefix = redisPrefix(namespace, pipeline);
+    batch.hgetall(watermarksKey(prefix));
+    batch.call("PEXPIRETIME", watermarksKey(prefix));
+    for (const window of windows) batch.call("PEXPIRETIME", liveWindowIndexKey(prefix, window));
+  }
+  let replies: [Error | null, unknown][];
+  try {
+    replies = (await batch.exec()) ?? [];
+  } catch {
+    replies = [];
+  }
+  let at = 0;
+  for (const { namespace, pipeline, windows } of pipelines) {
+    const mine = replies.slice(at, at + 2 + windows.length);
+    at += 2 + windows.length;
+    const ok = mine.length === 2 + windows.length && mine.every(([error]) => error === null);
+    tokens.set(
+      pipelineKey(namespace, pipeline),
+      ok
+        ? changeToken(
+            mine[0]?.[1] as Record<string, string>,
+            mine.slice(1).map(([, v]) => Number(v)),
+          )
+        : undefined,
+    );
+  }
+  return tokens;
+}
