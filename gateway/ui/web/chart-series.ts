@@ -91,7 +91,7 @@ export function chartModel(response: Answer): ChartModel {
     if (i === undefined) continue;
     const label = keyLabel(response, row);
     for (const metric of metrics) {
-      const name = metrics.length === 1 ? label : label === "all" ? metric : `${metric} · ${label}`;
+      const name = label === "all" ? metric : metrics.length === 1 ? label : `${metric} · ${label}`;
       let s = series.get(name);
       if (s === undefined) {
         s = { label: name, metric, key: rowKey(response, row), values: xs.map(() => null) };

@@ -26,6 +26,9 @@ export type DrillHandler = (key: readonly DrillKey[]) => void;
 const palette = ["#2f6fdf", "#e4572e", "#29a36a", "#a044d6", "#f2a541", "#17a2b8", "#d63384", "#6c757d"];
 const colour = (i: number) => palette[i % palette.length] ?? "#2f6fdf";
 
+/** The exact number behind a formatted one (tests and scripts read it; the page shows the formatted one). */
+const rawValue = (value: number | null) => (value === null ? "" : String(value));
+
 function drillable(
   element: HTMLElement,
   key: readonly DrillKey[] | undefined,
@@ -55,7 +58,11 @@ function barsView(
           { "data-testid": "bar", "data-label": item.label },
           h("span", { class: "bar-label" }, item.label),
           bar,
-          h("span", { class: "bar-value", "data-testid": "value" }, formatNumber(item.value)),
+          h(
+            "span",
+            { class: "bar-value", "data-testid": "value", "data-value": rawValue(item.value) },
+            formatNumber(item.value),
+          ),
         ),
         item.key,
         drill,
@@ -101,7 +108,12 @@ function statView(response: QueryResponse): HTMLElement {
         { class: "stat" },
         h(
           "span",
-          { class: "stat-value", "data-testid": "stat-value", "data-metric": s.metric },
+          {
+            class: "stat-value",
+            "data-testid": "stat-value",
+            "data-metric": s.metric,
+            "data-value": rawValue(s.value),
+          },
           formatNumber(s.value),
         ),
         h("span", { class: "stat-label" }, s.metric),
@@ -213,7 +225,11 @@ export class PanelView {
             { "data-testid": "series", "data-label": s.label },
             swatch,
             h("span", {}, s.label),
-            h("span", { class: "series-last", "data-testid": "value" }, formatNumber(lastValue(s.values))),
+            h(
+              "span",
+              { class: "series-last", "data-testid": "value", "data-value": rawValue(lastValue(s.values)) },
+              formatNumber(lastValue(s.values)),
+            ),
           ),
           s.key,
           this.drill,
