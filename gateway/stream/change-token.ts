@@ -14,9 +14,10 @@
  * followed by one more on the next tick (refresh-decision.ts). The watermark values are part of the token
  * too (a resynced or restarted Redis).
  *
- * Not covered: a batch that produces no window result (every event too late for every window) writes
- * nothing to Redis; its raw rows show with the pipeline's next write. A pipeline without a Redis sink has
- * no token: its panels are re-read on a fallback period instead.
+ * A batch that fires no window (events inside open windows: the usual case between window ends) still
+ * writes its watermark alone (redis-sink.ts drains watermarks without shares), so it moves the token too.
+ * Not covered: a batch whose watermark is not finite (no event with a usable time) writes nothing; and a
+ * pipeline without a Redis sink has no token: its panels are re-read on a fallback period instead.
  */
 import type { Redis } from "ioredis";
 import { liveWindowIndexKey, redisPrefix, watermarksKey } from "../../contracts/redis/live-windows.js";

@@ -253,12 +253,14 @@ export class RedisSink {
     if (this.writing !== undefined) return;
     this.writing = this.drain().finally(() => {
       this.writing = undefined;
-      if (this.queue.length > 0 && !this.stale) this.kick();
+      if ((this.queue.length > 0 || this.watermarks.size > 0) && !this.stale) this.kick();
     });
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.stale) {
+    // A batch that fired no window still moves the watermark: it is written alone, so every durable batch
+    // reaches Redis (the gateway's live stream takes that write as "new rows are in ClickHouse").
+    while ((this.queue.length > 0 || this.watermarks.size > 0) && !this.stale) {
       const chunk = this.queue.splice(0, PIPELINE_SIZE);
       try {
         await this.write(chunk);
