@@ -364,7 +364,37 @@ describe("web UI in Chromium", () => {
     }, 30_000);
   });
 
+  it("answers from the query builder, showing the table the router chose as POST /query's explain says", async () => {
+    await page.click('[data-testid="nav-query"]');
+    await page
+      .locator('[data-testid="source"]')
+      .selectOption({ label: `Rollup clicks-per-minute (pipeline ${names.pipeline})` });
+    await page.locator('[data-testid="metrics"] input[value="events"]').check();
+    await page.locator('[data-testid="dimensions"] input[value="type"]').check();
+    await page.click('[data-testid="run"]');
+    await page.locator('[data-testid="chosen-table"]').waitFor();
+    const answer = await query({
+      pipeline: names.pipeline,
+      metrics: ["events"],
+      dimensions: ["type"],
+      timeRange: { preset: "last_1h" },
+      granularity: "none",
+    });
+    const source = answer.explain.source;
+    expect(await page.textContent('[data-testid="chosen-table"]')).toBe(
+      `Table: ${source.table} (${source.kind} ${source.name})`,
+    );
+    const rows = await page.locator('[data-testid="answer"] tbody tr').allTextContents();
+    expect(rows).toHaveLength(types.length);
+    // Explain only: the plan and its SQL, nothing run.
+    await page.click('[data-testid="explain-only"]');
+    await page.locator('[data-testid="sql"]').waitFor();
+    expect(await page.textContent('[data-testid="sql"]')).toMatch(/SELECT/i);
+    await page.goBack();
+  });
+
   it("exports a panel as CSV and loads every page without a Content-Security-Policy violation", async () => {
+    await page.locator('[data-panel="top_urls"] [data-testid="bar"]').first().waitFor();
     const [download] = await Promise.all([
       page.waitForEvent("download"),
       page.click('[data-panel="top_urls"] [data-testid="csv"]'),

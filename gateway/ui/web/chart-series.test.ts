@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueryResponse } from "../../../api/v1alpha1/query.js";
-import { chartModel, lastValue, rankedRows, rowKey, statValues } from "./chart-series.js";
+import { chartModel, lastValue, rankedRows, rowKey, statValues, timeAxisRange } from "./chart-series.js";
 
 type Answer = Pick<QueryResponse, "columns" | "rows">;
 const t = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
@@ -95,5 +95,10 @@ describe("snapshot → chart series", () => {
     ]);
     expect(lastValue([1, 2, null])).toBe(2);
     expect(lastValue([null])).toBeNull();
+  });
+
+  it("pads the time axis by half the smallest bucket, and a lone bucket by half an hour", () => {
+    expect(timeAxisRange([s(0), s(1), s(3)])).toEqual([s(0) - 30, s(3) + 30]);
+    expect(timeAxisRange([s(5)])).toEqual([s(5) - 1800, s(5) + 1800]);
   });
 });

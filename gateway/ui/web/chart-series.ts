@@ -136,3 +136,17 @@ export function rankedRows(
     }))
     .sort((a, b) => b.value - a.value);
 }
+
+/**
+ * The x range of a time chart: half a bucket beyond the first and last (so the edge bars are whole), the
+ * bucket being the smallest gap between times; a lone time gets half an hour each side (uPlot would
+ * otherwise stretch a single point over years).
+ */
+export function timeAxisRange(xs: ArrayLike<number>): [number, number] {
+  const first = xs[0] ?? 0;
+  const last = xs[xs.length - 1] ?? first;
+  let bucket = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < xs.length; i++) bucket = Math.min(bucket, (xs[i] ?? 0) - (xs[i - 1] ?? 0));
+  const pad = Number.isFinite(bucket) && bucket > 0 ? bucket / 2 : 1800;
+  return [first - pad, last + pad];
+}

@@ -15,6 +15,7 @@ import {
   rankedRows,
   rowKey,
   statValues,
+  timeAxisRange,
 } from "./chart-series.js";
 import { csvFileName, responseToCsv } from "./csv.js";
 import type { PanelSnapshot } from "./dashboard-snapshot.js";
@@ -259,7 +260,7 @@ export class PanelView {
         legend: { show: false },
         cursor: { focus: { prox: 24 } },
         focus: { alpha: 0.35 },
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: (u: uPlot) => timeAxisRange(u.data[0]) } },
         series: [
           {},
           ...model.series.map((s, i) => ({
