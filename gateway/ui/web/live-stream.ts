@@ -83,7 +83,12 @@ export function openLiveStream(path: string, handlers: StreamHandlers): { close(
           if (message.event === "error") {
             clearTimeout(watchdog);
             current.abort();
-            handlers.onState({ kind: "stopped", failure: describeFailure(410, safeJson(message.data)) });
+            // The dashboard was deleted or can no longer be served: the frame's ErrorResponse says which.
+            const failure = describeFailure(404, safeJson(message.data));
+            handlers.onState({
+              kind: "stopped",
+              failure: { ...failure, headline: "The gateway ended the stream" },
+            });
             return;
           }
           if (message.event !== "snapshot") continue;

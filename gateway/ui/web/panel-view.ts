@@ -38,6 +38,15 @@ function drillable(
   if (key === undefined || key.length === 0) return element;
   element.classList.add("drillable");
   element.title = `Filter the dashboard by ${key.map((k) => `${k.field} = ${String(k.value)}`).join(" and ")}`;
+  // Reachable and usable from the keyboard too.
+  element.tabIndex = 0;
+  element.setAttribute("role", "button");
+  element.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      drill(key);
+    }
+  });
   return onClick(element, () => drill(key));
 }
 
