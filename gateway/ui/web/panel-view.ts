@@ -269,7 +269,17 @@ export class PanelView {
         legend: { show: false },
         cursor: { focus: { prox: 24 } },
         focus: { alpha: 0.35 },
-        scales: { x: { time: true, range: (u: uPlot) => timeAxisRange(u.data[0]) } },
+        scales: {
+          x: { time: true, range: (u: uPlot) => timeAxisRange(u.data[0]) },
+          // Bars grow from zero; a line keeps uPlot's range around its values.
+          ...(bars
+            ? {
+                y: {
+                  range: (_u: uPlot, min: number, max: number) => [Math.min(0, min), max > 0 ? max * 1.1 : 1],
+                },
+              }
+            : {}),
+        },
         series: [
           {},
           ...model.series.map((s, i) => ({
