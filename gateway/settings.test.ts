@@ -16,7 +16,7 @@ describe("gateway settings", () => {
       redisUrl: undefined,
       clickhouse: { url: "http://127.0.0.1:8123", username: "default", password: "" },
       alerts: undefined,
-      stream: { tickMs: 1_000, heartbeatMs: 15_000 },
+      stream: { tickMs: 1_000, pollMs: 100, heartbeatMs: 15_000 },
     });
   });
 
@@ -37,6 +37,7 @@ describe("gateway settings", () => {
       TALLY_GATEWAY_NAMESPACE: "tally",
       TALLY_POD_NAME: "gateway-0",
       TALLY_GATEWAY_STREAM_TICK_MS: "500",
+      TALLY_GATEWAY_STREAM_POLL_MS: "50",
       TALLY_GATEWAY_STREAM_HEARTBEAT_SECONDS: "5",
     });
     expect(settings).toEqual({
@@ -53,7 +54,7 @@ describe("gateway settings", () => {
       redisUrl: "redis://127.0.0.1:6379",
       clickhouse: { url: "https://ch:8443", username: "tally", password: "pw" },
       alerts: { publicUrl: "https://tally.example.com", leaseNamespace: "tally", podName: "gateway-0" },
-      stream: { tickMs: 500, heartbeatMs: 5_000 },
+      stream: { tickMs: 500, pollMs: 50, heartbeatMs: 5_000 },
     });
   });
 

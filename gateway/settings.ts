@@ -22,8 +22,8 @@ export interface GatewaySettings {
   readonly clickhouse: { readonly url: string; readonly username: string; readonly password: string };
   /** undefined: the alert evaluator is off. */
   readonly alerts: AlertSettings | undefined;
-  /** The live stream: how often views are refreshed, how often an idle stream gets a heartbeat. */
-  readonly stream: { readonly tickMs: number; readonly heartbeatMs: number };
+  /** The live stream: least time between two reads of a view, token poll period, heartbeat period. */
+  readonly stream: { readonly tickMs: number; readonly pollMs: number; readonly heartbeatMs: number };
 }
 
 export interface AlertSettings {
@@ -156,6 +156,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): GatewaySettings {
     alerts: alertSettings(env, redisUrl, apiPort),
     stream: {
       tickMs: positiveInteger(env, "TALLY_GATEWAY_STREAM_TICK_MS", 1_000),
+      pollMs: positiveInteger(env, "TALLY_GATEWAY_STREAM_POLL_MS", 100),
       heartbeatMs: 1_000 * positiveInteger(env, "TALLY_GATEWAY_STREAM_HEARTBEAT_SECONDS", 15),
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { changeToken } from "./change-token.js";
+import { changeToken, tokenSettled } from "./change-token.js";
 
 describe("change tokens", () => {
   it("do not depend on the order Redis lists a hash's fields in", () => {
@@ -13,5 +13,15 @@ describe("change tokens", () => {
     expect(changeToken({ "t:0": "8" }, [100, 200])).not.toBe(base);
     expect(changeToken({ "t:0": "7" }, [101, 200])).not.toBe(base);
     expect(changeToken({ "t:0": "7" }, [100, 201])).not.toBe(base);
+  });
+
+  it("are settled only when every write behind them is older than Redis's clock at the read", () => {
+    const ttl = 3_600_000;
+    // Written at 999 and 1000; read at 1001: a write after the read lands at 1001 or later.
+    expect(tokenSettled([999 + ttl, 1000 + ttl], ttl, 1001)).toBe(true);
+    // Written at 1001, read at 1001: another write at 1001 would leave the same expiry.
+    expect(tokenSettled([999 + ttl, 1001 + ttl], ttl, 1001)).toBe(false);
+    // Absent keys (-2) or keys without expiry (-1) have no pending write.
+    expect(tokenSettled([-2, -1], ttl, 1001)).toBe(true);
   });
 });

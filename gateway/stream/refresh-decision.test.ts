@@ -6,11 +6,12 @@ const base: RefreshInput = {
   last: undefined,
   refresh: live,
   token: "t1",
+  settled: true,
   range: "0/60000",
   nowMs: 10_000,
   untrackedEveryMs: 10_000,
 };
-const settled = afterRead("recheck", { token: "t1", range: "0/60000", nowMs: 9_000 }, false);
+const settled = afterRead({ token: "t1", settled: true, range: "0/60000", nowMs: 9_000 }, false);
 
 describe("whether a panel is read this tick", () => {
   it("reads a panel never read", () => {
@@ -22,13 +23,19 @@ describe("whether a panel is read this tick", () => {
     expect(decideRefresh({ ...base, last: settled, nowMs: 1e9 })).toEqual({ read: false });
   });
 
-  it("reads when the token moved, and once more on the next tick", () => {
+  it("reads when the token moved; once, when the token was settled", () => {
     const input = { ...base, last: settled, token: "t2" };
-    const decision = decideRefresh(input);
-    expect(decision).toEqual({ read: true, reason: "changed" });
-    const after = afterRead("changed", input, false);
+    expect(decideRefresh(input)).toEqual({ read: true, reason: "changed" });
+    const after = afterRead(input, false);
+    expect(decideRefresh({ ...base, last: after, token: "t2" })).toEqual({ read: false });
+  });
+
+  it("reads once more after a read whose token was unsettled (a write may share its millisecond)", () => {
+    const input = { ...base, last: settled, token: "t2", settled: false };
+    expect(decideRefresh(input)).toEqual({ read: true, reason: "changed" });
+    const after = afterRead(input, false);
     expect(decideRefresh({ ...base, last: after, token: "t2" })).toEqual({ read: true, reason: "recheck" });
-    const rechecked = afterRead("recheck", { ...input, nowMs: 11_000 }, false);
+    const rechecked = afterRead({ ...input, settled: true, nowMs: 11_000 }, false);
     expect(decideRefresh({ ...base, last: rechecked, token: "t2" })).toEqual({ read: false });
   });
 
@@ -40,7 +47,7 @@ describe("whether a panel is read this tick", () => {
   });
 
   it("re-reads a pipeline without a token on the fallback period only", () => {
-    const last = afterRead("first", { token: undefined, range: "0/60000", nowMs: 0 }, false);
+    const last = afterRead({ token: undefined, settled: false, range: "0/60000", nowMs: 0 }, false);
     expect(decideRefresh({ ...base, last, token: undefined, nowMs: 9_999 })).toEqual({ read: false });
     expect(decideRefresh({ ...base, last, token: undefined, nowMs: 10_000 })).toEqual({
       read: true,
@@ -60,7 +67,7 @@ describe("whether a panel is read this tick", () => {
   });
 
   it("retries a failed read on the next tick", () => {
-    const failed = afterRead("changed", { token: "t1", range: "0/60000", nowMs: 9_000 }, true);
+    const failed = afterRead({ token: "t1", settled: true, range: "0/60000", nowMs: 9_000 }, true);
     expect(decideRefresh({ ...base, last: failed })).toEqual({ read: true, reason: "retry" });
   });
 });

@@ -1,11 +1,11 @@
 /**
- * Whether a panel is read this tick (pure). A live panel is read when its pipeline's change token moved
- * (new rows are in ClickHouse: see change-token.ts), once more on the tick after such a move (a write
- * landing in the same millisecond as the token read leaves the token as it was: the extra read catches
- * it), and when its resolved time range moved (a relative range such as last_15m slides at each bucket
- * boundary: the current minute, or the query's granularity, see time-range.ts; rows leave the range then
- * without any new data). A pipeline without a token (no Redis sink, Redis away) is re-read on a fallback
- * period; an interval panel on its own period; a failed read is retried on the next tick.
+ * Whether a panel is read now (pure). A live panel is read when its pipeline's change token moved (new
+ * rows are in ClickHouse: see change-token.ts), once more after a read whose token was unsettled (a write
+ * in the same millisecond as the token read may hide behind it), and when its resolved time range moved (a
+ * relative range such as last_15m slides at each bucket boundary: the current minute, or the query's
+ * granularity, see time-range.ts; rows leave the range then without any new data). A pipeline without a
+ * token (no Redis sink, Redis away) is re-read on a fallback period; an interval panel on its own period;
+ * a failed read is retried. How often a view may read at all is the hub's (one read per view per tick).
  */
 import type { PanelRefresh } from "./panel-requests.js";
 
@@ -15,7 +15,7 @@ export interface PanelReadState {
   readonly token: string | undefined;
   /** The resolved range of the last read, `from/to` in ms (undefined: the request has none that resolves). */
   readonly range: string | undefined;
-  /** The last read followed a token move: read once more. */
+  /** The last read's token was unsettled: read once more. */
   readonly recheck: boolean;
   readonly failed: boolean;
 }
@@ -31,6 +31,8 @@ export interface RefreshInput {
   readonly refresh: PanelRefresh;
   /** The pipeline's token now; undefined when it cannot be had (no Redis sink, Redis away, no pipeline). */
   readonly token: string | undefined;
+  /** No write can hide behind the token (change-token.ts); false when there is none. */
+  readonly settled: boolean;
   readonly range: string | undefined;
   readonly nowMs: number;
   /** How often a panel without a token is re-read. */
@@ -53,17 +55,16 @@ export function decideRefresh(input: RefreshInput): RefreshDecision {
   return { read: false };
 }
 
-/** The state after a read made for `reason`, with the token and range it was decided on. */
+/** The state after a read, with the token and range it was decided on. */
 export function afterRead(
-  reason: RefreshReason,
-  input: Pick<RefreshInput, "token" | "range" | "nowMs">,
+  input: Pick<RefreshInput, "token" | "settled" | "range" | "nowMs">,
   failed: boolean,
 ): PanelReadState {
   return {
     readAtMs: input.nowMs,
     token: input.token,
     range: input.range,
-    recheck: reason === "changed" || reason === "first",
+    recheck: input.token !== undefined && !input.settled,
     failed,
   };
 }

@@ -60,6 +60,7 @@ class FakeConnection implements StreamConnection {
 function setup(panels: unknown[] = [{ name: "total", visualization: "stat", source: { query } }]) {
   let nowMs = Date.parse("2026-01-01T00:00:10Z");
   let token = "t1";
+  const settled = true;
   let events = 5;
   const queries: QueryRequest[] = [];
   const counts = { viewReads: 0, dropped: 0, tokenReads: 0 };
@@ -89,13 +90,13 @@ function setup(panels: unknown[] = [{ name: "total", visualization: "stat", sour
     query: service,
     readTokens: async (pipelines) => {
       counts.tokenReads += 1;
-      return new Map(pipelines.map((p) => [`${p.namespace}/${p.pipeline}`, token]));
+      return new Map(pipelines.map((p) => [`${p.namespace}/${p.pipeline}`, { token, settled }]));
     },
     dashboards: { get: (ns, name) => dashboards.get(`${ns}/${name}`) },
     sources: () => ({ pipelines: [pipeline], rollups: [] }),
     logger: createLogger(new Writable({ write: (_c, _e, done) => done() })),
     now: () => nowMs,
-    settings: { tickMs: 1_000, heartbeatMs: 15_000, untrackedEveryMs: 10_000 },
+    settings: { tickMs: 1_000, pollMs: 100, heartbeatMs: 15_000, untrackedEveryMs: 10_000 },
     observer,
   });
   const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -133,6 +134,7 @@ describe("the stream hub", () => {
       ]);
     t.moveToken("t2");
     t.setEvents(6);
+    t.advance(1_000);
     await t.hub.tick();
     expect(t.counts.viewReads).toBe(2);
     expect(t.counts.tokenReads).toBe(2); // once per tick for all views (plus the new view's first read)
@@ -149,7 +151,7 @@ describe("the stream hub", () => {
     t.hub.subscribe(spec, undefined, c);
     await t.settle();
     t.advance(1_000);
-    await t.hub.tick(); // the recheck after the first read
+    await t.hub.tick(); // a settled token: no second look
     const reads = t.counts.viewReads;
     for (let i = 0; i < 20; i++) {
       t.advance(1_000);
@@ -162,6 +164,23 @@ describe("the stream hub", () => {
     await t.hub.tick();
     expect(t.counts.viewReads).toBe(reads + 1);
     expect(c.snapshots()).toHaveLength(1); // same rows: no new frame
+  });
+
+  it("reads a view at most once per tick: a change inside the tick waits for its end, and is not lost", async () => {
+    const t = setup();
+    const c = new FakeConnection();
+    t.hub.subscribe(spec, undefined, c);
+    await t.settle();
+    t.setEvents(7);
+    t.moveToken("t2");
+    t.advance(300); // a poll 300 ms after the first read
+    await t.hub.tick();
+    expect(t.counts.viewReads).toBe(1);
+    t.advance(700);
+    await t.hub.tick();
+    expect(t.counts.viewReads).toBe(2);
+    const last = c.snapshots().at(-1)?.panels[0];
+    expect(last?.status === "ok" && last.response.rows).toEqual([{ events: 7 }]);
   });
 
   it("does not re-send the current snapshot to a client whose Last-Event-ID is its version", async () => {

@@ -1,10 +1,15 @@
 /**
  * The live stream's fan-out: one view per distinct (namespace, dashboard or ad-hoc query, filter), shared
- * by all its subscribers. Every tick the hub reads each watched pipeline's change token once (one Redis
- * round trip for all of them), then each view with subscribers reads, at most once, the panels whose
- * answer may have changed (refresh-decision.ts) and sends a snapshot frame to its subscribers when what
- * the panels show changed. Views left without subscribers are dropped at the next tick.
+ * by all its subscribers. Every poll (100 ms by default) the hub reads each watched pipeline's change
+ * token once (one Redis round trip for all of them, whatever the number of views); a view whose panels
+ * may have changed (refresh-decision.ts) reads them at once, but at most once per tick (1 s by default),
+ * whatever the number of subscribers, and sends a snapshot frame when what the panels show changed. So a
+ * change reaches the subscribers within a poll plus a read, and a busy pipeline costs each view at most
+ * one read per tick. Views left without subscribers are dropped at the next poll.
  */
+
+import { pipelineDefaults } from "../../api/v1alpha1/defaults.js";
+import { parseDuration } from "../../api/v1alpha1/duration.js";
 import type { ErrorResponse, QueryRequest } from "../../api/v1alpha1/query.js";
 import type { DashboardSnapshot, PanelSnapshot } from "../../api/v1alpha1/stream.js";
 import { errorReply } from "../http/error-reply.js";
@@ -12,7 +17,7 @@ import type { Logger } from "../logger.js";
 import type { SourceSnapshot } from "../query/create-query-service.js";
 import type { QueryService } from "../query/query-service.js";
 import { resolveTimeRange } from "../query/time-range.js";
-import { pipelineKey, type TrackedPipeline } from "./change-token.js";
+import { type ChangeToken, pipelineKey, type TrackedPipeline } from "./change-token.js";
 import type { DashboardLookup } from "./dashboard-watch.js";
 import { FrameSlot } from "./frame-slot.js";
 import {
@@ -28,7 +33,10 @@ import { errorFrame, heartbeatFrame, snapshotFrame } from "./sse-frame.js";
 import { type ViewSpec, viewKey } from "./view-key.js";
 
 export interface StreamSettings {
+  /** The least time between two reads of one view. */
   readonly tickMs: number;
+  /** How often the change tokens are read. */
+  readonly pollMs: number;
   readonly heartbeatMs: number;
   /** How often a panel whose pipeline has no change token (no Redis sink) is re-read. */
   readonly untrackedEveryMs: number;
@@ -36,6 +44,7 @@ export interface StreamSettings {
 
 export const defaultStreamSettings: StreamSettings = {
   tickMs: 1_000,
+  pollMs: 100,
   heartbeatMs: 15_000,
   untrackedEveryMs: 10_000,
 };
@@ -68,7 +77,7 @@ export interface StreamHubDeps {
   readonly query: QueryService;
   /** Every tracked pipeline's change token (readChangeTokens on the runtime's Redis); undefined without Redis. */
   readonly readTokens:
-    | ((pipelines: readonly TrackedPipeline[]) => Promise<Map<string, string | undefined>>)
+    | ((pipelines: readonly TrackedPipeline[]) => Promise<Map<string, ChangeToken | undefined>>)
     | undefined;
   readonly dashboards: DashboardLookup;
   readonly sources: (namespace: string) => SourceSnapshot;
@@ -102,16 +111,17 @@ interface View {
   results: Map<string, PanelSnapshot>;
   frame: Frame | undefined;
   reading: boolean;
+  lastReadAtMs: number | undefined;
 }
 
 interface PlannedPanel {
   readonly plan: Extract<PanelPlan, { kind: "query" }>;
   readonly reason: RefreshReason;
-  readonly token: string | undefined;
+  readonly token: ChangeToken | undefined;
   readonly range: string | undefined;
 }
 
-type PipelineInfo = { readonly redis: boolean; readonly windows: readonly string[] };
+type PipelineInfo = { readonly redis: boolean; readonly windows: readonly string[]; readonly ttlMs: number };
 
 function rangeKey(request: QueryRequest, nowMs: number): string | undefined {
   try {
@@ -125,10 +135,17 @@ function rangeKey(request: QueryRequest, nowMs: number): string | undefined {
 /** What the hub needs of a stored Pipeline spec: whether it writes to Redis, and its windows. */
 function pipelineInfo(spec: unknown): PipelineInfo {
   const s = (typeof spec === "object" && spec !== null ? spec : {}) as {
-    sink?: { redis?: unknown };
+    sink?: { redis?: { ttl?: unknown } };
     windows?: { name?: unknown }[];
   };
+  let ttlMs = parseDuration(pipelineDefaults["sink.redis.ttl"], "sink.redis.ttl");
+  try {
+    if (typeof s.sink?.redis?.ttl === "string") ttlMs = parseDuration(s.sink.redis.ttl, "sink.redis.ttl");
+  } catch {
+    // the default: an unreadable TTL only makes tokens look settled or not a little wrongly
+  }
   return {
+    ttlMs,
     redis: s.sink?.redis !== undefined,
     windows: (Array.isArray(s.windows) ? s.windows : []).flatMap((w) =>
       typeof w.name === "string" ? [w.name] : [],
@@ -139,13 +156,13 @@ function pipelineInfo(spec: unknown): PipelineInfo {
 export class StreamHub {
   private readonly views = new Map<string, View>();
   private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
+  private polling = false;
   private subscriberCount = 0;
 
   constructor(private readonly deps: StreamHubDeps) {}
 
   start(): void {
-    this.timer ??= setInterval(() => void this.tick(), this.deps.settings.tickMs);
+    this.timer ??= setInterval(() => void this.tick(), this.deps.settings.pollMs);
   }
 
   stop(): void {
@@ -175,6 +192,7 @@ export class StreamHub {
         results: new Map(),
         frame: undefined,
         reading: false,
+        lastReadAtMs: undefined,
       };
       this.views.set(key, view);
     }
@@ -206,27 +224,35 @@ export class StreamHub {
     this.deps.observer?.subscribers(this.subscriberCount);
   }
 
-  /** One tick: drop empty views, read the tokens, refresh every view, send heartbeats. */
+  /** One poll: drop empty views, read the tokens, refresh the views that may have changed, send heartbeats. */
   async tick(): Promise<void> {
-    if (this.ticking) return; // the previous tick is still reading: this one is skipped
-    this.ticking = true;
+    if (this.polling) return; // the previous poll is still reading the tokens: this one is skipped
+    this.polling = true;
     const started = performance.now();
+    let reads: Promise<void>[] = [];
     try {
       for (const [key, view] of this.views) if (view.subscribers.size === 0) this.views.delete(key);
       this.deps.observer?.views(this.views.size);
       const views = [...this.views.values()].filter((v) => this.plan(v));
       const tokens = await this.tokens(views);
-      await Promise.all(views.map((v) => this.refresh(v, tokens)));
+      // Reads run on while the next polls go on: a view being read is skipped by them (view.reading),
+      // and a slow read holds up no other view.
+      reads = views.map((v) => this.refresh(v, tokens).catch((error: unknown) => this.readFailed(error)));
       this.heartbeats();
     } catch (error) {
-      this.deps.logger.error(
-        { err: error instanceof Error ? error.message : String(error) },
-        "stream tick failed",
-      );
+      this.readFailed(error);
     } finally {
-      this.ticking = false;
-      this.deps.observer?.tick((performance.now() - started) / 1000);
+      this.polling = false;
     }
+    await Promise.all(reads);
+    this.deps.observer?.tick((performance.now() - started) / 1000);
+  }
+
+  private readFailed(error: unknown): void {
+    this.deps.logger.error(
+      { err: error instanceof Error ? error.message : String(error) },
+      "stream read failed",
+    );
   }
 
   private async refreshNow(view: View): Promise<void> {
@@ -234,10 +260,7 @@ export class StreamHub {
       if (!this.plan(view)) return;
       await this.refresh(view, await this.tokens([view]));
     } catch (error) {
-      this.deps.logger.error(
-        { err: error instanceof Error ? error.message : String(error) },
-        "stream read failed",
-      );
+      this.readFailed(error);
     }
   }
 
@@ -325,14 +348,14 @@ export class StreamHub {
         {
           key,
           tracked: info.redis
-            ? { namespace: view.spec.namespace, pipeline: name, windows: info.windows }
+            ? { namespace: view.spec.namespace, pipeline: name, windows: info.windows, ttlMs: info.ttlMs }
             : undefined,
         },
       ];
     });
   }
 
-  private async tokens(views: readonly View[]): Promise<Map<string, string | undefined>> {
+  private async tokens(views: readonly View[]): Promise<Map<string, ChangeToken | undefined>> {
     const tracked = new Map<string, TrackedPipeline>();
     for (const view of views)
       for (const { key, tracked: t } of this.pipelinesOf(view)) if (t !== undefined) tracked.set(key, t);
@@ -341,9 +364,11 @@ export class StreamHub {
   }
 
   /** Reads the panels that may have changed (at most one read of the view), then publishes if the answer did. */
-  private async refresh(view: View, tokens: ReadonlyMap<string, string | undefined>): Promise<void> {
+  private async refresh(view: View, tokens: ReadonlyMap<string, ChangeToken | undefined>): Promise<void> {
     if (view.reading || view.subscribers.size === 0) return;
     const nowMs = this.deps.now();
+    // One read per view per tick: a change meanwhile is still pending (its token differs) at the next poll.
+    if (view.lastReadAtMs !== undefined && nowMs - view.lastReadAtMs < this.deps.settings.tickMs) return;
     const names = this.deps
       .sources(view.spec.namespace)
       .pipelines.flatMap((p) => (p.metadata?.name === undefined ? [] : [p.metadata.name]));
@@ -357,7 +382,8 @@ export class StreamHub {
       const decision = decideRefresh({
         last: view.states.get(plan.name),
         refresh: plan.refresh,
-        token,
+        token: token?.token,
+        settled: token?.settled ?? false,
         range,
         nowMs,
         untrackedEveryMs: this.deps.settings.untrackedEveryMs,
@@ -366,6 +392,7 @@ export class StreamHub {
     }
     if (due.length > 0) {
       view.reading = true;
+      view.lastReadAtMs = nowMs;
       this.deps.observer?.viewRead();
       this.deps.observer?.panelQueries(due.length);
       try {
@@ -408,7 +435,10 @@ export class StreamHub {
     }
     view.states.set(
       plan.name,
-      afterRead(panel.reason, { token: panel.token, range: panel.range, nowMs }, failed),
+      afterRead(
+        { token: panel.token?.token, settled: panel.token?.settled ?? false, range: panel.range, nowMs },
+        failed,
+      ),
     );
   }
 

@@ -20,14 +20,50 @@ import { ResultCache } from "../../gateway/cache/result-cache.js";
 import { buildApp } from "../../gateway/http/app.js";
 import { createLogger } from "../../gateway/logger.js";
 import { createQueryService } from "../../gateway/query/create-query-service.js";
+import { readChangeTokens } from "../../gateway/stream/change-token.js";
+import { StreamHub, type StreamObserver } from "../../gateway/stream/stream-hub.js";
 import { redisUrl } from "../env/config.js";
 import {
   type BenchServerConfig,
   type BenchServerReady,
   gatewayClickhouse,
   type ServerUsage,
+  type StreamUsage,
+  streamUsagePath,
   usagePath,
 } from "./gateway-bench-shared.js";
+
+/** The hub's counts as the control endpoint reports them (StreamUsage). */
+function streamRecorder() {
+  const state = { subscribers: 0, views: 0, droppedFrames: 0 };
+  let reads: number[] = [];
+  let pollMs: number[] = [];
+  const observer: StreamObserver = {
+    subscribers: (count) => {
+      state.subscribers = count;
+    },
+    views: (count) => {
+      state.views = count;
+    },
+    viewRead: () => {
+      reads.push(Date.now());
+    },
+    panelQueries: () => undefined,
+    droppedFrames: () => {
+      state.droppedFrames += 1;
+    },
+    tick: (seconds) => {
+      pollMs.push(seconds * 1000);
+    },
+  };
+  const usage = (): StreamUsage => {
+    const out = { ...state, reads, pollMs };
+    reads = [];
+    pollMs = [];
+    return out;
+  };
+  return { observer, usage };
+}
 
 function readConfig(path: string | undefined): BenchServerConfig {
   if (path === undefined) throw new Error("usage: gateway-bench-server.ts <config.json>");
@@ -69,6 +105,7 @@ function usage(): ServerUsage {
     loopLagMaxMs: lag.max,
     gcPauseTotalMs: pauses.totalMs,
     gcPauseMaxMs: pauses.maxMs,
+    rssBytes: process.memoryUsage().rss,
   };
 }
 
@@ -103,13 +140,51 @@ async function main(): Promise<void> {
     },
   ]);
   if (problems.length > 0) throw new Error(`token table: ${problems.join("; ")}`);
-  const app = await buildApp({ service, tokens: () => table, rateLimitPerMinute: 100_000_000, logger });
+  const recorder = streamRecorder();
+  const stream =
+    config.stream === undefined
+      ? undefined
+      : new StreamHub({
+          query: service,
+          readTokens: (pipelines) => readChangeTokens(redis, pipelines),
+          dashboards: {
+            get: (namespace, name) =>
+              config.stream?.dashboards.find(
+                (d) => d.metadata?.namespace === namespace && d.metadata.name === name,
+              ),
+          },
+          sources: () => ({ pipelines: [config.pipeline], rollups: config.rollups }),
+          logger,
+          now: () => Date.now(),
+          settings: {
+            tickMs: config.stream.tickMs,
+            pollMs: config.stream.pollMs,
+            heartbeatMs: config.stream.heartbeatMs,
+            untrackedEveryMs: 10_000,
+          },
+          observer: recorder.observer,
+        });
+  stream?.start();
+  const app = await buildApp({
+    service,
+    tokens: () => table,
+    rateLimitPerMinute: 100_000_000,
+    logger,
+    ...(stream === undefined ? {} : { stream }),
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
 
   const control: Server = createServer((request, response) => {
-    const found = request.method === "GET" && request.url === usagePath;
-    response.writeHead(found ? 200 : 404, { "content-type": "application/json" });
-    response.end(found ? JSON.stringify(usage()) : "{}");
+    const answer =
+      request.method !== "GET"
+        ? undefined
+        : request.url === usagePath
+          ? usage()
+          : request.url === streamUsagePath
+            ? recorder.usage()
+            : undefined;
+    response.writeHead(answer === undefined ? 404 : 200, { "content-type": "application/json" });
+    response.end(JSON.stringify(answer ?? {}));
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 
@@ -122,6 +197,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => {
     void (async () => {
       control.close();
+      stream?.stop();
       await app.close();
       await cache.close();
       redis.disconnect();

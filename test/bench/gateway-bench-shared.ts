@@ -4,7 +4,7 @@
  * control endpoint answers, and the ClickHouse client both build as the gateway's main.ts builds its own.
  */
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
-import type { PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
+import type { DashboardObject, PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
 import { clickhouseUrl, stackConfig } from "../env/config.js";
 
 /** The server's whole configuration: what the Kubernetes watches and the token Secret would give it. */
@@ -13,7 +13,27 @@ export interface BenchServerConfig {
   readonly token: string;
   readonly pipeline: PipelineObject;
   readonly rollups: readonly RollupObject[];
+  /** With it, the live stream is served over these Dashboards (the SSE bench). */
+  readonly stream?: {
+    readonly dashboards: readonly DashboardObject[];
+    readonly tickMs: number;
+    readonly pollMs: number;
+    readonly heartbeatMs: number;
+  };
 }
+
+/** `GET /stream` on the control port: the stream hub's counts, and each poll's view reads since the last call. */
+export interface StreamUsage {
+  readonly subscribers: number;
+  readonly views: number;
+  readonly droppedFrames: number;
+  /** When each view read started (Date.now()). */
+  readonly reads: readonly number[];
+  /** Each poll's duration, its reads included. */
+  readonly pollMs: readonly number[];
+}
+
+export const streamUsagePath = "/stream";
 
 /** The one line the server prints on stdout once both ports listen. */
 export interface BenchServerReady {
@@ -37,6 +57,8 @@ export interface ServerUsage {
   /** Since the previous call: garbage-collection pauses, their sum and the longest, in ms. */
   readonly gcPauseTotalMs: number;
   readonly gcPauseMaxMs: number;
+  /** process.memoryUsage().rss, in bytes. */
+  readonly rssBytes: number;
 }
 
 export const usagePath = "/usage";

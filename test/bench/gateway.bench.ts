@@ -337,7 +337,7 @@ class GatewayClient {
 }
 
 /** gateway-bench-server.ts as a child process: started from a config file, asked for its usage, stopped. */
-class GatewayServer {
+export class GatewayServer {
   private constructor(
     private readonly child: ChildProcess,
     readonly ready: BenchServerReady,
@@ -376,6 +376,14 @@ class GatewayServer {
         `gateway bench server: ${error instanceof Error ? error.message : String(error)}; stderr: ${stderr.join("").slice(-2_000)}`,
       );
     }
+  }
+
+  /** GET on the control port, as JSON. */
+  async control<T>(path: string): Promise<T> {
+    const url = `http://127.0.0.1:${this.ready.controlPort}${path}`;
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+    return (await response.json()) as T;
   }
 
   async usage(): Promise<ServerUsage> {

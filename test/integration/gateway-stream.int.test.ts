@@ -249,7 +249,7 @@ beforeAll(async () => {
     sources: (ns) => registry?.snapshot(ns) ?? { pipelines: [], rollups: [] },
     logger,
     now: () => Date.now(),
-    settings: { tickMs: 500, heartbeatMs, untrackedEveryMs: 10_000 },
+    settings: { tickMs: 500, pollMs: 100, heartbeatMs, untrackedEveryMs: 10_000 },
     observer: metrics.stream,
   });
   hub.start();
