@@ -53,6 +53,8 @@ function stateText(state: StreamState): string {
       return `Live · last message ${new Date(state.lastFrameAt).toLocaleTimeString()}`;
     case "retrying":
       return `Reconnecting in ${Math.round(state.inMs / 1000)} s: ${failureText(state.failure)}`;
+    case "faulted":
+      return `Connected; the dashboard cannot be served: ${failureText(state.failure)}`;
     case "stopped":
       return `Stopped: ${failureText(state.failure)}`;
   }
@@ -130,6 +132,8 @@ export function renderDashboardPage(container: HTMLElement, route: DashboardRout
     onState(state) {
       status.textContent = stateText(state);
       status.dataset.state = state.kind;
+      if (state.kind === "faulted")
+        replaceContent(problem, failureView(state.failure, `Dashboard ${route.name}`));
       if (state.kind === "stopped") {
         if (handleRefusedToken(state.failure)) return;
         replaceContent(problem, failureView(state.failure, `Dashboard ${route.name}`));

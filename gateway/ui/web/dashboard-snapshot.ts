@@ -1,23 +1,10 @@
 /**
- * The live stream's snapshot (the contract in the stream route: one frame = every panel's current answer
- * or error) and a structural check of a frame's JSON before the page trusts it (pure).
+ * The live stream's snapshot (api/v1alpha1/stream.ts: one frame = every panel's current answer or error)
+ * and a structural check of a frame's JSON before the page trusts it (pure).
  */
-import type { ErrorResponse, QueryResponse } from "../../../api/v1alpha1/query.js";
+import type { DashboardSnapshot } from "../../../api/v1alpha1/stream.js";
 
-interface PanelHead {
-  readonly name: string;
-  readonly title?: string;
-  readonly visualization: string;
-}
-export type PanelSnapshot =
-  | (PanelHead & { readonly status: "ok"; readonly response: QueryResponse })
-  | (PanelHead & { readonly status: "error"; readonly error: ErrorResponse });
-
-export interface DashboardSnapshot {
-  readonly dashboard: string | null;
-  readonly generatedAt: string;
-  readonly panels: readonly PanelSnapshot[];
-}
+export type { DashboardSnapshot, PanelSnapshot } from "../../../api/v1alpha1/stream.js";
 
 export type SnapshotParse =
   | { readonly ok: true; readonly snapshot: DashboardSnapshot }

@@ -88,4 +88,23 @@ describe("live stream reader", () => {
     const last = states.at(-1);
     expect(last?.kind === "stopped" && last.failure.message).toBe("dashboard shop was deleted");
   });
+
+  it("shows an InvalidDashboard error frame and keeps reading: the snapshot after the fix arrives", async () => {
+    const broken = JSON.stringify({
+      error: "InvalidDashboard",
+      message: "title is required",
+      field: "spec.title",
+    });
+    const frames = `event: error\ndata: ${broken}\n\nevent: snapshot\nid: v2\ndata: ${JSON.stringify(snapshot)}\n\n`;
+    const { states, snapshots, stopped, stream } = run([streamOf(frames), refusal(401)]);
+    await stopped;
+    stream.close();
+    const faulted = states.find((s) => s.kind === "faulted");
+    expect(faulted?.kind === "faulted" && faulted.failure).toMatchObject({
+      headline: "The dashboard cannot be served",
+      message: "title is required",
+      field: "spec.title",
+    });
+    expect(snapshots).toEqual([snapshot]);
+  });
 });

@@ -2,7 +2,9 @@
  * Reads the gateway's live stream with fetch() and a streaming body (EventSource cannot send the bearer
  * token): snapshot frames go to the page, `Last-Event-ID` is sent on every reconnect so the server sends
  * only what changed. Reconnects with backoff after a dropped connection, a 5xx or a 429, and when nothing
- * (not even a heartbeat) arrived for 45 s; stops on a refusal (400, 401, 403, 404) or an error frame.
+ * (not even a heartbeat) arrived for 45 s; stops on a refusal (400, 401, 403, 404) or an error frame
+ * saying the dashboard is gone (the server ends the stream then); any other error frame (a Dashboard
+ * broken outside its panels) is shown while the stream stays open for the snapshot after the fix.
  */
 import { type ApiFailure, describeFailure, unreachable } from "./api-failure.js";
 import { type DashboardSnapshot, parseSnapshot } from "./dashboard-snapshot.js";
@@ -12,6 +14,8 @@ import { createSseParser } from "./sse-parser.js";
 export type StreamState =
   | { readonly kind: "connecting" }
   | { readonly kind: "live"; readonly lastFrameAt: number }
+  /** Connected, but the gateway said the dashboard cannot be served until it is fixed. */
+  | { readonly kind: "faulted"; readonly failure: ApiFailure }
   | { readonly kind: "retrying"; readonly failure: ApiFailure; readonly inMs: number }
   | { readonly kind: "stopped"; readonly failure: ApiFailure };
 
@@ -81,13 +85,21 @@ export function openLiveStream(path: string, handlers: StreamHandlers): { close(
           if (message.kind === "comment") continue;
           lastEventId = parser.lastEventId();
           if (message.event === "error") {
+            const body = safeJson(message.data);
+            if (!endsStream(body)) {
+              // The Dashboard's spec is broken outside its panels: the stream stays open and its next
+              // snapshot comes once the Dashboard is fixed.
+              handlers.onState({
+                kind: "faulted",
+                failure: { ...describeFailure(422, body), headline: "The dashboard cannot be served" },
+              });
+              continue;
+            }
             clearTimeout(watchdog);
             current.abort();
-            // The dashboard was deleted or can no longer be served: the frame's ErrorResponse says which.
-            const failure = describeFailure(404, safeJson(message.data));
             handlers.onState({
               kind: "stopped",
-              failure: { ...failure, headline: "The gateway ended the stream" },
+              failure: { ...describeFailure(404, body), headline: "The gateway ended the stream" },
             });
             return;
           }
@@ -126,6 +138,11 @@ export function openLiveStream(path: string, handlers: StreamHandlers): { close(
       controller?.abort();
     },
   };
+}
+
+/** NotFound (the Dashboard was deleted) ends the stream on the server's side; other errors do not. */
+function endsStream(body: unknown): boolean {
+  return typeof body !== "object" || body === null || (body as { error?: unknown }).error === "NotFound";
 }
 
 function safeJson(text: string): unknown {
