@@ -356,6 +356,43 @@ describe("web UI in Chromium", () => {
     }, 45_000);
     await page.screenshot({ path: join(artifacts, "gateway-ui-drilled.png"), fullPage: true });
 
+    // A second step, by a bar: purchases on /cart. The live window has no url: that panel shows its
+    // error and the field at fault, the others serve.
+    await page.click('[data-panel="top_urls"] [data-testid="bar"][data-label="/cart"]');
+    await page.locator('[data-testid="crumb-current"]', { hasText: "url = /cart" }).waitFor();
+    const cartPurchases = produced.filter((e) => e.type === "purchase" && e.url === "/cart").length;
+    await eventually(async () => {
+      expect(await panelValues("top_urls")).toEqual({ "/cart": cartPurchases });
+      expect(await panelValues("events_by_type")).toEqual(
+        newestBySeries(
+          await query(
+            panelRequest("events_by_type", {
+              op: "and",
+              filters: [filter, { op: "eq", field: "url", value: "/cart" }],
+            }),
+          ),
+          "time",
+          ["events"],
+          "type",
+        ),
+      );
+      const windowPanel = page.locator('[data-panel="live_events"][data-status="error"] [role="alert"]');
+      expect(await windowPanel.textContent()).toMatch(/url.*\(field: [^)]+\)$/);
+    }, 30_000);
+    // The breadcrumb's middle step goes back to purchases only.
+    await page.click('[data-testid="breadcrumb"] [data-testid="crumb"]:has-text("type = purchase")');
+    await page.locator('[data-testid="crumb-current"]', { hasText: "type = purchase" }).waitFor();
+    await eventually(async () => {
+      expect(await panelValues("top_urls")).toEqual(
+        Object.fromEntries(
+          countBy(
+            produced.filter((e) => e.type === "purchase"),
+            "url",
+          ),
+        ),
+      );
+    }, 30_000);
+
     await page.click('[data-testid="breadcrumb"] [data-testid="crumb"]');
     await page.locator('[data-testid="crumb-current"]').waitFor({ state: "detached" });
     expect(page.url()).not.toContain("drill");
