@@ -184,7 +184,7 @@ export class PanelView {
     const source = response.explain.source;
     replaceContent(
       this.footer,
-      `${response.rows.length} rows from ${source.kind} ${source.name} (${source.table}) · cache ${response.explain.cache.status}`,
+      `${response.rows.length} ${response.rows.length === 1 ? "row" : "rows"} from ${source.kind} ${source.name} (${source.table}) · cache ${response.explain.cache.status}`,
     );
     const model =
       panel.visualization === "timeseries" || panel.visualization === "bar"
