@@ -1,7 +1,7 @@
 /**
  * The gateway process: watches Pipelines, Rollups, Dashboards and the token Secrets, serves the query
- * API, the live stream and the event collector (its Kafka producers are closed after the last request in flight), and /healthz,
- * /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
+ * API, the live stream, the web UI (/ui/) and the event collector (its Kafka producers are closed
+ * after the last request in flight), and /healthz, /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
  * Ready once the watches have listed. SIGTERM stops taking requests, lets running ones finish, releases
  * the alert rules' Leases, then closes the watches, the producers, ClickHouse and Redis.
  */
@@ -32,6 +32,8 @@ import { SourceRegistry } from "./sources/source-registry.js";
 import { readChangeTokens } from "./stream/change-token.js";
 import { DashboardWatch } from "./stream/dashboard-watch.js";
 import { defaultStreamSettings, StreamHub } from "./stream/stream-hub.js";
+import { cachedResourceLister } from "./ui/resource-lister.js";
+import { loadUiAssets } from "./ui/ui-assets.js";
 
 const logger = createLogger();
 
@@ -153,6 +155,9 @@ async function main(): Promise<void> {
     collector,
     trackerScript,
     analytics,
+    // The status page: a namespace's objects listed at most every 2 s whatever the number of viewers.
+    resources: cachedResourceLister(client, { ttlMs: 2_000, now: () => Date.now() }),
+    ui: await loadUiAssets(),
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,

@@ -19,6 +19,8 @@ import type { QueryExporter } from "../export/query-export.js";
 import type { Logger } from "../logger.js";
 import type { QueryService } from "../query/query-service.js";
 import type { StreamHub } from "../stream/stream-hub.js";
+import type { ResourceLister } from "../ui/resource-lister.js";
+import type { UiAssets } from "../ui/ui-assets.js";
 import { authorizeFor } from "./authorize.js";
 import type { BrowserBundle } from "./browser-bundle.js";
 import { collectRoutes } from "./collect-route.js";
@@ -30,11 +32,13 @@ import {
   openApiPath,
   type QueryQuerystring,
   queryRoute,
+  resourcesRoute,
   sourcesRoute,
 } from "./route-schemas.js";
 import { sessionsRoutes } from "./sessions-route.js";
 import { streamRoutes } from "./stream-route.js";
 import { trackerScriptRoute } from "./tracker-route.js";
+import { uiRoutes } from "./ui-routes.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -68,6 +72,10 @@ export interface AppDeps {
     /** Rows an export may hold (default 300,000). */
     readonly exportRowCap?: number;
   };
+  /** The status page's resource list (GET …/resources) is served when given. */
+  readonly resources?: ResourceLister;
+  /** The web UI's files under /ui/ are served when given. */
+  readonly ui?: UiAssets;
   /** The live stream's route is served when given. */
   readonly stream?: StreamHub;
 }
@@ -207,6 +215,14 @@ export async function buildApp(deps: AppDeps) {
     await app.register(retentionRoutes(deps.analytics.retention, exportRowCap));
     await app.register(sessionsRoutes(deps.analytics.sessions, exportRowCap));
   }
+  const resources = deps.resources;
+  if (resources !== undefined)
+    app.route({
+      ...resourcesRoute,
+      preParsing: authorize,
+      handler: async (request: NamespaceRequest) => resources.list(request.params.namespace),
+    });
+  if (deps.ui !== undefined) await app.register(uiRoutes(deps.ui));
   if (deps.stream !== undefined) await app.register(streamRoutes(deps.stream));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);

@@ -17,7 +17,7 @@ describe("OpenAPI document", () => {
     };
     expect(document.components.securitySchemes).toMatchObject({ bearer: { type: "http", scheme: "bearer" } });
     const operations = Object.values(document.paths).flatMap((p) => Object.entries(p));
-    expect(operations).toHaveLength(6);
+    expect(operations).toHaveLength(7);
     for (const [method, operation] of operations) {
       const refusal =
         method === "post" && "202" in operation.responses ? "CollectErrorResponse" : "ErrorResponse";

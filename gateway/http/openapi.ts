@@ -10,6 +10,7 @@ import {
   SourcesResponse,
 } from "../../api/v1alpha1/query.js";
 import { DashboardSnapshot } from "../../api/v1alpha1/stream.js";
+import { ResourcesResponse } from "../ui/resources-response.js";
 import { retentionRoute } from "./retention-route.js";
 import {
   apiRoutes,
@@ -33,6 +34,7 @@ const components = {
   QueryRequest,
   QueryResponse,
   SourcesResponse,
+  ResourcesResponse,
   ErrorResponse,
   QueryFilter,
   CollectAccepted,

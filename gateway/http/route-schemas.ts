@@ -6,6 +6,7 @@
 import { Type } from "@sinclair/typebox";
 import { ErrorResponse, QueryRequest, QueryResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
 import { DashboardSnapshot } from "../../api/v1alpha1/stream.js";
+import { ResourcesResponse } from "../ui/resources-response.js";
 
 export const NamespaceParams = Type.Object(
   {
@@ -70,6 +71,15 @@ export const queryRoute = {
     body: QueryRequest,
     response: { 200: QueryResponse, ...errorResponses },
   },
+} as const;
+
+export const resourcesRoute = {
+  method: "GET",
+  url: "/api/v1/namespaces/:namespace/resources",
+  summary:
+    "The namespace's Pipelines, Rollups, AlertRules and Dashboards with their status and conditions, as kubectl describe shows them (the web UI's status page).",
+  operationId: "listResources",
+  schema: { params: NamespaceParams, response: { 200: ResourcesResponse, ...errorResponses } },
 } as const;
 
 export const CollectParams = Type.Object(
@@ -203,5 +213,5 @@ export const streamRoute = {
   },
 } as const;
 
-export const apiRoutes = [sourcesRoute, queryRoute, streamRoute] as const;
+export const apiRoutes = [sourcesRoute, queryRoute, resourcesRoute, streamRoute] as const;
 export const openApiPath = "/openapi.json";

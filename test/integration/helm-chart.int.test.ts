@@ -243,6 +243,7 @@ describe("Helm chart", () => {
       ["watch", "alertrules.tally.dev"],
       ["list", "dashboards.tally.dev"],
       ["watch", "dashboards.tally.dev"],
+      ["get", "dashboards.tally.dev"],
       ["create", "events.events.k8s.io"],
       ["create", "leases.coordination.k8s.io"],
       ["update", "leases.coordination.k8s.io"],

@@ -15,6 +15,7 @@ import type { RollupSpec } from "../../api/v1alpha1/rollup.js";
 import { formatProblems, validateRollupSpec } from "../../api/v1alpha1/validation.js";
 import { renderRawTableDdl } from "../../contracts/clickhouse/raw-table-ddl.js";
 import {
+  type RawSource,
   type RollupSource,
   renderDropRollupVersion,
   renderRollupDdl,
@@ -74,6 +75,55 @@ function exampleRollups(pipeline: string): { name: string; spec: RollupSpec }[] 
   });
 }
 
+/**
+ * The example rollups (minute → hour → day) over a pipeline's raw table: their tables and views made
+ * from their DDL (version 1, cut-over at the epoch, so made before the first insert they see every row),
+ * and the Rollup objects with the status the operator would write (Ready, serving table).
+ */
+export async function createExampleRollups(
+  clickhouse: ClickHouseClient,
+  namespace: string,
+  pipeline: string,
+  raw: RawSource,
+): Promise<RollupObject[]> {
+  const rollups: RollupObject[] = [];
+  const built = new Map<string, RollupSource>();
+  for (const { name, spec: rollupSpec } of exampleRollups(pipeline)) {
+    const parent = rollupSpec.source.kind === "Rollup" ? built.get(rollupSpec.source.name) : undefined;
+    const ddl = renderRollupDdl({
+      namespace,
+      name,
+      spec: rollupSpec,
+      version: 1,
+      raw,
+      ...(parent === undefined ? {} : { parent }),
+      cutoff: new Date(0),
+    });
+    await clickhouse.command({ query: ddl.createTable });
+    await clickhouse.command({ query: ddl.createView });
+    built.set(name, {
+      spec: rollupSpec,
+      table: ddl.table,
+      inheritedFilters: [...(parent?.inheritedFilters ?? []), ...(rollupSpec.filter ?? [])],
+    });
+    rollups.push({
+      apiVersion: "tally.dev/v1alpha1",
+      kind: "Rollup",
+      metadata: { name, namespace, resourceVersion: "1" },
+      spec: rollupSpec,
+      status: {
+        conditions: ready,
+        database: ddl.database,
+        table: rollupTableName(namespace, name, 1),
+        view: ddl.view,
+        servingVersion: 1,
+        granularity: rollupSpec.granularity,
+      },
+    });
+  }
+  return rollups;
+}
+
 export async function loadGatewayDataset(
   clickhouse: ClickHouseClient,
   label: string,
@@ -97,41 +147,7 @@ export async function loadGatewayDataset(
     await clickhouse.command({ query: statement });
 
   // The rollups exist before the first insert, so their views see every row (cut-over at the epoch).
-  const rollups: RollupObject[] = [];
-  const built = new Map<string, RollupSource>();
-  for (const { name, spec: rollupSpec } of exampleRollups(names.pipeline)) {
-    const parent = rollupSpec.source.kind === "Rollup" ? built.get(rollupSpec.source.name) : undefined;
-    const ddl = renderRollupDdl({
-      namespace: names.namespace,
-      name,
-      spec: rollupSpec,
-      version: 1,
-      raw,
-      ...(parent === undefined ? {} : { parent }),
-      cutoff: new Date(0),
-    });
-    await clickhouse.command({ query: ddl.createTable });
-    await clickhouse.command({ query: ddl.createView });
-    built.set(name, {
-      spec: rollupSpec,
-      table: ddl.table,
-      inheritedFilters: [...(parent?.inheritedFilters ?? []), ...(rollupSpec.filter ?? [])],
-    });
-    rollups.push({
-      apiVersion: "tally.dev/v1alpha1",
-      kind: "Rollup",
-      metadata: { name, namespace: names.namespace, resourceVersion: "1" },
-      spec: rollupSpec,
-      status: {
-        conditions: ready,
-        database: ddl.database,
-        table: rollupTableName(names.namespace, name, 1),
-        view: ddl.view,
-        servingVersion: 1,
-        granularity: rollupSpec.granularity,
-      },
-    });
-  }
+  const rollups = await createExampleRollups(clickhouse, names.namespace, names.pipeline, raw);
 
   // Three days ago at midnight UTC, so day, hour and minute buckets all hold data and are settled.
   const dayStartMs = Math.floor((Date.now() - 3 * 86_400_000) / 86_400_000) * 86_400_000;
