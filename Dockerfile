@@ -34,8 +34,9 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # The gateway bundles its browser code (web UI, tracker) from these sources when it starts.
-COPY --from=build /src/gateway ./gateway
+COPY --from=build /src/gateway/ui/web ./gateway/ui/web
+COPY --from=build /src/gateway/tracker/web ./gateway/tracker/web
 COPY package.json ./
-ENV NODE_ENV=production
+ENV NODE_ENV=production TALLY_SOURCE_ROOT=/app
 USER 65532:65532
 ENTRYPOINT ["node", "/app/dist/tally.mjs"]

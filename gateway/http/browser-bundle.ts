@@ -4,7 +4,19 @@
  * bundle's content hash is its ETag, so browsers revalidate cheaply.
  */
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import { build } from "esbuild";
+
+/**
+ * Where the browser sources are: the repository root when the gateway runs from source; in the image the
+ * programs are bundled into dist/, so the Dockerfile says where it copied them (TALLY_SOURCE_ROOT=/app).
+ */
+const sourceRoot = process.env.TALLY_SOURCE_ROOT ?? resolve(import.meta.dirname, "..", "..");
+
+/** A file of the browser sources, by its path from the repository root. */
+export function browserSourcePath(pathFromRoot: string): string {
+  return resolve(sourceRoot, pathFromRoot);
+}
 
 export interface BrowserBundle {
   readonly code: string;

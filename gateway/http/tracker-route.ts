@@ -6,14 +6,13 @@
  * gateway version reaches pages within minutes without re-downloading an unchanged script. Any origin
  * may load it, including with `crossorigin` (CORS) and under a cross-origin resource policy.
  */
-import { fileURLToPath } from "node:url";
 import type { FastifyPluginAsync } from "fastify";
-import type { BrowserBundle } from "./browser-bundle.js";
+import { type BrowserBundle, browserSourcePath } from "./browser-bundle.js";
 
 export const trackerScriptPath = "/tracker.js";
 
 /** The tracker's entry point, bundled as an IIFE that defines `window.tally`. */
-export const trackerEntry = fileURLToPath(new URL("../tracker/web/tracker.ts", import.meta.url));
+export const trackerEntry = browserSourcePath("gateway/tracker/web/tracker.ts");
 
 function etagMatches(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { bundleBrowserEntry } from "../http/browser-bundle.js";
+import { browserSourcePath, bundleBrowserEntry } from "../http/browser-bundle.js";
 
 export interface UiAsset {
   readonly body: string;
@@ -18,7 +18,7 @@ export interface UiAsset {
 /** By file name under /ui/ ("" is the page itself). */
 export type UiAssets = ReadonlyMap<string, UiAsset>;
 
-const webDir = join(import.meta.dirname, "web");
+const webDir = browserSourcePath("gateway/ui/web");
 
 function asset(body: string, contentType: string): UiAsset {
   return {

@@ -51,6 +51,21 @@ describe("Dockerfile", () => {
     }
   });
 
+  it("copies the browser sources the gateway bundles at start to where TALLY_SOURCE_ROOT says", () => {
+    expect(finalStage).toContain("ENV NODE_ENV=production TALLY_SOURCE_ROOT=/app");
+    // Every browser entry the gateway bundles lives in a web/ folder the image copies to the same place.
+    const webDirs = finalStage
+      .filter((line) => line.startsWith("COPY --from=build /src/gateway/"))
+      .map((line) => line.split(/\s+/)[2]?.replace("/src/", ""));
+    for (const entry of ["gateway/ui/web/main.ts", "gateway/tracker/web/tracker.ts"]) {
+      expect(existsSync(join(root, entry)), entry).toBe(true);
+      expect(
+        webDirs.some((dir) => dir !== undefined && entry.startsWith(`${dir}/`)),
+        entry,
+      ).toBe(true);
+    }
+  });
+
   it("runs as a fixed non-root user in the final stage", () => {
     const user = finalStage.filter((line) => line.startsWith("USER ")).at(-1);
     const match = /^USER (\d+):(\d+)$/.exec(user ?? "");
