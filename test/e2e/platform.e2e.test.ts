@@ -367,7 +367,7 @@ async function upgradeGatewayRateLimit(): Promise<void> {
     `gateway.rateLimitPerMinute=${upgradedRateLimit}`,
     "--wait",
     "--timeout",
-    "120s",
+    "100s",
   ]);
   expect(upgrade.code, upgrade.stderr).toBe(0);
   countFault("helm_upgrade_roll");
@@ -387,6 +387,9 @@ async function upgradeGatewayRateLimit(): Promise<void> {
 
 describe("the platform team's path, end to end", () => {
   it("helm install: the operator and gateway pods run as processes with the chart's RBAC", async () => {
+    // The stack's CRDs are shared: others apply theirs with kubectl (server-side). This checkout's, applied
+    // the same way, are what helm then finds in place, instead of a conflict over fields kubectl owns.
+    await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${chart}/crds`]);
     const install = await helm([
       "install",
       release,
@@ -407,7 +410,7 @@ describe("the platform team's path, end to end", () => {
       "operator.leaseDurationSeconds=5",
       "--wait",
       "--timeout",
-      "120s",
+      "100s",
     ]);
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toContain(`${release}-gateway-token`);
@@ -606,7 +609,7 @@ describe("the platform team's path, end to end", () => {
       "-n",
       workload,
       "--wait=true",
-      "--timeout=120s",
+      "--timeout=100s",
     ]);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(
@@ -645,7 +648,7 @@ describe("the platform team's path, end to end", () => {
       releaseNamespace,
       "--wait",
       "--timeout",
-      "120s",
+      "100s",
     ]);
     expect(uninstall.code, uninstall.stderr).toBe(0);
     const selector = `app.kubernetes.io/instance=${release}`;

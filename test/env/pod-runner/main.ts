@@ -10,9 +10,10 @@
  * Several processes of one component share this machine, so each gets its own TALLY_METRICS_PORT
  * (a free port, overriding the pod's); `.tally-stack/pod-runner/ports.json` maps
  * `<namespace>/<pod>` to it. A gateway also gets its own TALLY_GATEWAY_PORT, recorded as `apiPort`
- * in its entry of `.tally-stack/pod-runner/processes.json`. Both stay the same across restarts. TALLY_METRICS_HOST=127.0.0.1 keeps their servers on the loopback address
- * like the rest of the stack (a real pod binds 0.0.0.0 so that its Service reaches it), and
- * TALLY_GATEWAY_HOST=127.0.0.1 does the same for the gateway's API. The `operator` and `gateway`
+ * in its entry of `.tally-stack/pod-runner/processes.json`; both stay the same across restarts.
+ * TALLY_METRICS_HOST=127.0.0.1 keeps their servers on the loopback address like the rest of the
+ * stack (a real pod binds 0.0.0.0 so that its Service reaches it), and TALLY_GATEWAY_HOST=127.0.0.1
+ * does the same for the gateway's API. The `operator` and `gateway`
  * components also get KUBECONFIG: a kubeconfig with a token of the pod's own ServiceAccount
  * (pod-identity.ts), so they run with the RBAC a cluster would give them, not as admin.
  *
