@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { QueryResponse } from "../../api/v1alpha1/query.js";
+import { defaultConsumerGroup } from "../../contracts/runtime-config.js";
 import { ruleLeaseName } from "../../gateway/alerts/alert-evaluator.js";
 import { alertmanagerUrl, clickhouseUrl, podRunnerPaths, redisUrl, stackConfig } from "../env/config.js";
 import { consistently, deliveredStatuses } from "../support/alert-stack.js";
@@ -130,21 +131,26 @@ afterAll(async () => {
       `duplicate_notifications=${duplicates} notifications=${figures.notifications.join(",") || "none"} ` +
       `run=${Math.round((Date.now() - started) / 1000)}s`,
   );
-  // Whatever a failed step left: the release, the namespaces, the database, the overrides.
-  if (releaseNamespace !== undefined) await helm(["uninstall", release, "-n", releaseNamespace, "--wait"]);
-  if (workload !== undefined) {
+  // Whatever a failed step left: the Tally objects (while the release's operator can still finalize
+  // them), the release, the namespaces, the topics, the database, the overrides.
+  if (workload !== undefined)
     await kubectl([
       "delete",
       "pipelines,rollups,alertrules,dashboards",
       "--all",
       "-n",
       workload,
-      "--wait=false",
+      "--wait=true",
+      "--timeout=60s",
     ]);
-    await deleteNamespace(workload);
-  }
+  if (releaseNamespace !== undefined) await helm(["uninstall", release, "-n", releaseNamespace, "--wait"]);
+  if (workload !== undefined) await deleteNamespace(workload);
   if (releaseNamespace !== undefined) await deleteNamespace(releaseNamespace);
   undoEntrypoints?.();
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [names().topic, names().deadLetterTopic] }).catch(() => undefined);
+  await admin.disconnect();
   if (database !== undefined) await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   await clickhouse.close();
   redis.disconnect();
@@ -159,7 +165,7 @@ function names(): RuntimeTestNames {
     topic: `e2e-clickstream-${id}`,
     deadLetterTopic: `e2e-clickstream-${id}-dlq`,
     table: "clickstream_events",
-    consumerGroup: `tally.${workload}.clickstream`,
+    consumerGroup: defaultConsumerGroup(workload, "clickstream"),
   };
 }
 
