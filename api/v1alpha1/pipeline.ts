@@ -500,7 +500,7 @@ export const PipelineSpec = Type.Object(
     ),
     deletionPolicy: Type.Union([Type.Literal("Retain"), Type.Literal("Delete")], {
       description:
-        "What deleting the Pipeline does to its ClickHouse tables. Retain keeps the raw table and the window table with their data; Delete drops both. Rollups reading the raw table have their own deletionPolicy.",
+        "What deleting the Pipeline does to what it wrote. Retain keeps the raw table and the window table with their data, and leaves the live windows in Redis to expire on their TTL; Delete drops both tables and deletes the live windows. Rollups reading the raw table have their own deletionPolicy.",
       default: defaults.deletionPolicy,
     }),
     deadLetter: Type.Optional(

@@ -155,9 +155,12 @@ export async function finishDeletion(options: {
   readonly finalizer: string;
   readonly policy: DeletionPolicy;
   readonly outcome: CleanupOutcome;
+  /** What else the deletion did outside ClickHouse (a Pipeline's live windows), for the same log line and Event. */
+  readonly alsoDone?: string | undefined;
 }): Promise<void> {
   const { object, outcome } = options;
-  const note = describeCleanup(options.policy, outcome);
+  const tables = describeCleanup(options.policy, outcome);
+  const note = options.alsoDone === undefined ? tables : `${tables}; ${options.alsoDone}`;
   const names = (objects: readonly CleanupObject[]) => objects.map((o) => `${o.database}.${o.name}`);
   if (outcome.kind === "done") {
     options.log.info(

@@ -2,7 +2,8 @@
  * Pipeline controller: read → validate → gather (Secret, ClickHouse) → render → apply → status.
  * A spec that cannot succeed is refused in a condition and an Event and not retried until it
  * changes; a missing Secret or an unreachable ClickHouse is retried with backoff. A finalizer
- * applies deletionPolicy to the raw and window tables; the runtime objects go by garbage collection.
+ * applies deletionPolicy to the raw and window tables and the live windows in Redis; the runtime
+ * objects go by garbage collection.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
 import { configuredReplicas } from "../../api/v1alpha1/defaults.js";
@@ -29,6 +30,11 @@ import { writeStatusIfChanged } from "../core/status-writer.js";
 import type { ReconcileOutcome } from "../core/work-queue.js";
 import { fieldManager, pipelineSelectorLabels, renderSelector } from "../labels.js";
 import { pipelineDeletionFacts, planPipelineCleanup } from "./pipeline-cleanup.js";
+import {
+  describeLiveWindowsCleanup,
+  planLiveWindowsCleanup,
+  runLiveWindowsCleanup,
+} from "./pipeline-live-windows-cleanup.js";
 import { computePipelineStatus, type PipelineObservation, pipelineStatusFields } from "./pipeline-status.js";
 import { objectNameFor, type RuntimeSettings, renderPipelineObjects } from "./render-pipeline-objects.js";
 
@@ -186,7 +192,10 @@ async function ensureRawTable(
   }
 }
 
-/** Drops (or keeps) the tables the status records, per deletionPolicy, then lets the Pipeline go. */
+/**
+ * Drops (or keeps) the tables the status records and the live windows in Redis, per deletionPolicy,
+ * then lets the Pipeline go.
+ */
 async function finalize(
   deps: PipelineControllerDeps,
   pipeline: PipelineObject,
@@ -206,6 +215,12 @@ async function finalize(
     open: deps.openClickhouse ?? ClickhouseSession.open,
     controller: pipelineControllerName,
   });
+  const [, name] = key.split("/", 2) as [string, string];
+  const liveWindows = await runLiveWindowsCleanup(
+    deps.client,
+    namespace,
+    planLiveWindowsCleanup(namespace, name, facts.policy, pipeline.spec),
+  );
   await finishDeletion({
     client: deps.client,
     recorder: deps.recorder,
@@ -215,6 +230,7 @@ async function finalize(
     finalizer: pipelineFinalizer,
     policy: facts.policy,
     outcome,
+    alsoDone: describeLiveWindowsCleanup(liveWindows),
   });
   return { kind: "done" };
 }

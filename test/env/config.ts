@@ -80,7 +80,10 @@ export const podRunnerPaths = {
   ports: join(stackConfig.stateDir, "pod-runner", "ports.json"),
   /** Optional `{"<component>": ["argv", ...]}` overriding the entry point table; re-read on every start. */
   entrypoints: join(stackConfig.stateDir, "pod-runner", "entrypoints.json"),
-  /** The processes the pod-runner supervises (pid, pod uid, restarts), rewritten on every change. */
+  /**
+   * The processes the pod-runner supervises (pid, pod uid, restarts, metrics `port`, and a gateway's
+   * API `apiPort`), rewritten on every change.
+   */
   processes: join(stackConfig.stateDir, "pod-runner", "processes.json"),
   /** One log per pod: `<namespace>_<pod>.log`. */
   podLogs: join(stackConfig.stateDir, "logs", "pods"),

@@ -45,6 +45,19 @@ interface SinkRecord {
   body: { status?: string; alerts?: { status: string; labels: Record<string, string> }[] };
 }
 
+/**
+ * The status ("firing", "resolved") of every notification about `alertname` that the stack's
+ * Alertmanager delivered to the webhook sink, oldest first (Alertmanager groups by alertname).
+ */
+export async function deliveredStatuses(alertname: string): Promise<string[]> {
+  const records = (await (
+    await fetch(`${webhookSinkUrl}/received?path=${encodeURIComponent("/alertmanager")}`)
+  ).json()) as SinkRecord[];
+  return records
+    .filter((r) => r.body.alerts?.some((a) => a.labels.alertname === alertname))
+    .map((r) => r.body.status ?? "");
+}
+
 /** `label` names the test namespace and the raw table (`<label>_<id>`). */
 export function useAlertStack(label: string) {
   const logger = pino({ level: process.env.TALLY_TEST_LOG_LEVEL ?? "silent" });
@@ -202,15 +215,6 @@ export function useAlertStack(label: string) {
 
   async function ruleStatus(name: string): Promise<AlertRuleStatus | undefined> {
     return (await client.get<AlertRuleObject>(resourceTypes.alertRule, namespace, name)).status;
-  }
-
-  async function deliveredStatuses(alertname: string): Promise<string[]> {
-    const records = (await (
-      await fetch(`${webhookSinkUrl}/received?path=${encodeURIComponent("/alertmanager")}`)
-    ).json()) as SinkRecord[];
-    return records
-      .filter((r) => r.body.alerts?.some((a) => a.labels.alertname === alertname))
-      .map((r) => r.body.status ?? "");
   }
 
   return {

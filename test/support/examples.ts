@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { clickhouseUrl, kafkaBrokers, redisUrl, stackConfig } from "../env/config.js";
+import { alertmanagerUrl, clickhouseUrl, kafkaBrokers, redisUrl, stackConfig } from "../env/config.js";
 
 export interface Manifest {
   apiVersion: string;
@@ -26,6 +26,8 @@ export function exampleManifests(file: string, namespace: string, database?: str
     if (manifest.kind === "Secret" && stringData?.url !== undefined) {
       stringData.url = stringData.url.startsWith("redis:") ? redisUrl : clickhouseUrl;
     }
+    const notify = (manifest.spec?.notify as { type?: string; url?: string }[] | undefined) ?? [];
+    for (const channel of notify) if (channel.type === "alertmanager") channel.url = alertmanagerUrl;
     return manifest;
   });
 }

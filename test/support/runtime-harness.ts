@@ -575,7 +575,8 @@ interface GroundTruthContext {
   readonly names: RuntimeTestNames;
   readonly plan: PipelinePlan;
   readonly clickhouse: ClickHouseClient;
-  readonly rollup: RollupCheck;
+  /** The minute rollup (the example's first) over the raw table: where its table is. */
+  readonly rollup: { readonly ddl: Pick<RollupCheck["ddl"], "database" | "table"> };
   readonly produced: readonly (readonly ProducedMessage[])[];
   readonly expected: ExpectedOutcome;
   /** Check the live windows in Redis too (off while a test keeps Redis away). */

@@ -9,9 +9,11 @@
  *
  * Several processes of one component share this machine, so each gets its own TALLY_METRICS_PORT
  * (a free port, overriding the pod's); `.tally-stack/pod-runner/ports.json` maps
- * `<namespace>/<pod>` to it. TALLY_METRICS_HOST=127.0.0.1 keeps their servers on the loopback address
- * like the rest of the stack (a real pod binds 0.0.0.0 so that its Service reaches it), and
- * TALLY_GATEWAY_HOST=127.0.0.1 does the same for the gateway's API. The `operator` and `gateway`
+ * `<namespace>/<pod>` to it. A gateway also gets its own TALLY_GATEWAY_PORT, recorded as `apiPort`
+ * in its entry of `.tally-stack/pod-runner/processes.json`; both stay the same across restarts.
+ * TALLY_METRICS_HOST=127.0.0.1 keeps their servers on the loopback address like the rest of the
+ * stack (a real pod binds 0.0.0.0 so that its Service reaches it), and TALLY_GATEWAY_HOST=127.0.0.1
+ * does the same for the gateway's API. The `operator` and `gateway`
  * components also get KUBECONFIG: a kubeconfig with a token of the pod's own ServiceAccount
  * (pod-identity.ts), so they run with the RBAC a cluster would give them, not as admin.
  *
@@ -175,7 +177,13 @@ class PodRunner {
     return found;
   }
 
-  private prepareLaunch(key: string, uid: string, component: string, port: number) {
+  private prepareLaunch(
+    key: string,
+    uid: string,
+    component: string,
+    port: number,
+    apiPort: number | undefined,
+  ) {
     return async (): Promise<{ ok: true; launch: Launch } | { ok: false; reason: string }> => {
       const pod = this.pods.get(key);
       if (pod?.metadata?.uid !== uid) return { ok: false, reason: "the pod is gone" };
@@ -207,10 +215,10 @@ class PodRunner {
         [podMarkerEnv]: key,
         // The operator and the gateway talk to the apiserver as their pod's ServiceAccount (pod-identity.ts).
         ...(identity?.ok === true ? { KUBECONFIG: identity.kubeconfig } : {}),
-        // Replicas share this machine: each API on a free port (the process logs it, "gateway listening").
-        ...(component === "gateway"
-          ? { TALLY_GATEWAY_HOST: localIp, TALLY_GATEWAY_PORT: String(await freePort()) }
-          : {}),
+        // Replicas share this machine: each API on a port of its own (processes.json records it).
+        ...(apiPort === undefined
+          ? {}
+          : { TALLY_GATEWAY_HOST: localIp, TALLY_GATEWAY_PORT: String(apiPort) }),
       };
       const command = commandLine(argv, resolved.args, process.execPath, stackConfig.repoRoot);
       return { ok: true, launch: { ...command, env, cwd: stackConfig.repoRoot } };
@@ -260,19 +268,21 @@ class PodRunner {
     }
     for (const wanted of start) {
       const port = await freePort();
+      const apiPort = wanted.component === "gateway" ? await freePort() : undefined;
       const logFile = join(podRunnerPaths.podLogs, `${wanted.namespace}_${wanted.name}.log`);
       const proc = new PodProcess(
         wanted.key,
         wanted.uid,
         wanted.component,
         port,
+        apiPort,
         logFile,
-        this.prepareLaunch(wanted.key, wanted.uid, wanted.component, port),
+        this.prepareLaunch(wanted.key, wanted.uid, wanted.component, port, apiPort),
         () => this.writeState(),
       );
       this.processes.set(wanted.key, proc);
       log(
-        `starting ${wanted.key} (${wanted.component}, ${runtimeEnv.metricsPort.name}=${port}, log ${logFile})`,
+        `starting ${wanted.key} (${wanted.component}, ${runtimeEnv.metricsPort.name}=${port}${apiPort === undefined ? "" : `, TALLY_GATEWAY_PORT=${apiPort}`}, log ${logFile})`,
       );
       proc.start();
     }

@@ -26,6 +26,8 @@ interface ProcessSnapshot {
   readonly uid: string;
   readonly component: string;
   readonly port: number;
+  /** The gateway's API port (TALLY_GATEWAY_PORT); absent for the other components. */
+  readonly apiPort: number | undefined;
   readonly pid: number | undefined;
   readonly state: ProcessState;
   readonly restarts: number;
@@ -59,6 +61,7 @@ export class PodProcess {
     readonly uid: string,
     readonly component: string,
     readonly port: number,
+    readonly apiPort: number | undefined,
     private readonly logFile: string,
     private readonly prepare: PrepareLaunch,
     private readonly onChange: () => void,
@@ -79,6 +82,7 @@ export class PodProcess {
       uid: this.uid,
       component: this.component,
       port: this.port,
+      apiPort: this.apiPort,
       pid: this.child?.pid,
       state: this.state,
       restarts: this.restarts,

@@ -1,0 +1,692 @@
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import type { QueryResponse } from "../../api/v1alpha1/query.js";
+import { defaultConsumerGroup } from "../../contracts/runtime-config.js";
+import { ruleLeaseName } from "../../gateway/alerts/alert-evaluator.js";
+import { alertmanagerUrl, clickhouseUrl, podRunnerPaths, redisUrl, stackConfig } from "../env/config.js";
+import { consistently, deliveredStatuses } from "../support/alert-stack.js";
+import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
+import { eventually } from "../support/eventually.js";
+import { asList, databaseFor, exampleManifests, type Manifest } from "../support/examples.js";
+import { produceOnSchedule } from "../support/kafka-produce.js";
+import {
+  createNamespace,
+  deleteNamespace,
+  helmPath,
+  kubectl,
+  kubectlOk,
+  run,
+  waitForCondition,
+} from "../support/kube.js";
+import {
+  gatewayApiPort,
+  type PodProcessEntry,
+  podNameOf,
+  podProcesses,
+  runThisCheckoutIn,
+} from "../support/pod-runner-state.js";
+import {
+  checkGroundTruth,
+  clickhouseClient,
+  kafkaClient,
+  planOf,
+  type RuntimeTestNames,
+  readRawRows,
+  waitForCommitted,
+} from "../support/runtime-harness.js";
+
+// The platform team's path on the local control plane: `helm install` the chart (the pod-runner runs the
+// operator and gateway pods as processes with their own ServiceAccount tokens, so the chart's RBAC is
+// what they have), `kubectl apply -n` the examples, a live clickstream (out-of-order, late, duplicate,
+// bot and invalid records) with faults injected while it flows — a runtime process killed with SIGKILL,
+// the gateway pod holding the alert deleted, the operator leader's pod deleted, a `helm upgrade` that
+// rolls the gateways — then the ground truth (raw table, windows, minute rollup, dead letters, Redis),
+// the same numbers through the gateway's query API, an alert that fired and resolved with each
+// notification delivered exactly once, and nothing left behind after deleting the examples and
+// `helm uninstall`.
+
+const chart = `${stackConfig.repoRoot}/charts/tally`;
+const id = randomUUID().replace(/-/g, "").slice(0, 6);
+const release = `e2e-${id}`;
+const partitions = 4;
+/** The live stream: this many seconds, one slice of every partition per second. */
+const trafficSeconds = Number(process.env.TALLY_E2E_TRAFFIC_SECONDS ?? "60");
+const perPartition = Number(process.env.TALLY_E2E_PER_PARTITION ?? "1500");
+const upgradedRateLimit = 1234;
+const alertName = `e2e-traffic-${id}`;
+/** Events of the last 30 s of event time above which the test's alert fires (the stream has ~90/s). */
+const alertThreshold = 300;
+
+let releaseNamespace: string;
+let workload: string;
+let database: string;
+let undoEntrypoints: (() => void) | undefined;
+const clickhouse = clickhouseClient();
+const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+const started = Date.now();
+
+const figures = {
+  faults: new Map<string, number>(),
+  produced: 0,
+  rawRowsChecked: 0,
+  deadLettersChecked: 0,
+  lost: Number.NaN,
+  doubled: Number.NaN,
+  notifications: [] as string[],
+};
+
+function log(message: string): void {
+  console.log(`[e2e] ${Math.round((Date.now() - started) / 1000)} s: ${message}`);
+}
+
+function countFault(kind: string): void {
+  figures.faults.set(kind, (figures.faults.get(kind) ?? 0) + 1);
+}
+
+function helm(args: readonly string[]): ReturnType<typeof run> {
+  return run(helmPath, args);
+}
+
+beforeAll(async () => {
+  releaseNamespace = await createNamespace("tally-e2e");
+  workload = await createNamespace("tally-e2e-apps");
+  database = databaseFor(workload);
+  // The pods run this checkout's programs even when another checkout started the stack.
+  undoEntrypoints = runThisCheckoutIn([releaseNamespace, workload]);
+  await redis.connect();
+  // The gateway reads ClickHouse as the stack's user (gateway.clickhouse.credentialsSecret).
+  await kubectlOk([
+    "create",
+    "secret",
+    "generic",
+    "clickhouse-credentials",
+    "-n",
+    releaseNamespace,
+    `--from-literal=username=${stackConfig.clickhouseUser}`,
+    `--from-literal=password=${stackConfig.clickhousePassword}`,
+  ]);
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: names().topic, numPartitions: partitions },
+      { topic: names().deadLetterTopic, numPartitions: 1 },
+    ],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+});
+
+afterAll(async () => {
+  const faults = [...figures.faults].map(([k, n]) => `${k}=${n}`).join(" ");
+  const total = [...figures.faults.values()].reduce((a, b) => a + b, 0);
+  const duplicates = Math.max(0, figures.notifications.length - new Set(figures.notifications).size);
+  console.log(
+    `[e2e] faults=${total} (${faults}) records=${figures.produced} raw_rows_checked=${figures.rawRowsChecked} ` +
+      `dead_letters_checked=${figures.deadLettersChecked} lost=${figures.lost} doubled=${figures.doubled} ` +
+      `duplicate_notifications=${duplicates} notifications=${figures.notifications.join(",") || "none"} ` +
+      `run=${Math.round((Date.now() - started) / 1000)}s`,
+  );
+  // Whatever a failed step left: the Tally objects (while the release's operator can still finalize
+  // them), the release, the namespaces, the topics, the database, the overrides.
+  if (workload !== undefined)
+    await kubectl([
+      "delete",
+      "pipelines,rollups,alertrules,dashboards",
+      "--all",
+      "-n",
+      workload,
+      "--wait=true",
+      "--timeout=60s",
+    ]);
+  if (releaseNamespace !== undefined) await helm(["uninstall", release, "-n", releaseNamespace, "--wait"]);
+  if (workload !== undefined) await deleteNamespace(workload);
+  if (releaseNamespace !== undefined) await deleteNamespace(releaseNamespace);
+  undoEntrypoints?.();
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [names().topic, names().deadLetterTopic] }).catch(() => undefined);
+  await admin.disconnect();
+  if (database !== undefined) await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await clickhouse.close();
+  redis.disconnect();
+});
+
+/** The example pipeline's names as the operator derives them in the workload namespace. */
+function names(): RuntimeTestNames {
+  return {
+    id,
+    namespace: workload,
+    pipeline: "clickstream",
+    topic: `e2e-clickstream-${id}`,
+    deadLetterTopic: `e2e-clickstream-${id}-dlq`,
+    table: "clickstream_events",
+    consumerGroup: defaultConsumerGroup(workload, "clickstream"),
+  };
+}
+
+interface PipelineEdits {
+  source: { kafka: { topics: string[] } };
+  deadLetter?: { topic: string };
+  eventTime: { idleTimeout?: string };
+  deletionPolicy?: string;
+}
+
+/**
+ * examples/ as a platform team applies them, with this run's stack addresses (exampleManifests) and:
+ * a topic of its own; idle partitions never close windows (the ground truth fires them by event time,
+ * each partition's last event); every table dropped on deletion (the example Pipeline and day Rollup
+ * keep theirs, Retain); and the test's alert, which fires while the stream flows and resolves after.
+ */
+function workloadManifests(): Manifest[] {
+  const manifests = [
+    ...exampleManifests("local-connections.yaml", workload),
+    ...exampleManifests("clickstream-pipeline.yaml", workload, database),
+    ...exampleManifests("clickstream-rollups.yaml", workload),
+    ...exampleManifests("clickstream-alerts.yaml", workload),
+    ...exampleManifests("clickstream-dashboard.yaml", workload),
+  ];
+  for (const m of manifests) {
+    if (m.kind === "Pipeline") {
+      const spec = m.spec as unknown as PipelineEdits;
+      spec.source.kafka.topics = [names().topic];
+      spec.deadLetter = { topic: names().deadLetterTopic };
+      spec.eventTime.idleTimeout = "1h";
+      spec.deletionPolicy = "Delete";
+    }
+    if (m.kind === "Rollup" && m.spec !== undefined) m.spec.deletionPolicy = "Delete";
+  }
+  manifests.push({
+    apiVersion: "tally.dev/v1alpha1",
+    kind: "AlertRule",
+    metadata: { name: alertName, namespace: workload },
+    spec: {
+      query: { source: { kind: "Rollup", name: "clicks-per-minute" }, metric: "events", range: "30s" },
+      condition: { type: "threshold", operator: "gt", value: alertThreshold },
+      interval: "2s",
+      for: "6s",
+      // A runtime restart pauses loading for seconds: the alert rides it out instead of resolving.
+      keepFiringFor: "20s",
+      noDataState: "Ok",
+      // Applied together with its rollup, the rule's first evaluations find the rollup not Ready yet:
+      // that is not an alert (the default, Error, notifies it like a firing one).
+      errorState: "KeepLast",
+      notify: [{ type: "alertmanager", name: "alertmanager", url: alertmanagerUrl }],
+    },
+  });
+  return manifests;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The release's pods, as processes
+// ---------------------------------------------------------------------------------------------------------
+
+async function runningPodNames(namespace: string, component: string): Promise<string[]> {
+  const list = JSON.parse(
+    await kubectlOk(["get", "pods", "-n", namespace, "-l", `tally.dev/component=${component}`, "-o", "json"]),
+  ) as { items: { metadata: { name: string; deletionTimestamp?: string }; status?: { phase?: string } }[] };
+  return list.items
+    .filter((p) => p.status?.phase === "Running" && p.metadata.deletionTimestamp === undefined)
+    .map((p) => p.metadata.name);
+}
+
+async function ready(entry: PodProcessEntry): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${entry.port}/readyz`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until each Running pod of the component has a running, ready process; returns them. */
+async function componentReady(
+  namespace: string,
+  component: string,
+  count: number,
+): Promise<PodProcessEntry[]> {
+  return eventually(
+    async () => {
+      const pods = await runningPodNames(namespace, component);
+      if (pods.length !== count) throw new Error(`${pods.length} of ${count} ${component} pods Running`);
+      const entries = podProcesses([namespace]).filter((e) => e.state === "running");
+      const out: PodProcessEntry[] = [];
+      for (const pod of pods) {
+        const entry = entries.find((e) => podNameOf(e) === pod);
+        if (entry === undefined) throw new Error(`${component} pod ${pod} has no running process`);
+        if (!(await ready(entry))) throw new Error(`${component} pod ${pod} is not ready (${entry.logFile})`);
+        out.push(entry);
+      }
+      return out;
+    },
+    180_000,
+    500,
+  );
+}
+
+async function gatewayUrl(): Promise<string> {
+  const [gateway] = await componentReady(releaseNamespace, "gateway", 2);
+  const port = gateway === undefined ? undefined : gatewayApiPort(gateway);
+  if (port === undefined) throw new Error(`no API port for gateway ${gateway?.key}`);
+  return `http://127.0.0.1:${port}`;
+}
+
+async function leaseHolderPod(namespace: string, lease: string): Promise<string | undefined> {
+  const result = await kubectl([
+    "get",
+    "lease",
+    lease,
+    "-n",
+    namespace,
+    "-o",
+    "jsonpath={.spec.holderIdentity}",
+  ]);
+  const holder = result.code === 0 ? result.stdout.trim() : "";
+  // Identities are `<pod>_<random>` (the operator's and the gateway's alike).
+  return holder === "" ? undefined : holder.slice(0, holder.lastIndexOf("_"));
+}
+
+async function readToken(): Promise<string> {
+  const data = await kubectlOk([
+    "get",
+    "secret",
+    `${release}-gateway-token`,
+    "-n",
+    releaseNamespace,
+    "-o",
+    "jsonpath={.data.token}",
+  ]);
+  return Buffer.from(data, "base64").toString("utf8");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Faults
+// ---------------------------------------------------------------------------------------------------------
+
+async function killRuntimeProcess(): Promise<void> {
+  const [runtime] = podProcesses([workload]).filter(
+    (e) => e.component === "pipeline-worker" && e.state === "running" && e.pid !== undefined,
+  );
+  if (runtime?.pid === undefined) throw new Error(`no running runtime process in ${workload}`);
+  process.kill(runtime.pid, "SIGKILL");
+  countFault("kill9_runtime");
+  log(`kill -9 ${runtime.pid} (${runtime.key})`);
+  await eventually(
+    async () => {
+      const now = podProcesses([workload]).find((e) => e.key === runtime.key);
+      if (now === undefined || now.restarts <= runtime.restarts || now.state !== "running")
+        throw new Error(`${runtime.key}: ${now?.state ?? "gone"}, restarts ${now?.restarts ?? "-"}`);
+    },
+    60_000,
+    250,
+  );
+  log(`${runtime.key} restarted by the pod-runner`);
+}
+
+async function deleteAlertingGateway(uid: string): Promise<void> {
+  const lease = ruleLeaseName(workload, alertName, uid);
+  const holder =
+    (await leaseHolderPod(releaseNamespace, lease)) ??
+    (await runningPodNames(releaseNamespace, "gateway"))[0];
+  if (holder === undefined) throw new Error("no gateway pod to delete");
+  await kubectlOk(["delete", "pod", holder, "-n", releaseNamespace, "--wait=false"]);
+  countFault("gateway_pod_deleted");
+  log(`deleted gateway pod ${holder} (it held the alert's Lease)`);
+  await componentReady(releaseNamespace, "gateway", 2);
+  log("the Deployment replaced it; both gateways ready");
+}
+
+async function deleteOperatorLeader(): Promise<void> {
+  const leader = await eventually(async () => {
+    const pod = await leaseHolderPod(releaseNamespace, "tally-operator-leader");
+    if (pod === undefined) throw new Error("no operator leader");
+    return pod;
+  }, 60_000);
+  await kubectlOk(["delete", "pod", leader, "-n", releaseNamespace, "--wait=false"]);
+  countFault("operator_leader_deleted");
+  log(`deleted the operator leader's pod ${leader}`);
+  const next = await eventually(
+    async () => {
+      const pod = await leaseHolderPod(releaseNamespace, "tally-operator-leader");
+      if (pod === undefined || pod === leader) throw new Error(`leader still ${pod ?? "none"}`);
+      return pod;
+    },
+    60_000,
+    250,
+  );
+  log(`${next} leads now`);
+}
+
+async function upgradeGatewayRateLimit(): Promise<void> {
+  const before = await runningPodNames(releaseNamespace, "gateway");
+  const upgrade = await helm([
+    "upgrade",
+    release,
+    chart,
+    "-n",
+    releaseNamespace,
+    "--reuse-values",
+    "--set",
+    `gateway.rateLimitPerMinute=${upgradedRateLimit}`,
+    "--wait",
+    "--timeout",
+    "100s",
+  ]);
+  expect(upgrade.code, upgrade.stderr).toBe(0);
+  countFault("helm_upgrade_roll");
+  await eventually(
+    async () => {
+      const pods = await runningPodNames(releaseNamespace, "gateway");
+      if (pods.some((p) => before.includes(p))) throw new Error(`old gateway pods still running: ${pods}`);
+    },
+    120_000,
+    500,
+  );
+  await componentReady(releaseNamespace, "gateway", 2);
+  log(`helm upgrade rolled the gateways (${before.join(", ")} replaced)`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe("the platform team's path, end to end", () => {
+  it("helm install: the operator and gateway pods run as processes with the chart's RBAC", async () => {
+    // The stack's CRDs are shared: others apply theirs with kubectl (server-side). This checkout's, applied
+    // the same way, are what helm then finds in place, instead of a conflict over fields kubectl owns.
+    await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${chart}/crds`]);
+    const install = await helm([
+      "install",
+      release,
+      chart,
+      "-n",
+      releaseNamespace,
+      "--set",
+      `operator.watchNamespace=${workload}`,
+      "--set",
+      `gateway.watchNamespace=${workload}`,
+      "--set",
+      `gateway.redisUrl=${redisUrl}`,
+      "--set",
+      `gateway.clickhouse.url=${clickhouseUrl}`,
+      "--set",
+      "gateway.clickhouse.credentialsSecret=clickhouse-credentials",
+      "--set",
+      "operator.leaseDurationSeconds=5",
+      "--wait",
+      "--timeout",
+      "100s",
+    ]);
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toContain(`${release}-gateway-token`);
+    const operators = await componentReady(releaseNamespace, "operator", 2);
+    const gateways = await componentReady(releaseNamespace, "gateway", 2);
+    // Each runs as its pod's ServiceAccount, not as the admin (the pod-runner's pod-identity.ts).
+    for (const entry of [...operators, ...gateways]) {
+      const kubeconfig = join(podRunnerPaths.identities, `${entry.key.replace("/", "_")}.kubeconfig`);
+      const whoami = await kubectlOk([
+        "auth",
+        "whoami",
+        "--kubeconfig",
+        kubeconfig,
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+      ]);
+      expect(whoami).toBe(`system:serviceaccount:${releaseNamespace}:${release}-${entry.component}`);
+    }
+    const leader = await eventually(async () => {
+      const pod = await leaseHolderPod(releaseNamespace, "tally-operator-leader");
+      if (pod === undefined) throw new Error("no operator leader yet");
+      return pod;
+    }, 60_000);
+    expect(operators.map(podNameOf)).toContain(leader);
+    log(`installed ${release}: operators ${operators.map(podNameOf)} (leader ${leader}), gateways ready`);
+  });
+
+  it("kubectl apply -n <namespace> -f examples/: pipeline, rollups, dashboard and alerts come up", async () => {
+    const applied = await kubectlOk(["apply", "-n", workload, "-f", "-"], asList(workloadManifests()));
+    expect(applied).toContain("pipeline.tally.dev/clickstream created");
+    await waitForCondition("pipeline", workload, "clickstream", "Ready", "True", { timeoutMs: 120_000 });
+    for (const rollup of ["clicks-per-minute", "clicks-per-hour", "clicks-per-day"])
+      await waitForCondition("rollup", workload, rollup, "Ready", "True", { timeoutMs: 120_000 });
+    await waitForCondition("dashboard", workload, "clickstream", "Ready", "True", { timeoutMs: 60_000 });
+    // The gateway evaluates the rule (its RBAC lets it write the status): no data yet, so Ok.
+    await eventually(async () => {
+      const state = await kubectlOk([
+        "get",
+        "alertrule",
+        alertName,
+        "-n",
+        workload,
+        "-o",
+        "jsonpath={.status.state}",
+      ]);
+      expect(state).toBe("Ok");
+    }, 60_000);
+    await componentReady(workload, "pipeline-worker", 1);
+    log("examples applied: pipeline, 3 rollups and the dashboard Ready; the runtime pod runs");
+  });
+
+  it("a live clickstream through faults lands exactly once: raw table, windows, rollup, dead letters, Redis, query API", async () => {
+    const { topic } = names();
+    const chunkMs = 1_000;
+    const startMs = Date.now() + 2_000;
+    const produced = generateClickstream({
+      seed: 17,
+      perPartition,
+      partitions,
+      startMs,
+      // Event time advances with the wall clock: the alert sees "the last 30 s" fill and then empty.
+      spacingMs: (trafficSeconds * chunkMs) / perPartition,
+    });
+    const plan = planOf(stringify(workloadManifests().find((m) => m.kind === "Pipeline") ?? {}));
+    const expected = expectedOutcome(produced, plan.dedup?.horizonMs ?? 0);
+    figures.produced = produced.reduce((n, p) => n + p.length, 0);
+    const uid = await kubectlOk([
+      "get",
+      "alertrule",
+      alertName,
+      "-n",
+      workload,
+      "-o",
+      "jsonpath={.metadata.uid}",
+    ]);
+
+    const traffic = produceOnSchedule(topic, produced, { startMs, chunks: trafficSeconds, chunkMs });
+    const at = async (fraction: number) => {
+      const due = startMs + fraction * trafficSeconds * chunkMs;
+      if (due > Date.now()) await sleep(due - Date.now());
+    };
+    log(`producing ${figures.produced} messages over ${trafficSeconds} s`);
+    await at(0.15);
+    await killRuntimeProcess();
+    await at(0.35);
+    await deleteAlertingGateway(uid);
+    await at(0.55);
+    await deleteOperatorLeader();
+    await at(0.7);
+    await upgradeGatewayRateLimit();
+    expect(await traffic).toBe(figures.produced);
+    log("traffic done; waiting for every offset to be committed");
+
+    await waitForCommitted(
+      names(),
+      produced.map((p) => p.length),
+      240_000,
+    );
+    const minute = JSON.parse(
+      await kubectlOk(["get", "rollup", "clicks-per-minute", "-n", workload, "-o", "jsonpath={.status}"]),
+    ) as { database: string; table: string };
+
+    // Lost and doubled, counted (the ground-truth check below says where, if any).
+    const raw = await readRawRows(clickhouse, plan);
+    const want = new Set(expected.rows.flatMap((rows) => rows.map((r) => r.event.event_id)));
+    const got = new Set(raw.map((r) => r.event_id));
+    figures.lost = [...want].filter((e) => !got.has(e)).length;
+    figures.doubled = raw.length - got.size + [...got].filter((e) => !want.has(e)).length;
+    figures.rawRowsChecked = raw.length;
+    figures.deadLettersChecked = expected.invalid.length;
+    log(
+      `raw table: ${raw.length} rows, expected ${want.size}; lost ${figures.lost}, doubled ${figures.doubled}`,
+    );
+    expect(figures.lost).toBe(0);
+    expect(figures.doubled).toBe(0);
+    await checkGroundTruth({
+      names: names(),
+      plan,
+      clickhouse,
+      rollup: { ddl: minute },
+      produced,
+      expected,
+      checkRedis: true,
+    });
+    log("ground truth holds: raw rows, windows, minute rollup, dead letters, live windows in Redis");
+
+    // The same numbers through the gateway's query API, with the chart's read token.
+    const byType = new Map<string, { events: number; users: Set<string>; revenue: number }>();
+    for (const rows of expected.rows) {
+      for (const { event } of rows) {
+        const entry = byType.get(event.type) ?? { events: 0, users: new Set<string>(), revenue: 0 };
+        entry.events++;
+        entry.users.add(event.user_id);
+        entry.revenue += event.value ?? 0;
+        byType.set(event.type, entry);
+      }
+    }
+    const hour = 3_600_000;
+    const response = await fetch(`${await gatewayUrl()}/api/v1/namespaces/${workload}/query`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await readToken()}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        pipeline: "clickstream",
+        metrics: ["events", "users", "revenue"],
+        dimensions: ["type"],
+        timeRange: {
+          from: new Date(startMs - 24 * hour).toISOString(),
+          to: new Date(Date.now() + 2 * hour).toISOString(),
+        },
+      }),
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    // The upgraded value is what the rolled gateways enforce.
+    expect(response.headers.get("x-ratelimit-limit")).toBe(String(upgradedRateLimit));
+    const answer = (await response.json()) as QueryResponse;
+    const answered = new Map(answer.rows.map((r) => [String(r.type), r]));
+    expect([...answered.keys()].sort()).toEqual([...byType.keys()].sort());
+    for (const [type, want] of byType) {
+      const row = answered.get(type);
+      expect(Number(row?.events), `events of ${type}`).toBe(want.events);
+      expect(Number(row?.users), `users of ${type}`).toBe(want.users.size);
+      expect(Number(row?.revenue), `revenue of ${type}`).toBeCloseTo(want.revenue, 6);
+    }
+    log(
+      `the gateway (${answer.explain.source.kind} ${answer.explain.source.name}) answers the ground truth for ${byType.size} event types`,
+    );
+  });
+
+  it("the alert fired while the stream flowed and resolved after it, each notification delivered once", async () => {
+    await eventually(
+      async () => {
+        figures.notifications = await deliveredStatuses(alertName);
+        expect(figures.notifications).toEqual(["firing", "resolved"]);
+      },
+      180_000,
+      1_000,
+    );
+    // Several evaluations and group intervals later: nothing delivered twice.
+    await consistently(async () => {
+      figures.notifications = await deliveredStatuses(alertName);
+      expect(figures.notifications).toEqual(["firing", "resolved"]);
+    }, 6_000);
+    const status = JSON.parse(
+      await kubectlOk(["get", "alertrule", alertName, "-n", workload, "-o", "jsonpath={.status}"]),
+    ) as { state?: string; notifications?: { channel: string; ok: boolean }[] };
+    expect(status.state).toBe("Ok");
+    expect(status.notifications).toMatchObject([{ channel: "alertmanager", ok: true }]);
+    log("alert delivered: firing once, resolved once");
+  });
+
+  it("deleting the examples and helm uninstall leave no objects, tables, Redis keys or processes", async () => {
+    const deleted = await kubectl([
+      "delete",
+      "pipelines,rollups,alertrules,dashboards",
+      "--all",
+      "-n",
+      workload,
+      "--wait=true",
+      "--timeout=100s",
+    ]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(
+      (
+        await kubectlOk(["get", "pipelines,rollups,alertrules,dashboards", "-n", workload, "-o", "name"])
+      ).trim(),
+    ).toBe("");
+    const tables = await (
+      await clickhouse.query({
+        query: "SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name",
+        query_params: { database },
+        format: "JSONEachRow",
+      })
+    ).json<{ name: string }>();
+    expect(
+      tables.map((t) => t.name),
+      `tables left in ${database}`,
+    ).toEqual([]);
+    // The pipeline's live windows and the rules' alert state (result-cache entries expire on their TTL).
+    await eventually(
+      async () => {
+        const keys = [
+          ...(await redis.keys(`tally:{${workload}/*`)),
+          ...(await redis.keys(`tally:alerts:*:${workload}:*`)),
+        ];
+        expect(keys, "Redis keys of the deleted pipeline and rules").toEqual([]);
+      },
+      30_000,
+      500,
+    );
+
+    const uninstall = await helm([
+      "uninstall",
+      release,
+      "-n",
+      releaseNamespace,
+      "--wait",
+      "--timeout",
+      "100s",
+    ]);
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    const selector = `app.kubernetes.io/instance=${release}`;
+    const left = await kubectlOk([
+      "get",
+      "deployments,replicasets,pods,services,secrets,serviceaccounts,roles,rolebindings",
+      "-n",
+      releaseNamespace,
+      "-l",
+      selector,
+      "-o",
+      "name",
+    ]);
+    expect(left.trim(), "the release's objects").toBe("");
+    const cluster = await kubectlOk([
+      "get",
+      "clusterroles,clusterrolebindings",
+      "-l",
+      selector,
+      "-o",
+      "name",
+    ]);
+    expect(cluster.trim(), "the release's cluster objects").toBe("");
+    await eventually(
+      async () => {
+        const pods = await kubectlOk(["get", "deployments,pods", "-n", workload, "-o", "name"]);
+        expect(pods.trim(), `runtime objects in ${workload}`).toBe("");
+        expect(podProcesses([releaseNamespace, workload]).map((e) => `${e.key} ${e.state}`)).toEqual([]);
+      },
+      90_000,
+      500,
+    );
+    log("nothing left: no Tally objects, no tables, no Redis keys, no processes");
+  });
+});
