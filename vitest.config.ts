@@ -23,6 +23,8 @@ export default defineConfig({
             "test/contracts/**/*.test.ts",
           ],
           exclude: ["**/*.int.test.ts", "**/*.e2e.test.ts", "**/node_modules/**"],
+          // Property tests run hundreds of cases: about a second alone, several times that on a loaded machine.
+          testTimeout: 30_000,
         },
       },
       {
