@@ -3,7 +3,7 @@
  * event collector (its Kafka producers are closed after the last request in flight), and /healthz,
  * /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
  * Ready once the watches have listed. SIGTERM stops taking requests, lets running ones finish, releases
- * the alert rules' Leases, then closes the watches, the producers, ClickHouse and Redis.
+ * the alert shards' Leases, then closes the watches, the producers, ClickHouse and Redis.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
       logger,
       identity,
       leaseNamespace: settings.alerts.leaseNamespace,
+      shards: settings.alerts.shards,
       watchNamespace: settings.watchNamespace,
       publicUrl: settings.alerts.publicUrl,
     });
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     logger.info({ why }, "shutting down");
     await app.close(); // stops accepting, waits for requests in flight
-    await alerts?.stop(); // releases the rules' Leases: another replica takes them over at once
+    await alerts?.stop(); // releases the shard Leases: another replica takes them over at once
     await Promise.all([registry.stop(), tokens.stop(), eventSink.close()]);
     await clickhouse.close();
     redis?.disconnect();

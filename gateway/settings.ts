@@ -3,6 +3,8 @@
  * error naming the variable, what it holds and what would be accepted.
  */
 
+import { defaultShardCount } from "./alerts/rule-shards.js";
+
 export interface SecretRef {
   readonly namespace: string;
   readonly name: string;
@@ -27,8 +29,10 @@ export interface GatewaySettings {
 export interface AlertSettings {
   /** The base of the links in notifications (generatorURL): the gateway as its users reach it. */
   readonly publicUrl: string;
-  /** Where the per-rule Leases live: the gateway's own namespace. */
+  /** Where the shard Leases live: the gateway's own namespace. */
   readonly leaseNamespace: string;
+  /** How many shards the rules are spread over, one Lease each (every replica must agree). */
+  readonly shards: number;
   /** This replica's name on the Leases (a random suffix is added at start). */
   readonly podName: string | undefined;
 }
@@ -124,6 +128,7 @@ function alertSettings(
   return {
     publicUrl: url(env, "TALLY_GATEWAY_PUBLIC_URL", ["http:", "https:"]) ?? `http://localhost:${port}`,
     leaseNamespace,
+    shards: positiveInteger(env, "TALLY_GATEWAY_ALERT_SHARDS", defaultShardCount),
     podName: nonEmpty(env, "TALLY_POD_NAME"),
   };
 }

@@ -1,13 +1,13 @@
 /**
- * The alert evaluator (the I/O around the pure parts): watches AlertRules; for each, campaigns for a
- * Lease of its own so exactly one gateway replica evaluates it (a replica's death moves its rules
- * within one lease duration); the owner evaluates the rule every `interval` (the first time after a
+ * The alert evaluator (the I/O around the pure parts): watches AlertRules; each rule belongs to one of a
+ * fixed number of shards (rule-shards.ts) and the replicas share the shards through one Lease each
+ * (shard-coordinator.ts), so exactly one gateway replica evaluates a rule and a replica's death moves its
+ * rules within one lease duration; the owner evaluates the rule every `interval` (the first time after a
  * random part of it, so rules do not all run together), persists the new state in Redis BEFORE
  * sending anything, then notifies each channel and writes the rule's status and an Event on each
  * change of the rule's state. Each rule runs on its own timer and each channel send is bounded by a
  * timeout, so a slow query or a failing channel holds up no other rule.
  */
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { AlertRuleSpec } from "../../api/v1alpha1/alert-rule.js";
 import { parseDuration } from "../../api/v1alpha1/duration.js";
@@ -18,7 +18,6 @@ import { buildCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import type { EventRecorder } from "../../lib/kube/events.js";
 import { Informer } from "../../lib/kube/informer.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../../lib/kube/kube-client.js";
-import { LeaderElector } from "../../lib/kube/leader-election.js";
 import type { Logger } from "../logger.js";
 import type { SourceSnapshot } from "../query/create-query-service.js";
 import { QueryRefusal } from "../query/query-refusal.js";
@@ -49,6 +48,7 @@ import {
   recordKey,
   resumeRecord,
 } from "./rule-record.js";
+import { defaultShardCount, shardOfRule } from "./rule-shards.js";
 import {
   channelFailureEvents,
   type GatewayStatus,
@@ -57,6 +57,7 @@ import {
   statusWriteDue,
   transitionEvent,
 } from "./rule-status.js";
+import { ShardCoordinator } from "./shard-coordinator.js";
 
 /** The gateway's server-side-apply field manager for AlertRule status (the operator has its own). */
 export const alertStatusFieldManager = "tally-gateway-alerts";
@@ -70,13 +71,15 @@ export interface AlertEvaluatorOptions {
   readonly logger: Logger;
   /** This replica's name on the Leases. */
   readonly identity: string;
-  /** Where the per-rule Leases live (the gateway's namespace). */
+  /** Where the shard Leases live (the gateway's namespace). */
   readonly leaseNamespace: string;
   /** undefined: every namespace's rules. */
   readonly watchNamespace: string | undefined;
   /** The base of the rule pages notifications link to (generatorURL). */
   readonly publicUrl: string;
   readonly leaseDurationMs?: number;
+  /** How many shards the rules are spread over (every replica must use the same number). */
+  readonly shards?: number;
   /** A query (both of a change condition's) not answered by then is an Error evaluation. */
   readonly queryTimeoutMs?: number;
   readonly resendDelayMs?: number;
@@ -85,12 +88,6 @@ export interface AlertEvaluatorOptions {
 
 interface SecretObject extends KubeObject {
   data?: Record<string, string>;
-}
-
-/** The rule's Lease: one per rule (the uid too, so a recreated rule is a new campaign), a DNS name. */
-export function ruleLeaseName(namespace: string, name: string, uid: string): string {
-  const digest = createHash("sha256").update(`${namespace}/${name}/${uid}`).digest("hex");
-  return `tally-alert-${digest.slice(0, 24)}`;
 }
 
 class QueryTimeout extends Error {
@@ -114,11 +111,14 @@ const transitionAtMs = (p: PendingWebhook) =>
 export class AlertEvaluator {
   private readonly informer: Informer<AlertRuleObject>;
   private readonly runners = new Map<string, RuleRunner>();
+  private readonly coordinator: ShardCoordinator;
+  private stopping = false;
   readonly outcomes = new ChannelOutcomes();
   readonly store: RuleRecordStore;
   readonly alertmanager: AlertmanagerSender;
   readonly webhooks: WebhookSender;
   readonly leaseDurationMs: number;
+  readonly shards: number;
   readonly queryTimeoutMs: number;
   readonly resendDelayMs: number;
   readonly outageToleranceMs: number;
@@ -128,6 +128,16 @@ export class AlertEvaluator {
     this.alertmanager = new AlertmanagerSender({ outcomes: this.outcomes, logger: options.logger });
     this.webhooks = new WebhookSender({ outcomes: this.outcomes, logger: options.logger });
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
+    this.shards = options.shards ?? defaultShardCount;
+    this.coordinator = new ShardCoordinator({
+      client: options.client,
+      namespace: options.leaseNamespace,
+      identity: options.identity,
+      shards: this.shards,
+      leaseDurationMs: this.leaseDurationMs,
+      onShardsChanged: (held) => this.onShards(held),
+      onError: (error, what) => options.logger.warn({ err: failureText(error), what }, "alert shard leases"),
+    });
     this.queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
     this.resendDelayMs = options.resendDelayMs ?? defaultResendDelayMs;
     this.outageToleranceMs = options.outageToleranceMs ?? defaultOutageToleranceMs;
@@ -149,6 +159,17 @@ export class AlertEvaluator {
 
   start(): void {
     this.informer.start();
+    this.coordinator.start();
+  }
+
+  /** Whether this replica holds `shard` now: checked again before anything is sent. */
+  holds(shard: number): boolean {
+    return !this.stopping && this.coordinator.holds(shard);
+  }
+
+  /** The shards this replica holds now. */
+  heldShards(): number[] {
+    return this.coordinator.heldShards();
   }
 
   synced(): boolean {
@@ -163,11 +184,22 @@ export class AlertEvaluator {
       .sort();
   }
 
-  /** Stops watching and evaluating; the Leases are released so another replica takes over at once. */
+  /**
+   * Stops watching and evaluating; then the Leases are released (evaluations in flight have ended, so
+   * nothing is sent twice) and another replica takes over at once.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.informer.stop();
     await Promise.all([...this.runners.values()].map((r) => r.stop(false)));
     this.runners.clear();
+    await this.coordinator.stop();
+  }
+
+  /** Resolves once the evaluations of rules whose shard is no longer held have ended. */
+  private async onShards(held: ReadonlySet<number>): Promise<void> {
+    if (this.stopping) return;
+    await Promise.all([...this.runners.values()].map((runner) => runner.own(held.has(runner.shard))));
   }
 
   private onRule(key: string, object: AlertRuleObject | undefined): void {
@@ -186,13 +218,13 @@ export class AlertEvaluator {
     if (runner !== undefined) void runner.stop(true);
     const next = new RuleRunner(this, object, uid);
     this.runners.set(key, next);
-    next.start();
+    void next.own(this.holds(next.shard));
   }
 }
 
-/** One rule: its Lease campaign and, while it holds the Lease, its evaluation timer. */
+/** One rule: while this replica holds the rule's shard, its evaluation timer. */
 class RuleRunner {
-  private readonly elector: LeaderElector;
+  readonly shard: number;
   private readonly namespace: string;
   private readonly name: string;
   private timer: NodeJS.Timeout | undefined;
@@ -212,36 +244,29 @@ class RuleRunner {
   ) {
     this.namespace = rule.metadata?.namespace ?? "";
     this.name = rule.metadata?.name ?? "";
-    const leaseDurationMs = evaluator.leaseDurationMs;
-    this.elector = new LeaderElector(evaluator.options.client, {
-      namespace: evaluator.options.leaseNamespace,
-      name: ruleLeaseName(this.namespace, this.name, uid),
-      identity: evaluator.options.identity,
-      leaseDurationMs,
-      renewDeadlineMs: Math.round(leaseDurationMs * 0.66),
-      retryPeriodMs: Math.round(leaseDurationMs / 5),
-      onStartedLeading: () => this.takeOver(),
-      onStoppedLeading: () => this.handOver(),
-      onError: (error) => this.log("warn", { err: failureText(error) }, "rule lease"),
-    });
+    this.shard = shardOfRule(this.namespace, this.name, evaluator.shards);
   }
 
   owning(): boolean {
     return this.leading;
   }
 
-  start(): void {
-    this.elector.start();
+  /** Starts or stops evaluating as this replica gains or loses the rule's shard; resolves once stopped. */
+  async own(owning: boolean): Promise<void> {
+    if (owning && !this.leading) this.takeOver();
+    else if (!owning && this.leading) {
+      this.handOver();
+      await this.tickDone;
+    }
   }
 
   update(rule: AlertRuleObject): void {
     this.rule = rule;
   }
 
-  /** Ends the campaign (releasing the Lease); `deleted`: the rule is gone, so is its record. */
+  /** Stops evaluating (an evaluation in flight ends first); `deleted`: the rule is gone, so is its record. */
   async stop(deleted: boolean): Promise<void> {
     const wasLeading = this.leading;
-    await this.elector.stop();
     this.handOver();
     await this.tickDone;
     if (deleted && wasLeading) {
@@ -262,7 +287,11 @@ class RuleRunner {
     this.leading = true;
     this.record = undefined;
     this.written = undefined;
-    this.log("info", { identity: this.evaluator.options.identity }, "evaluating the rule (took its lease)");
+    this.log(
+      "info",
+      { identity: this.evaluator.options.identity, shard: this.shard },
+      "evaluating the rule (took its shard)",
+    );
     // A random part of the interval, so rules taken over together do not run together.
     this.schedule(Math.random() * this.intervalMs());
   }
@@ -273,7 +302,7 @@ class RuleRunner {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.record = undefined;
-    this.log("info", {}, "stopped evaluating the rule (lease lost or released)");
+    this.log("info", {}, "stopped evaluating the rule (its shard lost or released)");
   }
 
   private intervalMs(): number {
@@ -324,7 +353,7 @@ class RuleRunner {
     // Persisted before anything is sent: if this fails, nothing is sent and the state does not move.
     await this.evaluator.store.save(key, next);
     this.record = next;
-    if (!this.elector.isLeader()) return;
+    if (!this.evaluator.holds(this.shard)) return;
 
     await this.notifyAlertmanagers(rule, key, nowMs);
     for (const pending of this.record.webhookPending) this.deliver(rule, key, pending);
@@ -460,7 +489,7 @@ class RuleRunner {
           ...this.record,
           webhookPending: this.record.webhookPending.filter((p) => pendingId(p) !== id),
         };
-        if (this.elector.isLeader()) await this.evaluator.store.save(key, this.record);
+        if (this.evaluator.holds(this.shard)) await this.evaluator.store.save(key, this.record);
       })
       .catch((error: unknown) =>
         this.log("warn", { err: failureText(error), webhookId: id }, "webhook delivery"),

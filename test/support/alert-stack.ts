@@ -24,7 +24,7 @@ import { createQueryService } from "../../gateway/query/create-query-service.js"
 import { kubeEventRecorder } from "../../lib/kube/events.js";
 import { KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { kubeconfigPath, redisUrl, stackConfig, webhookSinkUrl } from "../env/config.js";
-import { createNamespace, deleteNamespace } from "./kube.js";
+import { createNamespace, deleteNamespace, kubectlOk } from "./kube.js";
 import { clickhouseClient } from "./runtime-harness.js";
 
 export const leaseDurationMs = 6_000;
@@ -68,6 +68,9 @@ export function useAlertStack(label: string) {
   ];
 
   beforeAll(async () => {
+    // The CRDs, as the other apiserver tests install them: a fresh stack has none.
+    await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
+    await kubectlOk(["wait", "--for=condition=Established", "crd/alertrules.tally.dev"]);
     namespace = await createNamespace(label);
     const doc = parse(
       readFileSync(resolve(stackConfig.repoRoot, "examples", "clickstream-pipeline.yaml"), "utf8"),
