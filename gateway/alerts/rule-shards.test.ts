@@ -4,6 +4,8 @@ import {
   jumpConsistentHash,
   type LeaseView,
   memberLeaseName,
+  memberSlot,
+  memberSlotOfLeaseName,
   planShards,
   shardLeaseName,
   shardOfLeaseName,
@@ -74,8 +76,64 @@ describe("lease names", () => {
   it("round-trips a shard through its Lease name and rejects others", () => {
     expect(shardOfLeaseName(shardLeaseName(17))).toBe(17);
     expect(shardOfLeaseName("tally-alert-shard-07")).toBeUndefined();
-    expect(shardOfLeaseName(memberLeaseName("gw-0_ab12"))).toBeUndefined();
-    expect(memberLeaseName("Gateway_0/x")).toMatch(/^[a-z0-9-]{1,63}$/);
+    expect(shardOfLeaseName(memberLeaseName(3))).toBeUndefined();
+    expect(memberSlotOfLeaseName(memberLeaseName(3))).toBe(3);
+    expect(memberSlotOfLeaseName(shardLeaseName(3))).toBeUndefined();
+  });
+});
+
+describe("memberSlot", () => {
+  const slots = (entries: [number, LeaseView][]) => new Map(entries);
+  it("renews the slot it holds, even an expired one", () => {
+    expect(
+      memberSlot(
+        slots([
+          [0, held("b")],
+          [1, expired("a")],
+        ]),
+        "a",
+        now,
+      ),
+    ).toEqual({ kind: "renew", slot: 1 });
+  });
+  it("takes the lowest released or expired slot before making a new one", () => {
+    expect(
+      memberSlot(
+        slots([
+          [0, held("b")],
+          [1, held("")],
+          [2, expired("c")],
+        ]),
+        "a",
+        now,
+      ),
+    ).toEqual({
+      kind: "take",
+      slot: 1,
+    });
+    expect(
+      memberSlot(
+        slots([
+          [0, held("b")],
+          [2, expired("c")],
+        ]),
+        "a",
+        now,
+      ),
+    ).toEqual({ kind: "take", slot: 2 });
+  });
+  it("makes the lowest missing slot when every slot is live", () => {
+    expect(
+      memberSlot(
+        slots([
+          [0, held("b")],
+          [2, held("c")],
+        ]),
+        "a",
+        now,
+      ),
+    ).toEqual({ kind: "create", slot: 1 });
+    expect(memberSlot(slots([]), "a", now)).toEqual({ kind: "create", slot: 0 });
   });
 });
 

@@ -2,7 +2,7 @@
  * Which gateway replica evaluates which AlertRule (pure). Rules map to a fixed number of shards by jump
  * consistent hashing of namespace/name (Lamping & Veach: changing the shard count moves only the rules it
  * must); each shard has one Lease, so the Lease traffic grows with the shards, not the rules. Every
- * replica also keeps a member Lease of its own, so a replica that holds no shard yet still counts: each
+ * replica also holds a member Lease (a reusable slot), so a replica that holds no shard yet still counts: each
  * aims at ceil(shards / replicas), takes free or expired shards up to that and releases what it holds
  * beyond it, so a new replica gets its share and a dead one's shards move once its Leases expire.
  */
@@ -47,16 +47,6 @@ export function shardOfLeaseName(name: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-/** A replica's member Lease (a DNS name; the identity itself may hold characters a name may not). */
-export function memberLeaseName(identity: string): string {
-  return `tally-alert-member-${createHash("sha256").update(identity).digest("hex").slice(0, 24)}`;
-}
-
-/** How many shards each replica aims at. */
-export function targetShare(shards: number, replicas: number): number {
-  return Math.ceil(shards / Math.max(1, replicas));
-}
-
 /** One Lease as read: who holds it and until when it counts as held. */
 export interface LeaseView {
   readonly holder: string;
@@ -64,11 +54,50 @@ export interface LeaseView {
   readonly expiresAtMs: number;
 }
 
+const live = (lease: LeaseView, nowMs: number) => lease.holder !== "" && lease.expiresAtMs > nowMs;
+
+/** A member Lease: slot n, held by one live replica at a time. */
+export function memberLeaseName(slot: number): string {
+  return `tally-alert-member-${slot}`;
+}
+
+/** The slot a member Lease name is for; undefined for any other name. */
+export function memberSlotOfLeaseName(name: string): number | undefined {
+  const match = /^tally-alert-member-(0|[1-9][0-9]{0,5})$/.exec(name);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * Which member slot a replica writes: the one it holds, else the lowest free or expired one, else a new
+ * one. Slots are reused (a dead replica's once it expired), so the member Leases number the most replicas
+ * that ever ran at once, and none need deleting.
+ */
+export function memberSlot(
+  members: ReadonlyMap<number, LeaseView>,
+  identity: string,
+  nowMs: number,
+): { readonly kind: "renew" | "take" | "create"; readonly slot: number } {
+  for (const [slot, lease] of members) if (lease.holder === identity) return { kind: "renew", slot };
+  const slots = [...members.keys()].sort((a, b) => a - b);
+  for (const slot of slots) {
+    const lease = members.get(slot);
+    if (lease !== undefined && !live(lease, nowMs)) return { kind: "take", slot };
+  }
+  let slot = 0;
+  while (members.has(slot)) slot++;
+  return { kind: "create", slot };
+}
+
+/** How many shards each replica aims at. */
+export function targetShare(shards: number, replicas: number): number {
+  return Math.ceil(shards / Math.max(1, replicas));
+}
+
 export interface ShardView {
   readonly shards: number;
   /** Shard → its Lease; a shard without one is free. */
   readonly shardLeases: ReadonlyMap<number, LeaseView>;
-  readonly memberLeases: readonly LeaseView[];
+  readonly memberLeases: Iterable<LeaseView>;
   readonly identity: string;
   readonly nowMs: number;
 }
@@ -84,8 +113,6 @@ export interface ShardPlan {
   /** Held beyond the target: released so another replica can take them. */
   readonly release: readonly number[];
 }
-
-const live = (lease: LeaseView, nowMs: number) => lease.holder !== "" && lease.expiresAtMs > nowMs;
 
 /**
  * What a replica does with the shard Leases this round. Extras released are the highest-numbered held

@@ -1,17 +1,19 @@
 /**
  * The shard Leases of the alert evaluator (the I/O around planShards): every retry period one LIST of the
- * evaluator's Leases, then this replica's member Lease renewed, its shards beyond its share released and
+ * evaluator's Leases, then this replica's member slot renewed (or a free one taken), its shards beyond its share released and
  * its kept and newly taken shards written, each with the resourceVersion read, so two replicas never both
  * win a shard (the loser gets 409 Conflict). A shard not renewed within the renew deadline is dropped
  * (stop evaluating before another replica may take it). A starting replica only announces itself in its
  * first round, so replicas started together split the shards without handing any over.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { isConflict, isNotFound, type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
+import { isConflict, type KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import type { Lease } from "../../lib/kube/leader-election.js";
 import {
   type LeaseView,
   memberLeaseName,
+  memberSlot,
+  memberSlotOfLeaseName,
   planShards,
   shardLeaseLabel,
   shardLeaseName,
@@ -32,9 +34,6 @@ export interface ShardCoordinatorOptions {
   readonly onError: (error: unknown, what: string) => void;
 }
 
-/** A member Lease expired this many lease durations ago is a dead replica's: deleted. */
-const staleMemberDurations = 10;
-
 function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, "000Z");
 }
@@ -53,7 +52,8 @@ export class ShardCoordinator {
   private loopDone: Promise<void> | undefined;
   /** Shard → when this replica last renewed its Lease. */
   private readonly held = new Map<number, number>();
-  private announced: Lease | undefined;
+  /** The member slot this replica holds, released on stop. */
+  private memberSlot: number | undefined;
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
 
@@ -83,15 +83,13 @@ export class ShardCoordinator {
     const shards = [...this.held.keys()];
     this.held.clear();
     await this.options.onShardsChanged(new Set());
-    const { client, namespace, identity } = this.options;
+    const names = shards.map(shardLeaseName);
+    if (this.memberSlot !== undefined) names.push(memberLeaseName(this.memberSlot));
     await Promise.all(
-      shards.map((shard) =>
-        this.release(shard).catch((error: unknown) => this.options.onError(error, `release shard ${shard}`)),
+      names.map((name) =>
+        this.release(name).catch((error: unknown) => this.options.onError(error, `release ${name}`)),
       ),
     );
-    await client
-      .delete(resourceTypes.lease, namespace, memberLeaseName(identity))
-      .catch((error: unknown) => this.options.onError(error, "delete the member lease"));
   }
 
   /** Tells the evaluator; waits for its evaluations to end, but at most a retry period (renewals go first). */
@@ -125,22 +123,23 @@ export class ShardCoordinator {
     });
     const nowMs = Date.now();
     const shardLeases = new Map<number, Lease>();
-    const members: Lease[] = [];
+    const members = new Map<number, Lease>();
     for (const lease of listed.items) {
-      const kind = lease.metadata?.labels?.[shardLeaseLabel];
-      const shard = shardOfLeaseName(lease.metadata?.name ?? "");
-      if (kind === "member") members.push(lease);
-      else if (kind === "shard" && shard !== undefined) shardLeases.set(shard, lease);
+      const name = lease.metadata?.name ?? "";
+      const shard = shardOfLeaseName(name);
+      const slot = memberSlotOfLeaseName(name);
+      if (shard !== undefined) shardLeases.set(shard, lease);
+      else if (slot !== undefined) members.set(slot, lease);
     }
-    const mine = members.find((m) => m.metadata?.name === memberLeaseName(identity));
-    await this.announce(mine, nowMs);
-    await this.deleteStaleMembers(members, nowMs);
+    const views = (leases: Map<number, Lease>) =>
+      new Map([...leases].map(([n, l]) => [n, leaseView(l, leaseDurationMs)]));
+    await this.announce(members, nowMs);
     if (announceOnly) return;
 
     const plan = planShards({
       shards,
-      shardLeases: new Map([...shardLeases].map(([s, l]) => [s, leaseView(l, leaseDurationMs)])),
-      memberLeases: members.map((m) => leaseView(m, leaseDurationMs)),
+      shardLeases: views(shardLeases),
+      memberLeases: views(members).values(),
       identity,
       nowMs,
     });
@@ -149,7 +148,7 @@ export class ShardCoordinator {
     if (plan.release.length > 0) await this.changed();
     await Promise.all([
       ...plan.release.map((shard) =>
-        this.release(shard, shardLeases.get(shard)).catch((error: unknown) =>
+        this.release(shardLeaseName(shard), shardLeases.get(shard)).catch((error: unknown) =>
           this.options.onError(error, `release shard ${shard}`),
         ),
       ),
@@ -176,34 +175,25 @@ export class ShardCoordinator {
     };
   }
 
-  private async announce(mine: Lease | undefined, nowMs: number): Promise<void> {
+  /** Renews this replica's member slot, or takes one (a conflict: another replica won it; next round). */
+  private async announce(members: ReadonlyMap<number, Lease>, nowMs: number): Promise<void> {
     const { client, identity, leaseDurationMs } = this.options;
+    const views = new Map([...members].map(([n, l]) => [n, leaseView(l, leaseDurationMs)]));
+    const { kind, slot } = memberSlot(views, identity, nowMs);
+    const before = members.get(slot);
     const spec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
-      acquireTime: mine?.spec?.acquireTime ?? microTime(nowMs),
+      acquireTime: kind === "renew" ? (before?.spec?.acquireTime ?? microTime(nowMs)) : microTime(nowMs),
       renewTime: microTime(nowMs),
     };
-    const object = this.leaseObject(memberLeaseName(identity), "member", spec, mine ?? this.announced);
-    this.announced =
-      mine === undefined
-        ? await client.create<Lease>(resourceTypes.lease, object).catch(async (error: unknown) => {
-            if (!isConflict(error) && !(error instanceof Error && /AlreadyExists/.test(error.message)))
-              throw error;
-            return undefined;
-          })
-        : await client.replace<Lease>(resourceTypes.lease, object);
-  }
-
-  private async deleteStaleMembers(members: readonly Lease[], nowMs: number): Promise<void> {
-    const { client, namespace, leaseDurationMs } = this.options;
-    for (const member of members) {
-      const view = leaseView(member, leaseDurationMs);
-      const name = member.metadata?.name;
-      if (name === undefined || nowMs - view.expiresAtMs < staleMemberDurations * leaseDurationMs) continue;
-      await client.delete(resourceTypes.lease, namespace, name).catch((error: unknown) => {
-        if (!isNotFound(error)) this.options.onError(error, `delete the stale member lease ${name}`);
-      });
+    const object = this.leaseObject(memberLeaseName(slot), "member", spec, before);
+    try {
+      if (kind === "create") await client.create<Lease>(resourceTypes.lease, object);
+      else await client.replace<Lease>(resourceTypes.lease, object);
+      this.memberSlot = slot;
+    } catch (error) {
+      if (!isConflict(error) && !(error instanceof Error && /AlreadyExists/.test(error.message))) throw error;
     }
   }
 
@@ -233,9 +223,10 @@ export class ShardCoordinator {
     }
   }
 
-  private async release(shard: number, listed?: Lease): Promise<void> {
+  /** Empties the holder of a Lease this replica holds, so another replica may take it at once. */
+  private async release(name: string, listed?: Lease): Promise<void> {
     const { client, namespace, identity } = this.options;
-    const lease = listed ?? (await client.find<Lease>(resourceTypes.lease, namespace, shardLeaseName(shard)));
+    const lease = listed ?? (await client.find<Lease>(resourceTypes.lease, namespace, name));
     if (lease?.spec?.holderIdentity !== identity) return;
     await client.replace<Lease>(resourceTypes.lease, {
       ...lease,
