@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       identity,
       leaseNamespace: settings.alerts.leaseNamespace,
       shards: settings.alerts.shards,
+      concurrency: settings.alerts.concurrency,
       watchNamespace: settings.watchNamespace,
       publicUrl: settings.alerts.publicUrl,
     });

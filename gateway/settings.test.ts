@@ -53,6 +53,7 @@ describe("gateway settings", () => {
         publicUrl: "https://tally.example.com",
         leaseNamespace: "tally",
         shards: 32,
+        concurrency: 8,
         podName: "gateway-0",
       },
     });
@@ -64,6 +65,7 @@ describe("gateway settings", () => {
       publicUrl: "http://localhost:8090",
       leaseNamespace: "tally-system",
       shards: 32,
+      concurrency: 8,
       podName: undefined,
     });
     expect(settingsFromEnv({ ...withRedis, TALLY_GATEWAY_ALERTS: "off" }).alerts).toBeUndefined();

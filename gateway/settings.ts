@@ -3,6 +3,7 @@
  * error naming the variable, what it holds and what would be accepted.
  */
 
+import { defaultConcurrency } from "./alerts/evaluation-limiter.js";
 import { defaultShardCount } from "./alerts/rule-shards.js";
 
 export interface SecretRef {
@@ -33,6 +34,8 @@ export interface AlertSettings {
   readonly leaseNamespace: string;
   /** How many shards the rules are spread over, one Lease each (every replica must agree). */
   readonly shards: number;
+  /** At most this many evaluations at once per replica. */
+  readonly concurrency: number;
   /** This replica's name on the Leases (a random suffix is added at start). */
   readonly podName: string | undefined;
 }
@@ -129,6 +132,7 @@ function alertSettings(
     publicUrl: url(env, "TALLY_GATEWAY_PUBLIC_URL", ["http:", "https:"]) ?? `http://localhost:${port}`,
     leaseNamespace,
     shards: positiveInteger(env, "TALLY_GATEWAY_ALERT_SHARDS", defaultShardCount),
+    concurrency: positiveInteger(env, "TALLY_GATEWAY_ALERT_CONCURRENCY", defaultConcurrency),
     podName: nonEmpty(env, "TALLY_POD_NAME"),
   };
 }
