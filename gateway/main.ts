@@ -95,6 +95,7 @@ async function main(): Promise<void> {
       leaseNamespace: settings.alerts.leaseNamespace,
       shards: settings.alerts.shards,
       concurrency: settings.alerts.concurrency,
+      observer: metrics.alerts,
       watchNamespace: settings.watchNamespace,
       publicUrl: settings.alerts.publicUrl,
     });

@@ -4,7 +4,7 @@
  * (shard-coordinator.ts), so exactly one gateway replica evaluates a rule and a replica's death moves its
  * rules within one lease duration; the owner evaluates the rule at its slots, every `interval` from an
  * offset hashed from its name (rule-schedule.ts: 1,000 rules spread over the interval), at most
- * `concurrency` evaluations at once (evaluation-limiter.ts), and a live-window rule also on each change
+ * `concurrency` distinct queries at once (evaluation-limiter.ts), and a live-window rule also on each change
  * of its window in Redis (window-change-watcher.ts); rules asking the same question at once share one
  * query (shared-queries.ts); each evaluation persists the new state in Redis BEFORE
  * sending anything, then notifies each channel and writes the rule's status and an Event on each
@@ -37,7 +37,7 @@ import {
   nextRuleState,
   resolvedRetentionMs,
 } from "./alert-state.js";
-import { defaultConcurrency, EvaluationLimiter } from "./evaluation-limiter.js";
+import { defaultConcurrency, defaultEvaluationConcurrency, EvaluationLimiter } from "./evaluation-limiter.js";
 import { AlertmanagerSender, alertmanagerPayload, defaultResendDelayMs } from "./notify-alertmanager.js";
 import { ChannelOutcomes, failureText } from "./notify-outcomes.js";
 import { webhookTarget } from "./notify-secret.js";
@@ -93,8 +93,10 @@ export interface AlertEvaluatorOptions {
   readonly leaseDurationMs?: number;
   /** How many shards the rules are spread over (every replica must use the same number). */
   readonly shards?: number;
-  /** At most this many evaluations at once (the others wait for a slot). */
+  /** At most this many distinct queries at once (the others wait for a slot). */
   readonly concurrency?: number;
+  /** At most this many evaluations at once (a bound for bursts). */
+  readonly evaluationConcurrency?: number;
   readonly observer?: AlertObserver;
   /** How often the live windows that live-window rules watch are checked for a change. */
   readonly windowPollMs?: number;
@@ -138,6 +140,7 @@ export class AlertEvaluator {
   readonly leaseDurationMs: number;
   readonly shards: number;
   readonly limiter: EvaluationLimiter;
+  readonly queryLimiter: EvaluationLimiter;
   readonly observer: AlertObserver;
   readonly windows: WindowChangeWatcher;
   /** Rules asking the same question at once share its query. */
@@ -152,7 +155,8 @@ export class AlertEvaluator {
     this.webhooks = new WebhookSender({ outcomes: this.outcomes, logger: options.logger });
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.shards = options.shards ?? defaultShardCount;
-    this.limiter = new EvaluationLimiter(options.concurrency ?? defaultConcurrency);
+    this.limiter = new EvaluationLimiter(options.evaluationConcurrency ?? defaultEvaluationConcurrency);
+    this.queryLimiter = new EvaluationLimiter(options.concurrency ?? defaultConcurrency);
     this.observer = options.observer ?? ignoreAlertObservations;
     this.windows = new WindowChangeWatcher(
       options.redis,
@@ -488,7 +492,9 @@ class RuleRunner {
     if (!plan.ok) return { kind: "error", message: plan.message };
     const ask = (request: typeof plan.queries.current) =>
       this.evaluator.queries.run(sharedQueryKey(this.namespace, request), () =>
-        options.query.query(this.namespace, request, { explainOnly: false, bypassCache: true }),
+        this.evaluator.queryLimiter.run(() =>
+          options.query.query(this.namespace, request, { explainOnly: false, bypassCache: true }),
+        ),
       );
     try {
       const { current, previous } = plan.queries;
@@ -572,6 +578,7 @@ class RuleRunner {
           false,
           `channel ${channel.name}: cannot read Secret ${this.namespace}/${channel.urlSecretRef.name}: ${failureText(error)}`,
         );
+        this.evaluator.observer.notified("webhook", "failed");
         return false;
       }
       const target = webhookTarget(this.namespace, channel, data);
@@ -582,6 +589,7 @@ class RuleRunner {
           false,
           target.message,
         );
+        this.evaluator.observer.notified("webhook", "failed");
         return false; // tried again next evaluation, until the transition is older than 15 min
       }
       const delivery = await this.evaluator.webhooks.send(
