@@ -34,7 +34,7 @@ export interface AlertSettings {
   readonly leaseNamespace: string;
   /** How many shards the rules are spread over, one Lease each (every replica must agree). */
   readonly shards: number;
-  /** At most this many evaluations at once per replica. */
+  /** At most this many distinct alert queries at once per replica. */
   readonly concurrency: number;
   /** This replica's name on the Leases (a random suffix is added at start). */
   readonly podName: string | undefined;
