@@ -34,6 +34,9 @@ export interface ShardCoordinatorOptions {
   readonly onError: (error: unknown, what: string) => void;
 }
 
+/** Member slots tried in one round before waiting for the next. */
+const maxSlotAttempts = 4;
+
 function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, "000Z");
 }
@@ -175,25 +178,35 @@ export class ShardCoordinator {
     };
   }
 
-  /** Renews this replica's member slot, or takes one (a conflict: another replica won it; next round). */
+  /**
+   * Renews this replica's member slot, or takes one. A slot another replica won meanwhile (a conflict) is
+   * passed over and the next one tried, so replicas started together all hold a slot after their first
+   * round and see each other in their second (none takes every shard only to hand half over).
+   */
   private async announce(members: ReadonlyMap<number, Lease>, nowMs: number): Promise<void> {
     const { client, identity, leaseDurationMs } = this.options;
     const views = new Map([...members].map(([n, l]) => [n, leaseView(l, leaseDurationMs)]));
-    const { kind, slot } = memberSlot(views, identity, nowMs);
-    const before = members.get(slot);
-    const spec = {
-      holderIdentity: identity,
-      leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
-      acquireTime: kind === "renew" ? (before?.spec?.acquireTime ?? microTime(nowMs)) : microTime(nowMs),
-      renewTime: microTime(nowMs),
-    };
-    const object = this.leaseObject(memberLeaseName(slot), "member", spec, before);
-    try {
-      if (kind === "create") await client.create<Lease>(resourceTypes.lease, object);
-      else await client.replace<Lease>(resourceTypes.lease, object);
-      this.memberSlot = slot;
-    } catch (error) {
-      if (!isConflict(error) && !(error instanceof Error && /AlreadyExists/.test(error.message))) throw error;
+    for (let attempt = 0; attempt < maxSlotAttempts; attempt++) {
+      const { kind, slot } = memberSlot(views, identity, nowMs);
+      const before = members.get(slot);
+      const spec = {
+        holderIdentity: identity,
+        leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+        acquireTime: kind === "renew" ? (before?.spec?.acquireTime ?? microTime(nowMs)) : microTime(nowMs),
+        renewTime: microTime(nowMs),
+      };
+      const object = this.leaseObject(memberLeaseName(slot), "member", spec, before);
+      try {
+        if (kind === "create") await client.create<Lease>(resourceTypes.lease, object);
+        else await client.replace<Lease>(resourceTypes.lease, object);
+        this.memberSlot = slot;
+        return;
+      } catch (error) {
+        if (!isConflict(error) && !(error instanceof Error && /AlreadyExists/.test(error.message)))
+          throw error;
+        if (kind === "renew") return; // taken over after this replica's expired: a new slot next round
+        views.set(slot, { holder: "another replica", expiresAtMs: nowMs + leaseDurationMs });
+      }
     }
   }
 
