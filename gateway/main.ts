@@ -3,7 +3,7 @@
  * API, the live stream, the web UI (/ui/) and the event collector (its Kafka producers are closed
  * after the last request in flight), and /healthz, /readyz, /metrics on their own port; with Redis (TALLY_GATEWAY_ALERTS) it also evaluates AlertRules.
  * Ready once the watches have listed. SIGTERM stops taking requests, lets running ones finish, releases
- * the alert rules' Leases, then closes the watches, the producers, ClickHouse and Redis.
+ * the alert shards' Leases, then closes the watches, the producers, ClickHouse and Redis.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -106,6 +106,9 @@ async function main(): Promise<void> {
       logger,
       identity,
       leaseNamespace: settings.alerts.leaseNamespace,
+      shards: settings.alerts.shards,
+      concurrency: settings.alerts.concurrency,
+      observer: metrics.alerts,
       watchNamespace: settings.watchNamespace,
       publicUrl: settings.alerts.publicUrl,
     });
@@ -198,7 +201,7 @@ async function main(): Promise<void> {
     logger.info({ why }, "shutting down");
     stream.stop(); // ends the event streams, which would otherwise hold app.close() open
     await app.close(); // stops accepting, waits for requests in flight
-    await alerts?.stop(); // releases the rules' Leases: another replica takes them over at once
+    await alerts?.stop(); // releases the shard Leases: another replica takes them over at once
     await Promise.all([registry.stop(), tokens.stop(), dashboards.stop(), eventSink.close()]);
     await clickhouse.close();
     redis?.disconnect();

@@ -1,5 +1,6 @@
 /** The gateway's Prometheus metrics, on their own registry (served on the metrics port). */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AlertObserver } from "./alerts/alert-observer.js";
 import type { CollectObserver } from "./collect/collector.js";
 import type { RequestObserver } from "./http/app.js";
 import type { StreamObserver } from "./stream/stream-hub.js";
@@ -80,5 +81,57 @@ export function gatewayMetrics() {
     droppedFrames: () => streamDropped.inc(),
     tick: (seconds) => streamTicks.observe(seconds),
   };
-  return { registry, observe, collect, stream };
+  return { registry, observe, collect, stream, alerts: alertMetrics(registry) };
+}
+
+/** The alert evaluator's metrics (gateway/alerts/alert-observer.ts), per replica. */
+function alertMetrics(registry: Registry): AlertObserver {
+  const evaluations = new Counter({
+    name: "tally_gateway_alert_evaluations_total",
+    help: "AlertRule evaluations by outcome (values, noData, error: the query's answer; failed: the evaluation could not finish, e.g. Redis down) and trigger (interval, window: a change of the live window watched).",
+    labelNames: ["outcome", "trigger"] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "tally_gateway_alert_evaluation_duration_seconds",
+    help: "Time one AlertRule evaluation took: query, state saved, notifications sent, status written.",
+    labelNames: ["trigger"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const lag = new Histogram({
+    name: "tally_gateway_alert_evaluation_lag_seconds",
+    help: "How late an evaluation started after its slot (or after the window change was seen), waiting for a free evaluation slot included: growing means the evaluator falls behind.",
+    labelNames: ["trigger"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const notifications = new Counter({
+    name: "tally_gateway_alert_notifications_total",
+    help: "Notifications sent by channel type (alertmanager, webhook) and outcome (sent, failed: after the sender's retries).",
+    labelNames: ["channel_type", "outcome"] as const,
+    registers: [registry],
+  });
+  const shards = new Gauge({
+    name: "tally_gateway_alert_shards_held",
+    help: "Alert shards whose Lease this replica holds.",
+    registers: [registry],
+  });
+  const rules = new Gauge({
+    name: "tally_gateway_alert_rules_evaluated",
+    help: "AlertRules this replica evaluates (those of the shards it holds).",
+    registers: [registry],
+  });
+  return {
+    evaluated: (outcome, trigger, seconds, lagMs) => {
+      evaluations.inc({ outcome, trigger });
+      duration.observe({ trigger }, seconds);
+      lag.observe({ trigger }, Math.max(0, lagMs) / 1000);
+    },
+    notified: (channelType, outcome) => notifications.inc({ channel_type: channelType, outcome }),
+    owned: (heldShards, evaluatedRules) => {
+      shards.set(heldShards);
+      rules.set(evaluatedRules);
+    },
+  };
 }

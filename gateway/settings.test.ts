@@ -53,7 +53,13 @@ describe("gateway settings", () => {
       rateLimitPerMinute: 30,
       redisUrl: "redis://127.0.0.1:6379",
       clickhouse: { url: "https://ch:8443", username: "tally", password: "pw" },
-      alerts: { publicUrl: "https://tally.example.com", leaseNamespace: "tally", podName: "gateway-0" },
+      alerts: {
+        publicUrl: "https://tally.example.com",
+        leaseNamespace: "tally",
+        shards: 32,
+        concurrency: 8,
+        podName: "gateway-0",
+      },
       stream: { tickMs: 500, pollMs: 50, heartbeatMs: 5_000 },
     });
   });
@@ -63,6 +69,8 @@ describe("gateway settings", () => {
     expect(settingsFromEnv(withRedis).alerts).toEqual({
       publicUrl: "http://localhost:8090",
       leaseNamespace: "tally-system",
+      shards: 32,
+      concurrency: 8,
       podName: undefined,
     });
     expect(settingsFromEnv({ ...withRedis, TALLY_GATEWAY_ALERTS: "off" }).alerts).toBeUndefined();
@@ -76,6 +84,10 @@ describe("gateway settings", () => {
     [{ TALLY_METRICS_PORT: "70000" }, /TALLY_METRICS_PORT=70000 is not a port/],
     [{ TALLY_GATEWAY_RATE_LIMIT: "0" }, /TALLY_GATEWAY_RATE_LIMIT=0 is not a positive integer/],
     [{ TALLY_GATEWAY_RATE_LIMIT: "1.5" }, /TALLY_GATEWAY_RATE_LIMIT=1.5 is not a positive integer/],
+    [
+      { TALLY_REDIS_URL: "redis://r:6379", TALLY_GATEWAY_ALERT_SHARDS: "0" },
+      /TALLY_GATEWAY_ALERT_SHARDS=0 is not a positive integer/,
+    ],
     [{ TALLY_WATCH_NAMESPACE: "Shop_1" }, /TALLY_WATCH_NAMESPACE=Shop_1 is not a namespace name/],
     [
       { TALLY_GATEWAY_TOKEN_SECRETS: "dashboards" },

@@ -3,6 +3,9 @@
  * error naming the variable, what it holds and what would be accepted.
  */
 
+import { defaultConcurrency } from "./alerts/evaluation-limiter.js";
+import { defaultShardCount } from "./alerts/rule-shards.js";
+
 export interface SecretRef {
   readonly namespace: string;
   readonly name: string;
@@ -29,8 +32,12 @@ export interface GatewaySettings {
 export interface AlertSettings {
   /** The base of the links in notifications (generatorURL): the gateway as its users reach it. */
   readonly publicUrl: string;
-  /** Where the per-rule Leases live: the gateway's own namespace. */
+  /** Where the shard Leases live: the gateway's own namespace. */
   readonly leaseNamespace: string;
+  /** How many shards the rules are spread over, one Lease each (every replica must agree). */
+  readonly shards: number;
+  /** At most this many distinct alert queries at once per replica. */
+  readonly concurrency: number;
   /** This replica's name on the Leases (a random suffix is added at start). */
   readonly podName: string | undefined;
 }
@@ -126,6 +133,8 @@ function alertSettings(
   return {
     publicUrl: url(env, "TALLY_GATEWAY_PUBLIC_URL", ["http:", "https:"]) ?? `http://localhost:${port}`,
     leaseNamespace,
+    shards: positiveInteger(env, "TALLY_GATEWAY_ALERT_SHARDS", defaultShardCount),
+    concurrency: positiveInteger(env, "TALLY_GATEWAY_ALERT_CONCURRENCY", defaultConcurrency),
     podName: nonEmpty(env, "TALLY_POD_NAME"),
   };
 }

@@ -1,13 +1,16 @@
 /**
- * The alert evaluator (the I/O around the pure parts): watches AlertRules; for each, campaigns for a
- * Lease of its own so exactly one gateway replica evaluates it (a replica's death moves its rules
- * within one lease duration); the owner evaluates the rule every `interval` (the first time after a
- * random part of it, so rules do not all run together), persists the new state in Redis BEFORE
+ * The alert evaluator (the I/O around the pure parts): watches AlertRules; each rule belongs to one of a
+ * fixed number of shards (rule-shards.ts) and the replicas share the shards through one Lease each
+ * (shard-coordinator.ts), so exactly one gateway replica evaluates a rule and a replica's death moves its
+ * rules within one lease duration; the owner evaluates the rule at its slots, every `interval` from an
+ * offset hashed from its name (rule-schedule.ts: 1,000 rules spread over the interval), at most
+ * `concurrency` distinct queries at once (evaluation-limiter.ts), and a live-window rule also on each change
+ * of its window in Redis (window-change-watcher.ts); rules asking the same question at once share one
+ * query (shared-queries.ts); each evaluation persists the new state in Redis BEFORE
  * sending anything, then notifies each channel and writes the rule's status and an Event on each
  * change of the rule's state. Each rule runs on its own timer and each channel send is bounded by a
  * timeout, so a slow query or a failing channel holds up no other rule.
  */
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { AlertRuleSpec } from "../../api/v1alpha1/alert-rule.js";
 import { parseDuration } from "../../api/v1alpha1/duration.js";
@@ -18,17 +21,23 @@ import { buildCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import type { EventRecorder } from "../../lib/kube/events.js";
 import { Informer } from "../../lib/kube/informer.js";
 import { type KubeClient, type KubeObject, resourceTypes } from "../../lib/kube/kube-client.js";
-import { LeaderElector } from "../../lib/kube/leader-election.js";
 import type { Logger } from "../logger.js";
 import type { SourceSnapshot } from "../query/create-query-service.js";
 import { QueryRefusal } from "../query/query-refusal.js";
 import type { QueryService } from "../query/query-service.js";
+import {
+  type AlertObserver,
+  type EvaluationOutcome,
+  type EvaluationTrigger,
+  ignoreAlertObservations,
+} from "./alert-observer.js";
 import {
   defaultOutageToleranceMs,
   type Evaluation,
   nextRuleState,
   resolvedRetentionMs,
 } from "./alert-state.js";
+import { defaultConcurrency, defaultEvaluationConcurrency, EvaluationLimiter } from "./evaluation-limiter.js";
 import { AlertmanagerSender, alertmanagerPayload, defaultResendDelayMs } from "./notify-alertmanager.js";
 import { ChannelOutcomes, failureText } from "./notify-outcomes.js";
 import { webhookTarget } from "./notify-secret.js";
@@ -49,6 +58,8 @@ import {
   recordKey,
   resumeRecord,
 } from "./rule-record.js";
+import { evaluationOffsetMs, nextSlotMs, slotAfter } from "./rule-schedule.js";
+import { defaultShardCount, shardOfRule } from "./rule-shards.js";
 import {
   channelFailureEvents,
   type GatewayStatus,
@@ -57,6 +68,9 @@ import {
   statusWriteDue,
   transitionEvent,
 } from "./rule-status.js";
+import { ShardCoordinator } from "./shard-coordinator.js";
+import { SharedQueries, sharedQueryKey, sharedRangeEndMs } from "./shared-queries.js";
+import { defaultWindowPollMs, WindowChangeWatcher } from "./window-change-watcher.js";
 
 /** The gateway's server-side-apply field manager for AlertRule status (the operator has its own). */
 export const alertStatusFieldManager = "tally-gateway-alerts";
@@ -70,13 +84,22 @@ export interface AlertEvaluatorOptions {
   readonly logger: Logger;
   /** This replica's name on the Leases. */
   readonly identity: string;
-  /** Where the per-rule Leases live (the gateway's namespace). */
+  /** Where the shard Leases live (the gateway's namespace). */
   readonly leaseNamespace: string;
   /** undefined: every namespace's rules. */
   readonly watchNamespace: string | undefined;
   /** The base of the rule pages notifications link to (generatorURL). */
   readonly publicUrl: string;
   readonly leaseDurationMs?: number;
+  /** How many shards the rules are spread over (every replica must use the same number). */
+  readonly shards?: number;
+  /** At most this many distinct queries at once (the others wait for a slot). */
+  readonly concurrency?: number;
+  /** At most this many evaluations at once (a bound for bursts). */
+  readonly evaluationConcurrency?: number;
+  readonly observer?: AlertObserver;
+  /** How often the live windows that live-window rules watch are checked for a change. */
+  readonly windowPollMs?: number;
   /** A query (both of a change condition's) not answered by then is an Error evaluation. */
   readonly queryTimeoutMs?: number;
   readonly resendDelayMs?: number;
@@ -85,12 +108,6 @@ export interface AlertEvaluatorOptions {
 
 interface SecretObject extends KubeObject {
   data?: Record<string, string>;
-}
-
-/** The rule's Lease: one per rule (the uid too, so a recreated rule is a new campaign), a DNS name. */
-export function ruleLeaseName(namespace: string, name: string, uid: string): string {
-  const digest = createHash("sha256").update(`${namespace}/${name}/${uid}`).digest("hex");
-  return `tally-alert-${digest.slice(0, 24)}`;
 }
 
 class QueryTimeout extends Error {
@@ -114,11 +131,20 @@ const transitionAtMs = (p: PendingWebhook) =>
 export class AlertEvaluator {
   private readonly informer: Informer<AlertRuleObject>;
   private readonly runners = new Map<string, RuleRunner>();
+  private readonly coordinator: ShardCoordinator;
+  private stopping = false;
   readonly outcomes = new ChannelOutcomes();
   readonly store: RuleRecordStore;
   readonly alertmanager: AlertmanagerSender;
   readonly webhooks: WebhookSender;
   readonly leaseDurationMs: number;
+  readonly shards: number;
+  readonly limiter: EvaluationLimiter;
+  readonly queryLimiter: EvaluationLimiter;
+  readonly observer: AlertObserver;
+  readonly windows: WindowChangeWatcher;
+  /** Rules asking the same question at once share its query. */
+  readonly queries = new SharedQueries<Awaited<ReturnType<QueryService["query"]>>>();
   readonly queryTimeoutMs: number;
   readonly resendDelayMs: number;
   readonly outageToleranceMs: number;
@@ -128,6 +154,25 @@ export class AlertEvaluator {
     this.alertmanager = new AlertmanagerSender({ outcomes: this.outcomes, logger: options.logger });
     this.webhooks = new WebhookSender({ outcomes: this.outcomes, logger: options.logger });
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
+    this.shards = options.shards ?? defaultShardCount;
+    this.limiter = new EvaluationLimiter(options.evaluationConcurrency ?? defaultEvaluationConcurrency);
+    this.queryLimiter = new EvaluationLimiter(options.concurrency ?? defaultConcurrency);
+    this.observer = options.observer ?? ignoreAlertObservations;
+    this.windows = new WindowChangeWatcher(
+      options.redis,
+      (error, pipeline) =>
+        options.logger.warn({ err: failureText(error), pipeline }, "live window change poll failed"),
+      options.windowPollMs ?? defaultWindowPollMs,
+    );
+    this.coordinator = new ShardCoordinator({
+      client: options.client,
+      namespace: options.leaseNamespace,
+      identity: options.identity,
+      shards: this.shards,
+      leaseDurationMs: this.leaseDurationMs,
+      onShardsChanged: (held) => this.onShards(held),
+      onError: (error, what) => options.logger.warn({ err: failureText(error), what }, "alert shard leases"),
+    });
     this.queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
     this.resendDelayMs = options.resendDelayMs ?? defaultResendDelayMs;
     this.outageToleranceMs = options.outageToleranceMs ?? defaultOutageToleranceMs;
@@ -149,6 +194,17 @@ export class AlertEvaluator {
 
   start(): void {
     this.informer.start();
+    this.coordinator.start();
+  }
+
+  /** Whether this replica holds `shard` now: checked again before anything is sent. */
+  holds(shard: number): boolean {
+    return !this.stopping && this.coordinator.holds(shard);
+  }
+
+  /** The shards this replica holds now. */
+  heldShards(): number[] {
+    return this.coordinator.heldShards();
   }
 
   synced(): boolean {
@@ -163,11 +219,31 @@ export class AlertEvaluator {
       .sort();
   }
 
-  /** Stops watching and evaluating; the Leases are released so another replica takes over at once. */
+  /**
+   * Stops watching and evaluating; then the Leases are released (evaluations in flight have ended, so
+   * nothing is sent twice) and another replica takes over at once.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.informer.stop();
     await Promise.all([...this.runners.values()].map((r) => r.stop(false)));
     this.runners.clear();
+    this.windows.stop();
+    await this.coordinator.stop();
+  }
+
+  /** Resolves once the evaluations of rules whose shard is no longer held have ended. */
+  private async onShards(held: ReadonlySet<number>): Promise<void> {
+    if (this.stopping) return;
+    const stopped = Promise.all(
+      [...this.runners.values()].map((runner) => runner.own(held.has(runner.shard))),
+    );
+    this.reportOwned();
+    await stopped;
+  }
+
+  private reportOwned(): void {
+    this.observer.owned(this.coordinator.heldShards().length, this.owned().length);
   }
 
   private onRule(key: string, object: AlertRuleObject | undefined): void {
@@ -177,6 +253,7 @@ export class AlertEvaluator {
       if (runner === undefined) return;
       this.runners.delete(key);
       void runner.stop(true);
+      this.reportOwned();
       return;
     }
     if (runner?.uid === uid) {
@@ -186,18 +263,25 @@ export class AlertEvaluator {
     if (runner !== undefined) void runner.stop(true);
     const next = new RuleRunner(this, object, uid);
     this.runners.set(key, next);
-    next.start();
+    void next.own(this.holds(next.shard));
+    this.reportOwned();
   }
 }
 
-/** One rule: its Lease campaign and, while it holds the Lease, its evaluation timer. */
+/** One rule: while this replica holds the rule's shard, its evaluation timer. */
 class RuleRunner {
-  private readonly elector: LeaderElector;
+  readonly shard: number;
   private readonly namespace: string;
   private readonly name: string;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
+  /** The rule's evaluations, one after the other (an interval's and a window change's never overlap). */
   private tickDone: Promise<void> = Promise.resolve();
+  /** A window-change evaluation is queued (more changes meanwhile are the same evaluation). */
+  private triggered = false;
+  /** Stops watching the rule's live window; set while this replica evaluates a live-window rule. */
+  private unwatch: (() => void) | undefined;
+  private watchedWindow: string | undefined;
   /** Loaded from Redis (or the status) on takeover; dropped on losing the Lease. */
   private record: RuleRecord | undefined;
   /** What this replica last wrote to the status (the watch may not have brought it back yet). */
@@ -212,36 +296,60 @@ class RuleRunner {
   ) {
     this.namespace = rule.metadata?.namespace ?? "";
     this.name = rule.metadata?.name ?? "";
-    const leaseDurationMs = evaluator.leaseDurationMs;
-    this.elector = new LeaderElector(evaluator.options.client, {
-      namespace: evaluator.options.leaseNamespace,
-      name: ruleLeaseName(this.namespace, this.name, uid),
-      identity: evaluator.options.identity,
-      leaseDurationMs,
-      renewDeadlineMs: Math.round(leaseDurationMs * 0.66),
-      retryPeriodMs: Math.round(leaseDurationMs / 5),
-      onStartedLeading: () => this.takeOver(),
-      onStoppedLeading: () => this.handOver(),
-      onError: (error) => this.log("warn", { err: failureText(error) }, "rule lease"),
-    });
+    this.shard = shardOfRule(this.namespace, this.name, evaluator.shards);
   }
 
   owning(): boolean {
     return this.leading;
   }
 
-  start(): void {
-    this.elector.start();
+  /** Starts or stops evaluating as this replica gains or loses the rule's shard; resolves once stopped. */
+  async own(owning: boolean): Promise<void> {
+    if (owning && !this.leading) this.takeOver();
+    else if (!owning && this.leading) {
+      this.handOver();
+      await this.tickDone;
+    }
   }
 
   update(rule: AlertRuleObject): void {
     this.rule = rule;
+    if (this.leading) this.watchWindow();
   }
 
-  /** Ends the campaign (releasing the Lease); `deleted`: the rule is gone, so is its record. */
+  /** Watches the live window the rule's spec names (none for a Rollup rule), following spec changes. */
+  private watchWindow(): void {
+    const checked = validateAlertRuleSpec(this.rule.spec);
+    const source = checked.ok ? checked.value.query.source : undefined;
+    const window =
+      this.leading && source?.kind === "Window" && source.window !== undefined
+        ? { pipeline: source.name, window: source.window }
+        : undefined;
+    const key = window === undefined ? undefined : `${window.pipeline}/${window.window}`;
+    if (key === this.watchedWindow) return;
+    this.unwatch?.();
+    this.unwatch = undefined;
+    this.watchedWindow = key;
+    if (window !== undefined)
+      this.unwatch = this.evaluator.windows.watch(this.namespace, window.pipeline, window.window, () =>
+        this.onWindowChange(),
+      );
+  }
+
+  /** The watched window changed: an evaluation now (after one running), besides the interval's. */
+  private onWindowChange(): void {
+    if (!this.leading || this.triggered) return;
+    this.triggered = true;
+    const seenMs = Date.now();
+    this.tickDone = this.tickDone.then(() => {
+      this.triggered = false;
+      return this.run("window", seenMs);
+    });
+  }
+
+  /** Stops evaluating (an evaluation in flight ends first); `deleted`: the rule is gone, so is its record. */
   async stop(deleted: boolean): Promise<void> {
     const wasLeading = this.leading;
-    await this.elector.stop();
     this.handOver();
     await this.tickDone;
     if (deleted && wasLeading) {
@@ -262,9 +370,14 @@ class RuleRunner {
     this.leading = true;
     this.record = undefined;
     this.written = undefined;
-    this.log("info", { identity: this.evaluator.options.identity }, "evaluating the rule (took its lease)");
-    // A random part of the interval, so rules taken over together do not run together.
-    this.schedule(Math.random() * this.intervalMs());
+    this.log(
+      "info",
+      { identity: this.evaluator.options.identity, shard: this.shard },
+      "evaluating the rule (took its shard)",
+    );
+    // The rule's own slot (hashed from its name), so rules taken over together do not run together.
+    this.schedule(nextSlotMs(Date.now(), this.intervalMs(), this.offsetMs()));
+    this.watchWindow();
   }
 
   private handOver(): void {
@@ -273,7 +386,8 @@ class RuleRunner {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.record = undefined;
-    this.log("info", {}, "stopped evaluating the rule (lease lost or released)");
+    this.watchWindow();
+    this.log("info", {}, "stopped evaluating the rule (its shard lost or released)");
   }
 
   private intervalMs(): number {
@@ -281,27 +395,47 @@ class RuleRunner {
     return checked.ok ? parseDuration(checked.value.interval, "spec.interval") : 30_000;
   }
 
-  private schedule(delayMs: number): void {
+  private offsetMs(): number {
+    return evaluationOffsetMs(this.namespace, this.name, this.intervalMs());
+  }
+
+  private schedule(slotMs: number): void {
     if (!this.leading) return;
-    this.timer = setTimeout(() => {
-      this.tickDone = this.tick();
-    }, delayMs);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () => {
+        this.tickDone = this.tickDone
+          .then(() => this.run("interval", slotMs))
+          .then(() => this.schedule(slotAfter(slotMs, Date.now(), this.intervalMs(), this.offsetMs())));
+      },
+      Math.max(0, slotMs - Date.now()),
+    );
   }
 
-  private async tick(): Promise<void> {
-    const startedMs = Date.now();
-    try {
-      await this.evaluate(startedMs);
-    } catch (error) {
-      this.log("warn", { err: failureText(error) }, "evaluation failed; trying again next interval");
-    }
-    this.schedule(Math.max(0, startedMs + this.intervalMs() - Date.now()));
+  /**
+   * One evaluation, through the evaluator's limiter and after any of this rule's still running (one at a
+   * time per rule). `dueMs`: its slot, or when the window change was seen; the lag is measured from it.
+   */
+  private async run(trigger: EvaluationTrigger, dueMs: number): Promise<void> {
+    await this.evaluator.limiter.run(async () => {
+      if (!this.leading) return;
+      const startedMs = Date.now();
+      let outcome: EvaluationOutcome = "failed";
+      try {
+        outcome = await this.evaluate(startedMs);
+      } catch (error) {
+        this.log("warn", { err: failureText(error) }, "evaluation failed; trying again next interval");
+      }
+      const seconds = (Date.now() - startedMs) / 1000;
+      this.evaluator.observer.evaluated(outcome, trigger, seconds, startedMs - dueMs);
+    });
   }
 
-  private async evaluate(nowMs: number): Promise<void> {
+  /** Evaluates; answers what the query answered (an invalid spec: `failed`, the operator reports it). */
+  private async evaluate(nowMs: number): Promise<EvaluationOutcome> {
     const checked = validateAlertRuleSpec(this.rule.spec);
     // An invalid spec is the operator's to report (Ready=False, InvalidSpec).
-    if (!checked.ok) return;
+    if (!checked.ok) return "failed";
     const spec = checked.value;
     const rule: RuleIdentity = { namespace: this.namespace, name: this.name, uid: this.uid, spec };
     const key = recordKey(this.namespace, this.name, this.uid);
@@ -324,11 +458,12 @@ class RuleRunner {
     // Persisted before anything is sent: if this fails, nothing is sent and the state does not move.
     await this.evaluator.store.save(key, next);
     this.record = next;
-    if (!this.elector.isLeader()) return;
+    if (!this.evaluator.holds(this.shard)) return evaluation.kind;
 
     await this.notifyAlertmanagers(rule, key, nowMs);
     for (const pending of this.record.webhookPending) this.deliver(rule, key, pending);
     await this.writeStatus(rule, nowMs);
+    return evaluation.kind;
   }
 
   private async resume(key: string, nowMs: number): Promise<RuleRecord> {
@@ -352,11 +487,15 @@ class RuleRunner {
       this.namespace,
       spec,
       buildCatalogue(this.namespace, snapshot.pipelines, snapshot.rollups),
-      nowMs,
+      sharedRangeEndMs(nowMs),
     );
     if (!plan.ok) return { kind: "error", message: plan.message };
     const ask = (request: typeof plan.queries.current) =>
-      options.query.query(this.namespace, request, { explainOnly: false, bypassCache: true });
+      this.evaluator.queries.run(sharedQueryKey(this.namespace, request), () =>
+        this.evaluator.queryLimiter.run(() =>
+          options.query.query(this.namespace, request, { explainOnly: false, bypassCache: true }),
+        ),
+      );
     try {
       const { current, previous } = plan.queries;
       const [now, before] = await withTimeout(
@@ -399,9 +538,11 @@ class RuleRunner {
             alertmanagerPayload(due, Date.now(), intervalMs, resendDelayMs),
           );
           sent[channel.name] = sentAfter;
+          this.evaluator.observer.notified("alertmanager", "sent");
         } catch {
           // Recorded in the outcomes (status, log); the next evaluation sends again.
           sent[channel.name] = before;
+          this.evaluator.observer.notified("alertmanager", "failed");
         }
       }),
     );
@@ -437,6 +578,7 @@ class RuleRunner {
           false,
           `channel ${channel.name}: cannot read Secret ${this.namespace}/${channel.urlSecretRef.name}: ${failureText(error)}`,
         );
+        this.evaluator.observer.notified("webhook", "failed");
         return false;
       }
       const target = webhookTarget(this.namespace, channel, data);
@@ -447,9 +589,16 @@ class RuleRunner {
           false,
           target.message,
         );
+        this.evaluator.observer.notified("webhook", "failed");
         return false; // tried again next evaluation, until the transition is older than 15 min
       }
-      await this.evaluator.webhooks.send(channel.name, target.url, pending.notification, target.keys);
+      const delivery = await this.evaluator.webhooks.send(
+        channel.name,
+        target.url,
+        pending.notification,
+        target.keys,
+      );
+      this.evaluator.observer.notified("webhook", delivery.ok ? "sent" : "failed");
       return true;
     };
     void work()
@@ -460,7 +609,7 @@ class RuleRunner {
           ...this.record,
           webhookPending: this.record.webhookPending.filter((p) => pendingId(p) !== id),
         };
-        if (this.elector.isLeader()) await this.evaluator.store.save(key, this.record);
+        if (this.evaluator.holds(this.shard)) await this.evaluator.store.save(key, this.record);
       })
       .catch((error: unknown) =>
         this.log("warn", { err: failureText(error), webhookId: id }, "webhook delivery"),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { QueryResponse } from "../../api/v1alpha1/query.js";
 import { defaultConsumerGroup } from "../../contracts/runtime-config.js";
-import { ruleLeaseName } from "../../gateway/alerts/alert-evaluator.js";
+import { defaultShardCount, shardLeaseName, shardOfRule } from "../../gateway/alerts/rule-shards.js";
 import { alertmanagerUrl, clickhouseUrl, podRunnerPaths, redisUrl, stackConfig } from "../env/config.js";
 import { consistently, deliveredStatuses } from "../support/alert-stack.js";
 import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
@@ -326,8 +326,9 @@ async function killRuntimeProcess(): Promise<void> {
   log(`${runtime.key} restarted by the pod-runner`);
 }
 
-async function deleteAlertingGateway(uid: string): Promise<void> {
-  const lease = ruleLeaseName(workload, alertName, uid);
+async function deleteAlertingGateway(): Promise<void> {
+  // The chart leaves the shard count at its default: the rule's shard is known from its name alone.
+  const lease = shardLeaseName(shardOfRule(workload, alertName, defaultShardCount));
   const holder =
     (await leaseHolderPod(releaseNamespace, lease)) ??
     (await runningPodNames(releaseNamespace, "gateway"))[0];
@@ -483,16 +484,6 @@ describe("the platform team's path, end to end", () => {
     const plan = planOf(stringify(workloadManifests().find((m) => m.kind === "Pipeline") ?? {}));
     const expected = expectedOutcome(produced, plan.dedup?.horizonMs ?? 0);
     figures.produced = produced.reduce((n, p) => n + p.length, 0);
-    const uid = await kubectlOk([
-      "get",
-      "alertrule",
-      alertName,
-      "-n",
-      workload,
-      "-o",
-      "jsonpath={.metadata.uid}",
-    ]);
-
     const traffic = produceOnSchedule(topic, produced, { startMs, chunks: trafficSeconds, chunkMs });
     const at = async (fraction: number) => {
       const due = startMs + fraction * trafficSeconds * chunkMs;
@@ -502,7 +493,7 @@ describe("the platform team's path, end to end", () => {
     await at(0.15);
     await killRuntimeProcess();
     await at(0.35);
-    await deleteAlertingGateway(uid);
+    await deleteAlertingGateway();
     await at(0.55);
     await deleteOperatorLeader();
     await at(0.7);

@@ -233,7 +233,7 @@ describe("Helm chart", () => {
     // The lease Role is confined to the release namespace.
     expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
     // The gateway reads Pipelines, Rollups, Dashboards, AlertRules and its named token Secret; it writes
-    // AlertRule status, Events and its rules' Leases (in the release namespace), and nothing else.
+    // AlertRule status, Events and its alert shards' Leases (in the release namespace), and nothing else.
     const gatewayAllowed: [string, string][] = [
       ["watch", "pipelines.tally.dev"],
       ["list", "rollups.tally.dev"],
@@ -247,6 +247,8 @@ describe("Helm chart", () => {
       ["create", "events.events.k8s.io"],
       ["create", "leases.coordination.k8s.io"],
       ["update", "leases.coordination.k8s.io"],
+      // The alert evaluator reads its shard and member Leases in one LIST.
+      ["list", "leases.coordination.k8s.io"],
     ];
     const gatewayDenied: [string, string][] = [
       ["get", "secrets/other"],

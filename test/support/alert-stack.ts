@@ -1,7 +1,8 @@
 /**
  * The alert evaluator's set-up on the real stack, shared by the alert integration tests: a raw table and
- * a minute Rollup over it in ClickHouse (its materialized view), the Pipeline and Rollup objects as the
- * operator would have made them, Redis for the state, evaluators built as the gateway builds them, rows
+ * a minute Rollup over it in ClickHouse (its materialized view), the pipeline's live window
+ * events_per_minute (its window table, and a writer of its results as the runtime writes them), the
+ * Pipeline and Rollup objects as the operator would have made them, Redis for the state, evaluators built as the gateway builds them, rows
  * that breach, and what the stack's Alertmanager delivered to the webhook sink.
  * `useAlertStack` registers its own beforeAll/afterAll; read `namespace` and `spec` inside tests.
  */
@@ -12,22 +13,28 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import type { AlertRuleStatus } from "../../api/v1alpha1/alert-rule.js";
 import type { AlertRuleObject, PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
 import { formatProblems, validatePipelineSpec, validateRollupSpec } from "../../api/v1alpha1/validation.js";
 import { renderRawTableDdl } from "../../contracts/clickhouse/raw-table-ddl.js";
 import { renderDropRollupVersion, renderRollupDdl } from "../../contracts/clickhouse/rollup-ddl.js";
+import { renderWindowTableDdl, windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
 import { AlertEvaluator } from "../../gateway/alerts/alert-evaluator.js";
+import type { AlertObserver } from "../../gateway/alerts/alert-observer.js";
 import { createQueryService } from "../../gateway/query/create-query-service.js";
 import { kubeEventRecorder } from "../../lib/kube/events.js";
 import { KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
+import { RedisSink } from "../../runtime/sinks/redis-sink.js";
 import { kubeconfigPath, redisUrl, stackConfig, webhookSinkUrl } from "../env/config.js";
-import { createNamespace, deleteNamespace } from "./kube.js";
-import { clickhouseClient } from "./runtime-harness.js";
+import { createNamespace, deleteNamespace, kubectlOk } from "./kube.js";
+import { writeLiveWindowResult } from "./live-window-writer.js";
+import { clickhouseClient, planOf } from "./runtime-harness.js";
 
 export const leaseDurationMs = 6_000;
+/** The pipeline's live window kept (tumbling, 1 minute, by type, with a count `events`). */
+export const liveWindow = "events_per_minute";
 /** Rows of type "error" per second that produceErrors inserts. */
 export const threshold = 3;
 
@@ -70,6 +77,7 @@ export function useAlertStack(label: string) {
   let spec: PipelineSpec;
   let pipeline: PipelineObject;
   let rollup: RollupObject;
+  let windowSink: RedisSink;
   const ready = [
     {
       type: "Ready",
@@ -81,19 +89,31 @@ export function useAlertStack(label: string) {
   ];
 
   beforeAll(async () => {
+    // The CRDs, as the other apiserver tests install them: a fresh stack has none.
+    await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
+    await kubectlOk(["wait", "--for=condition=Established", "crd/alertrules.tally.dev"]);
     namespace = await createNamespace(label);
     const doc = parse(
       readFileSync(resolve(stackConfig.repoRoot, "examples", "clickstream-pipeline.yaml"), "utf8"),
     ) as {
-      spec: Record<string, unknown> & { sink: { clickhouse: { table: string } }; windows?: unknown };
+      metadata: Record<string, unknown>;
+      spec: Record<string, unknown> & {
+        sink: { clickhouse: { table: string } };
+        windows?: { name: string }[];
+      };
     };
     doc.spec.sink.clickhouse.table = `${label.replace(/-/g, "_")}_${id}`;
-    doc.spec.windows = undefined;
+    doc.spec.windows = doc.spec.windows?.filter((w) => w.name === liveWindow);
     const checked = validatePipelineSpec(doc.spec);
     if (!checked.ok) throw new Error(formatProblems(checked.problems));
     spec = checked.value;
-    for (const statement of renderRawTableDdl(spec).statements)
+    for (const statement of [...renderRawTableDdl(spec).statements, ...renderWindowTableDdl(spec).statements])
       await clickhouse.command({ query: statement });
+    doc.metadata = { name: "clicks", namespace };
+    windowSink = new RedisSink(redis, clickhouse, planOf(stringify(doc)), 600_000, () => [], {
+      onError: (error) => logger.warn({ err: String(error) }, "live window writer"),
+      onRecovered: () => undefined,
+    });
     pipeline = {
       apiVersion: "tally.dev/v1alpha1",
       kind: "Pipeline",
@@ -144,15 +164,16 @@ export function useAlertStack(label: string) {
       for (const statement of renderDropRollupVersion(spec.sink.clickhouse.database, rollup.status.table))
         await clickhouse.command({ query: statement });
     if (spec !== undefined)
-      await clickhouse.command({
-        query: `DROP TABLE IF EXISTS \`${spec.sink.clickhouse.database}\`.\`${spec.sink.clickhouse.table}\``,
-      });
+      for (const table of [spec.sink.clickhouse.table, windowTableName(spec.sink.clickhouse.table)])
+        await clickhouse.command({
+          query: `DROP TABLE IF EXISTS \`${spec.sink.clickhouse.database}\`.\`${table}\``,
+        });
     await deleteNamespace(namespace);
     await clickhouse.close();
     redis.disconnect();
   });
 
-  function evaluator(identity: string): AlertEvaluator {
+  function evaluator(identity: string, observer?: AlertObserver): AlertEvaluator {
     const snapshot = (ns: string) =>
       ns === namespace ? { pipelines: [pipeline], rollups: [rollup] } : { pipelines: [], rollups: [] };
     return new AlertEvaluator({
@@ -174,6 +195,7 @@ export function useAlertStack(label: string) {
       watchNamespace: namespace,
       publicUrl: "http://127.0.0.1:8090",
       leaseDurationMs,
+      ...(observer === undefined ? {} : { observer }),
     });
   }
 
@@ -213,6 +235,19 @@ export function useAlertStack(label: string) {
     };
   }
 
+  /** One event of `type` now in the live window, written as the runtime writes it (ClickHouse, then Redis). */
+  async function writeWindowEvent(type: string, version: number): Promise<void> {
+    await writeLiveWindowResult({
+      spec,
+      clickhouse,
+      sink: windowSink,
+      window: liveWindow,
+      event: { type, user_id: "u1", value: 1 },
+      atMs: Date.now(),
+      version,
+    });
+  }
+
   async function ruleStatus(name: string): Promise<AlertRuleStatus | undefined> {
     return (await client.get<AlertRuleObject>(resourceTypes.alertRule, namespace, name)).status;
   }
@@ -227,6 +262,7 @@ export function useAlertStack(label: string) {
     },
     evaluator,
     produceErrors,
+    writeWindowEvent,
     ruleStatus,
     deliveredStatuses,
   };

@@ -1,0 +1,78 @@
+/**
+ * A live-window AlertRule on the real stack (test/support/alert-stack.ts: the pipeline's window table in
+ * ClickHouse, Redis, the apiserver, the stack's Alertmanager delivering to the webhook sink): with an
+ * interval of a minute, the rule still fires within seconds of its window changing, because the evaluator
+ * watches the window in Redis and evaluates on the change; the firing reaches Alertmanager once.
+ */
+import { describe, expect, it } from "vitest";
+import type { AlertRuleObject } from "../../api/v1alpha1/objects.js";
+import type { AlertObserver, EvaluationTrigger } from "../../gateway/alerts/alert-observer.js";
+import { ignoreAlertObservations } from "../../gateway/alerts/alert-observer.js";
+import { recordKey } from "../../gateway/alerts/rule-record.js";
+import { type KubeObject, resourceTypes } from "../../lib/kube/kube-client.js";
+import { alertmanagerUrl } from "../env/config.js";
+import { consistently, liveWindow, useAlertStack } from "../support/alert-stack.js";
+import { eventually } from "../support/eventually.js";
+
+const stack = useAlertStack("alert-window");
+
+describe("live-window alert rules", () => {
+  it("fire on the window's change, not an interval later", async () => {
+    const { id, namespace, redis, client, evaluator, writeWindowEvent, ruleStatus, deliveredStatuses } =
+      stack;
+    const name = `window-${id}`;
+    const type = `checkout-${id}`;
+    await client.create(resourceTypes.alertRule, {
+      apiVersion: "tally.dev/v1alpha1",
+      kind: "AlertRule",
+      metadata: { name, namespace },
+      spec: {
+        query: {
+          source: { kind: "Window", name: "clicks", window: liveWindow },
+          metric: "events",
+          filters: [{ field: "type", operator: "eq", values: [type] }],
+          range: "2m",
+        },
+        condition: { type: "threshold", operator: "gt", value: 0 },
+        // An interval far longer than the test waits: only the window's change can fire it in time.
+        interval: "1m",
+        for: "0s",
+        noDataState: "Ok",
+        notify: [{ type: "alertmanager", name: "am", url: alertmanagerUrl }],
+      },
+    } as KubeObject);
+    const uid =
+      (await client.get<AlertRuleObject>(resourceTypes.alertRule, namespace, name)).metadata?.uid ?? "";
+    const triggers: EvaluationTrigger[] = [];
+    const observer: AlertObserver = {
+      ...ignoreAlertObservations,
+      evaluated: (_outcome, trigger) => triggers.push(trigger),
+    };
+    const replica = evaluator(`window-${id}`, observer);
+    replica.start();
+    try {
+      await eventually(async () => expect(replica.owned()).toEqual([`${namespace}/${name}`]), 30_000);
+      // The watcher's first poll (250 ms) is its baseline; a change before it is the interval's to see.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const triggersBefore = triggers.length;
+      const writtenAt = Date.now();
+      await writeWindowEvent(type, writtenAt);
+      const firing = await eventually(async () => {
+        const status = await ruleStatus(name);
+        expect(status?.state).toBe("Firing");
+        return status;
+      }, 15_000);
+      const firedAt = Date.parse(firing?.series?.[0]?.firedAt ?? "");
+      expect(firing?.series?.[0]?.value).toBe(1);
+      // Decided within a few polls and one query of the write, by an evaluation the change started.
+      expect(firedAt - writtenAt).toBeLessThan(5_000);
+      expect(triggers.slice(triggersBefore)).toContain("window");
+      await eventually(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 30_000);
+      await consistently(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 4_000);
+    } finally {
+      await replica.stop();
+      await client.delete(resourceTypes.alertRule, namespace, name);
+      await redis.del(recordKey(namespace, name, uid));
+    }
+  }, 120_000);
+});
