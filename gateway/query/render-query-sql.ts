@@ -17,7 +17,8 @@ export interface RenderedQuery {
   readonly params: Record<string, unknown>;
 }
 
-class Params {
+/** Collects `{pN:Type}` query parameters; every value of every rendered query goes through one. */
+export class Params {
   readonly values: Record<string, unknown> = {};
   private next = 0;
 
@@ -35,7 +36,11 @@ function valueParam(params: Params, field: FieldInfo, value: string | number | b
   return params.add(traits.base, value);
 }
 
-function renderFilter(filter: QueryFilter, fields: ReadonlyMap<string, FieldInfo>, params: Params): string {
+export function renderFilter(
+  filter: QueryFilter,
+  fields: ReadonlyMap<string, FieldInfo>,
+  params: Params,
+): string {
   switch (filter.op) {
     case "and":
     case "or":

@@ -53,7 +53,7 @@ const limitErrors: Readonly<Record<string, string>> = {
   "307": "the query would read more bytes than the gateway allows",
 };
 
-function mapClickHouseError(error: unknown, what: string): never {
+export function mapClickHouseError(error: unknown, what: string): never {
   if (error instanceof QueryRefusal) throw error;
   const code = (error as { code?: unknown }).code;
   const limit = typeof code === "string" ? limitErrors[code] : undefined;
