@@ -14,6 +14,7 @@ import { KubeClient } from "../lib/kube/kube-client.js";
 import { AlertEvaluator } from "./alerts/alert-evaluator.js";
 import { TokenSecrets } from "./auth/token-secrets.js";
 import { ResultCache } from "./cache/result-cache.js";
+import { createFunnelService } from "./analytics/funnel-service.js";
 import { Collector } from "./collect/collector.js";
 import { KafkaEventSink } from "./collect/event-producer.js";
 import { startHealthServer } from "./health-server.js";
@@ -107,9 +108,17 @@ async function main(): Promise<void> {
     logger,
     observe: metrics.collect,
   });
+  const funnel = createFunnelService({
+    snapshot: (namespace) => registry.snapshot(namespace),
+    clickhouse,
+    redis,
+    cache,
+    now: () => Date.now(),
+  });
   const app = await buildApp({
     service,
     collector,
+    funnel,
     tokens: () => tokens.table(),
     rateLimitPerMinute: settings.rateLimitPerMinute,
     logger,

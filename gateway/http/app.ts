@@ -8,6 +8,7 @@ import rateLimit from "@fastify/rate-limit";
 import type { Static } from "@sinclair/typebox";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { QueryFilter } from "../../api/v1alpha1/query.js";
+import type { FunnelService } from "../analytics/funnel-service.js";
 import { type Authentication, authenticate, type TokenTable } from "../auth/token-table.js";
 import type { Collector } from "../collect/collector.js";
 import type { Logger } from "../logger.js";
@@ -15,9 +16,11 @@ import type { QueryService } from "../query/query-service.js";
 import { authorizeFor } from "./authorize.js";
 import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
+import { funnelRoutes } from "./funnel-route.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import {
   type NamespaceParams,
+  noCacheRequested,
   openApiPath,
   type QueryQuerystring,
   queryRoute,
@@ -46,6 +49,8 @@ export interface AppDeps {
   readonly observe?: RequestObserver;
   /** The event collector's route is served when given. */
   readonly collector?: Collector;
+  /** POST …/funnel is served when given. */
+  readonly funnel?: FunnelService;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -53,11 +58,6 @@ type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> 
 function namespaceOf(request: FastifyRequest): string | undefined {
   const params = request.params as Partial<Static<typeof NamespaceParams>> | undefined;
   return typeof params?.namespace === "string" ? params.namespace : undefined;
-}
-
-function noCache(header: string | string[] | undefined): boolean {
-  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
-  return values.some((v) => v.split(",").some((d) => d.trim().toLowerCase() === "no-cache"));
 }
 
 /**
@@ -164,10 +164,11 @@ export async function buildApp(deps: AppDeps) {
     ) =>
       deps.service.query(request.params.namespace, request.body, {
         explainOnly: request.query.explain === "true",
-        bypassCache: noCache(request.headers["cache-control"]),
+        bypassCache: noCacheRequested(request.headers["cache-control"]),
       }),
   });
   if (deps.collector !== undefined) await app.register(collectRoutes(deps.collector));
+  if (deps.funnel !== undefined) await app.register(funnelRoutes(deps.funnel));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

@@ -9,7 +9,11 @@ import {
   QueryResponse,
   SourcesResponse,
 } from "../../api/v1alpha1/query.js";
+import { funnelRoute } from "./funnel-route.js";
 import { apiRoutes, errorStatuses, type NamespaceParams, type QueryQuerystring } from "./route-schemas.js";
+
+/** Every route the document describes: the query API's and the analytics routes'. */
+export const documentedRoutes = [...apiRoutes, funnelRoute] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -63,7 +67,7 @@ function parameters(
 
 export function buildOpenApiDocument(): Json {
   const paths: { [path: string]: { [method: string]: Json } } = {};
-  for (const route of apiRoutes) {
+  for (const route of documentedRoutes) {
     const path = route.url.replace(/:([a-zA-Z]+)/g, "{$1}");
     const schema: {
       params: typeof NamespaceParams;

@@ -40,7 +40,7 @@ export const errorStatuses = {
   503: "A backend (ClickHouse) is unavailable; retry later.",
 } as const;
 
-const errorResponses = Object.fromEntries(
+export const errorResponses = Object.fromEntries(
   Object.keys(errorStatuses).map((status) => [status, ErrorResponse]),
 );
 
@@ -130,4 +130,10 @@ export const collectRoute = {
 } as const;
 
 export const apiRoutes = [sourcesRoute, queryRoute] as const;
+
+/** `Cache-Control: no-cache` among the request's directives: run again, then refresh the cache. */
+export function noCacheRequested(header: string | string[] | undefined): boolean {
+  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
+  return values.some((v) => v.split(",").some((d) => d.trim().toLowerCase() === "no-cache"));
+}
 export const openApiPath = "/openapi.json";
