@@ -2,13 +2,9 @@
  * The OpenAPI 3.1 document, rendered from the route table's TypeBox schemas (pure). The server serves
  * it; hack/generate-openapi.ts commits it as gateway/openapi.json, and a test keeps the two equal.
  */
-import {
-  ErrorResponse,
-  QueryFilter,
-  QueryRequest,
-  QueryResponse,
-  SourcesResponse,
-} from "../../api/v1alpha1/query.js";
+import { FunnelRequest, FunnelResponse } from "../../api/v1alpha1/funnel.js";
+import { ErrorResponse, QueryFilter, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { QueryApiRequest, QueryApiResponse } from "../../api/v1alpha1/segment.js";
 import { funnelRoute } from "./funnel-route.js";
 import { apiRoutes, errorStatuses, type NamespaceParams, type QueryQuerystring } from "./route-schemas.js";
 
@@ -17,7 +13,15 @@ export const documentedRoutes = [...apiRoutes, funnelRoute] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const components = { QueryRequest, QueryResponse, SourcesResponse, ErrorResponse, QueryFilter } as const;
+const components = {
+  QueryRequest: QueryApiRequest,
+  QueryResponse: QueryApiResponse,
+  FunnelRequest,
+  FunnelResponse,
+  SourcesResponse,
+  ErrorResponse,
+  QueryFilter,
+} as const;
 
 /** Plain JSON (TypeBox's symbol keys dropped), `$ref: "QueryFilter"` pointed at the component, no `$id`. */
 function toOpenApi(schema: unknown): Json {

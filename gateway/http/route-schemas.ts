@@ -4,7 +4,8 @@
  * so the two cannot disagree.
  */
 import { Type } from "@sinclair/typebox";
-import { ErrorResponse, QueryRequest, QueryResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { ErrorResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { QueryApiRequest, QueryApiResponse } from "../../api/v1alpha1/segment.js";
 
 export const NamespaceParams = Type.Object(
   {
@@ -60,8 +61,8 @@ export const queryRoute = {
   schema: {
     params: NamespaceParams,
     querystring: QueryQuerystring,
-    body: QueryRequest,
-    response: { 200: QueryResponse, ...errorResponses },
+    body: QueryApiRequest,
+    response: { 200: QueryApiResponse, ...errorResponses },
   },
 } as const;
 
