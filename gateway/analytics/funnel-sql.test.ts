@@ -133,3 +133,29 @@ describe("planFunnel refusals name the field", () => {
     expect(refusal({ steps }).field).toBe("steps[3].event.field");
   });
 });
+
+describe("segmentCondition (the hook retention and sessions call)", () => {
+  it("is undefined without a segment and the IN condition with one, its values bound", async () => {
+    const { segmentCondition } = await import("./segment-sql.js");
+    const { Params } = await import("../query/render-query-sql.js");
+    const raw = exampleCatalogue().pipelines.get("clickstream")?.raw;
+    if (raw === undefined) throw new Error("no example pipeline");
+    const context = {
+      raw,
+      entityField: "user_id",
+      range: { fromMs: 0, toMs: 86_400_000 },
+      timezone: "UTC",
+      nowMs: now,
+      rawMaxRangeMs: 31 * 86_400_000,
+    };
+    const params = new Params();
+    expect(segmentCondition(undefined, context, params)).toBeUndefined();
+    const sql = segmentCondition(
+      { op: "has_done", event: { op: "eq", field: "type", value: "purchase" } },
+      context,
+      params,
+    );
+    expect(sql).toMatch(/^`user_id` IN \(SELECT `user_id` FROM `default`.`clickstream_events` WHERE/);
+    expect(Object.values(params.values)).toEqual([0, 86_400_000, "purchase", 1]);
+  });
+});

@@ -66,3 +66,29 @@ export function renderSegmentCondition(
   ].join(" ");
   return `${entity} ${segment.op === "has_done" ? "IN" : "NOT IN"} (${subquery})`;
 }
+
+export interface SegmentContext {
+  readonly raw: RawSourceEntry;
+  readonly entityField: string;
+  /** The request's resolved range: the segment's default. */
+  readonly range: ResolvedRange;
+  readonly timezone: string;
+  readonly nowMs: number;
+  readonly rawMaxRangeMs: number;
+}
+
+/**
+ * The one call an analytics endpoint (retention, sessions) makes where it builds its WHERE clause:
+ * the segment's condition, or undefined without one. Refusals name `field` (default "segment").
+ */
+export function segmentCondition(
+  segment: Segment | undefined,
+  context: SegmentContext,
+  params: Params,
+  field = "segment",
+): string | undefined {
+  if (segment === undefined) return undefined;
+  const { raw, entityField, range, timezone, nowMs, rawMaxRangeMs } = context;
+  const resolved = resolveSegment(segment, raw, range, timezone, nowMs, rawMaxRangeMs, field);
+  return renderSegmentCondition(resolved, raw, entityField, params);
+}
