@@ -60,18 +60,23 @@ function eventsSelect(plan: FunnelPlan, params: Params): string {
   ].join("\n");
 }
 
-/** The arrayFold of the ordered modes: state (starts, level, ttc[, attrs, attribution at the furthest step]). */
+/**
+ * The arrayFold of the ordered modes: state (starts, level, ttc[, attrs, attribution at the furthest
+ * step]). `_ext` (computed once per event, an alias inside the lambda) holds, per step, the start of the
+ * path this event extends to that step, or -1.
+ */
 function orderedFold(
   plan: FunnelPlan,
   n: string,
   window: string,
 ): { fold: string; level: string; ttc: string; value: string } {
   const strict = plan.order === "strict" ? "1" : "0";
-  const extends_ = `(bitTest(x.4, j) AND (j = 0 OR (acc.1[greatest(j, 1)] >= 0 AND x.1 - acc.1[greatest(j, 1)] <= ${window})))`;
-  const starts = `CAST(arrayMap(j -> if(${extends_}, if(j = 0, x.1, acc.1[greatest(j, 1)]), if(${strict} OR bitTest(x.5, j), -1, acc.1[j + 1])), range(${n})), 'Array(Int64)')`;
-  const top = `toUInt8(arrayMax(arrayMap(j -> if(${extends_}, j + 1, 0), range(${n}))))`;
+  const previous = "acc.1[greatest(j, 1)]";
+  const ext = `(CAST(arrayMap(j -> if(bitTest(x.4, j) AND (j = 0 OR (${previous} >= 0 AND x.1 - ${previous} <= ${window})), if(j = 0, x.1, ${previous}), -1), range(${n})), 'Array(Int64)') AS _ext)`;
+  const starts = `CAST(arrayMap((j, e) -> if(e >= 0, e, if(${strict} OR bitTest(x.5, j), -1, acc.1[j + 1])), range(${n}), ${ext}), 'Array(Int64)')`;
+  const top = "(toUInt8(arrayLastIndex(s -> s >= 0, _ext)) AS _top)";
   const level = `toUInt8(greatest(acc.2, ${top}))`;
-  const ttc = `toInt64(if(${top} = ${n} AND acc.2 < ${n}, x.1 - acc.1[${n} - 1], acc.3))`;
+  const ttc = `toInt64(if(_top = ${n} AND acc.2 < ${n}, x.1 - _ext[${n}], acc.3))`;
   const attribution = plan.breakdown?.attribution;
   if (attribution?.type !== "step") {
     const init = `(CAST(arrayWithConstant(${n}, -1), 'Array(Int64)'), toUInt8(0), toInt64(-1))`;
@@ -84,8 +89,8 @@ function orderedFold(
   }
   const a = numberLiteral(attribution.step, "breakdown.attribution.step");
   const attrAt = (j: string) => `if(${j} < ${a}, NULL, if(${j} = ${a}, x.6, acc.4[greatest(${j}, 1)]))`;
-  const attrs = `CAST(arrayMap(j -> if(${extends_}, ${attrAt("j")}, acc.4[j + 1]), range(${n})), 'Array(Nullable(String))')`;
-  const atTop = `CAST(if(${top} > acc.2, ${attrAt(`(${top} - 1)`)}, acc.5), 'Nullable(String)')`;
+  const attrs = `(CAST(arrayMap((j, e) -> if(e >= 0, ${attrAt("j")}, acc.4[j + 1]), range(${n}), _ext), 'Array(Nullable(String))') AS _attrs)`;
+  const atTop = `CAST(if(_top > acc.2, _attrs[_top], acc.5), 'Nullable(String)')`;
   const init = `(CAST(arrayWithConstant(${n}, -1), 'Array(Int64)'), toUInt8(0), toInt64(-1), CAST(arrayWithConstant(${n}, NULL), 'Array(Nullable(String))'), CAST(NULL, 'Nullable(String)'))`;
   return {
     fold: `arrayFold((acc, x) -> (${starts}, ${level}, ${ttc}, ${attrs}, ${atTop}), evs, ${init})`,
