@@ -123,6 +123,8 @@ export interface ReferenceFunnel {
   readonly fromMs: number;
   readonly toMs: number;
   readonly segment?: ReferenceSegment;
+  /** Who converts: the user by default; events without one are left out. */
+  readonly entity?: (e: AnalyticsEvent) => string | null;
 }
 
 export interface ReferenceBucket {
@@ -149,11 +151,14 @@ function byTime(a: AnalyticsEvent, b: AnalyticsEvent): number {
 export function segmentKeeps(
   events: readonly AnalyticsEvent[],
   segment: ReferenceSegment,
+  entity: (e: AnalyticsEvent) => string | null = (e) => e.user_id,
 ): (user: string) => boolean {
   const counts = new Map<string, number>();
-  for (const e of events)
-    if (e.ts >= segment.fromMs && e.ts < segment.toMs && segment.event(e))
-      counts.set(e.user_id, (counts.get(e.user_id) ?? 0) + 1);
+  for (const e of events) {
+    const who = entity(e);
+    if (who !== null && e.ts >= segment.fromMs && e.ts < segment.toMs && segment.event(e))
+      counts.set(who, (counts.get(who) ?? 0) + 1);
+  }
   return (user) => (counts.get(user) ?? 0) >= segment.atLeast === (segment.op === "has_done");
 }
 
@@ -248,11 +253,13 @@ export function median(values: readonly number[]): number | null {
 }
 
 export function referenceFunnel(events: readonly AnalyticsEvent[], f: ReferenceFunnel): ReferenceAnswer {
-  const keeps = f.segment === undefined ? () => true : segmentKeeps(events, f.segment);
+  const entity = f.entity ?? ((e: AnalyticsEvent) => e.user_id);
+  const keeps = f.segment === undefined ? () => true : segmentKeeps(events, f.segment, entity);
   const byUser = new Map<string, AnalyticsEvent[]>();
   for (const e of events) {
-    if (e.ts < f.fromMs || e.ts >= f.toMs || !keeps(e.user_id)) continue;
-    byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e]);
+    const who = entity(e);
+    if (who === null || e.ts < f.fromMs || e.ts >= f.toMs || !keeps(who)) continue;
+    byUser.set(who, [...(byUser.get(who) ?? []), e]);
   }
   const n = f.steps.length;
   const groups = new Map<string | null, { entered: number; counts: number[]; ttcs: number[] }>();
