@@ -115,10 +115,8 @@ export function createFunnelService(deps: FunnelServiceDeps): FunnelService {
   return {
     async funnel(namespace, request, options) {
       const nowMs = deps.now();
-      const snapshot = deps.snapshot(namespace);
-      const catalogue = buildCatalogue(namespace, snapshot.pipelines, snapshot.rollups);
       const plan = planFunnel(
-        catalogue,
+        catalogueOf(namespace),
         request,
         nowMs,
         deps.rawMaxRangeMs ?? defaultPlanLimits.rawMaxRangeMs,
