@@ -1,14 +1,15 @@
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FunnelRequest, FunnelResponse } from "../../api/v1alpha1/funnel.js";
+import type { QueryApiRequest } from "../../api/v1alpha1/segment.js";
 import type { FunnelService } from "../analytics/funnel-service.js";
 import { buildTokenTable } from "../auth/token-table.js";
 import { createLogger } from "../logger.js";
 import type { QueryOptions } from "../query/query-service.js";
 import { buildApp, type GatewayApp } from "./app.js";
 
-// The funnel route in-process with a stand-in service: auth first, the schema's defaults and refusals,
-// and what reaches the service.
+// The funnel route, and the query route's segment and compare fields, in-process with stand-in
+// services: auth first, the schema's defaults and refusals, and what reaches the service.
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const token = "shop-token-5f1d2c";
 const { table } = buildTokenTable([
@@ -28,6 +29,7 @@ const answer: FunnelResponse = {
 };
 
 const calls: { namespace: string; request: FunnelRequest; options: QueryOptions }[] = [];
+const queries: QueryApiRequest[] = [];
 const service: FunnelService = {
   async funnel(namespace, request, options) {
     calls.push({ namespace, request, options });
@@ -38,6 +40,7 @@ const service: FunnelService = {
 let app: GatewayApp;
 afterEach(async () => {
   calls.length = 0;
+  queries.length = 0;
   await app.close();
 });
 
@@ -46,8 +49,13 @@ async function start(): Promise<void> {
   app = await buildApp({
     service: {
       sources: async () => ({ sources: [], unusable: [] }),
-      query: async () => {
-        throw new Error("not used");
+      query: async (_namespace, request) => {
+        queries.push(request);
+        return {
+          columns: [],
+          rows: [],
+          explain: { ...answer.explain, segments: [], candidates: [], approximate: [] },
+        };
       },
     },
     funnel: service,
@@ -107,5 +115,37 @@ describe("POST /api/v1/namespaces/{ns}/funnel", () => {
     const extra = await post({ ...body, stepz: [] });
     expect(extra.statusCode).toBe(400);
     expect(calls).toEqual([]);
+  });
+});
+
+describe("POST …/query: segment and compare", () => {
+  const query = { metrics: ["events"], timeRange: { preset: "7d" } };
+  const segment = { op: "has_done", event: { op: "eq", field: "type", value: "purchase" } };
+
+  it("passes a segment and a comparison on to the query service", async () => {
+    await start();
+    const response = await post(
+      { ...query, segment, compare: { previousPeriod: true } },
+      undefined,
+      "/api/v1/namespaces/shop/query",
+    );
+    expect(response.statusCode).toBe(200);
+    expect(queries[0]).toMatchObject({ segment, compare: { previousPeriod: true } });
+  });
+
+  it("400 naming the field: atLeast 0, an unknown op, previousPeriod false, no segments to compare", async () => {
+    await start();
+    const bad = [
+      [{ ...query, segment: { ...segment, atLeast: 0 } }, /segment.*atLeast/],
+      [{ ...query, segment: { ...segment, op: "did" } }, /segment/],
+      [{ ...query, compare: { previousPeriod: false } }, /compare/],
+      [{ ...query, compare: { segments: [] } }, /compare/],
+    ] as const;
+    for (const [body, field] of bad) {
+      const response = await post(body, undefined, "/api/v1/namespaces/shop/query");
+      expect(response.statusCode, JSON.stringify(body)).toBe(400);
+      expect(response.json().field).toMatch(field);
+    }
+    expect(queries).toEqual([]);
   });
 });
