@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import { kubeEventRecorder } from "../lib/kube/events.js";
 import { KubeClient } from "../lib/kube/kube-client.js";
 import { AlertEvaluator } from "./alerts/alert-evaluator.js";
+import { createFunnelService } from "./analytics/funnel-service.js";
 import { createRetentionService } from "./analytics/retention-service.js";
 import { catalogueLookup } from "./analytics/retention-source.js";
 import { createSessionsService } from "./analytics/sessions-service.js";
@@ -158,6 +159,7 @@ async function main(): Promise<void> {
     collector,
     trackerScript,
     analytics,
+    funnel: createFunnelService(analyticsDeps),
     // The status page: a namespace's objects listed at most every 2 s whatever the number of viewers.
     resources: cachedResourceLister(client, { ttlMs: 2_000, now: () => Date.now() }),
     ui: await loadUiAssets(),

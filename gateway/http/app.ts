@@ -8,6 +8,7 @@ import rateLimit from "@fastify/rate-limit";
 import type { Static } from "@sinclair/typebox";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { QueryFilter } from "../../api/v1alpha1/query.js";
+import type { FunnelService } from "../analytics/funnel-service.js";
 import type { RetentionService } from "../analytics/retention-service.js";
 import type { SessionsService } from "../analytics/sessions-service.js";
 import { type Authentication, authenticate, type TokenTable } from "../auth/token-table.js";
@@ -25,10 +26,12 @@ import { authorizeFor } from "./authorize.js";
 import type { BrowserBundle } from "./browser-bundle.js";
 import { collectRoutes } from "./collect-route.js";
 import { errorReply, RateLimited } from "./error-reply.js";
+import { funnelRoutes } from "./funnel-route.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { retentionRoutes } from "./retention-route.js";
 import {
   type NamespaceParams,
+  noCacheRequested,
   openApiPath,
   type QueryQuerystring,
   queryRoute,
@@ -78,6 +81,8 @@ export interface AppDeps {
   readonly ui?: UiAssets;
   /** The live stream's route is served when given. */
   readonly stream?: StreamHub;
+  /** POST …/funnel is served when given. */
+  readonly funnel?: FunnelService;
 }
 
 type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> }>;
@@ -85,11 +90,6 @@ type NamespaceRequest = FastifyRequest<{ Params: Static<typeof NamespaceParams> 
 function namespaceOf(request: FastifyRequest): string | undefined {
   const params = request.params as Partial<Static<typeof NamespaceParams>> | undefined;
   return typeof params?.namespace === "string" ? params.namespace : undefined;
-}
-
-function noCache(header: string | string[] | undefined): boolean {
-  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
-  return values.some((v) => v.split(",").some((d) => d.trim().toLowerCase() === "no-cache"));
 }
 
 /**
@@ -205,7 +205,7 @@ export async function buildApp(deps: AppDeps) {
       }
       return deps.service.query(request.params.namespace, request.body, {
         explainOnly: request.query.explain === "true",
-        bypassCache: noCache(request.headers["cache-control"]),
+        bypassCache: noCacheRequested(request.headers["cache-control"]),
       });
     },
   });
@@ -224,6 +224,7 @@ export async function buildApp(deps: AppDeps) {
     });
   if (deps.ui !== undefined) await app.register(uiRoutes(deps.ui));
   if (deps.stream !== undefined) await app.register(streamRoutes(deps.stream));
+  if (deps.funnel !== undefined) await app.register(funnelRoutes(deps.funnel));
   const openApi = buildOpenApiDocument();
   app.get(openApiPath, async () => openApi);
   return app;

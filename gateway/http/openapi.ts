@@ -2,15 +2,12 @@
  * The OpenAPI 3.1 document, rendered from the route table's TypeBox schemas (pure). The server serves
  * it; hack/generate-openapi.ts commits it as gateway/openapi.json, and a test keeps the two equal.
  */
-import {
-  ErrorResponse,
-  QueryFilter,
-  QueryRequest,
-  QueryResponse,
-  SourcesResponse,
-} from "../../api/v1alpha1/query.js";
+import { FunnelRequest, FunnelResponse } from "../../api/v1alpha1/funnel.js";
+import { ErrorResponse, QueryFilter, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { QueryApiRequest, QueryApiResponse } from "../../api/v1alpha1/segment.js";
 import { DashboardSnapshot } from "../../api/v1alpha1/stream.js";
 import { ResourcesResponse } from "../ui/resources-response.js";
+import { funnelRoute } from "./funnel-route.js";
 import { retentionRoute } from "./retention-route.js";
 import {
   apiRoutes,
@@ -28,11 +25,16 @@ import {
 } from "./route-schemas.js";
 import { sessionsRoute } from "./sessions-route.js";
 
+/** Every route the document describes: the query API's and the analytics routes'. */
+export const documentedRoutes = [...apiRoutes, funnelRoute, retentionRoute, sessionsRoute] as const;
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const components = {
-  QueryRequest,
-  QueryResponse,
+  QueryRequest: QueryApiRequest,
+  QueryResponse: QueryApiResponse,
+  FunnelRequest,
+  FunnelResponse,
   SourcesResponse,
   ResourcesResponse,
   ErrorResponse,
@@ -90,7 +92,7 @@ function parameters(
 
 export function buildOpenApiDocument(): Json {
   const paths: { [path: string]: { [method: string]: Json } } = {};
-  for (const route of [...apiRoutes, retentionRoute, sessionsRoute]) {
+  for (const route of documentedRoutes) {
     const path = route.url.replace(/:([a-zA-Z]+)/g, "{$1}");
     const schema: {
       params: typeof NamespaceParams;

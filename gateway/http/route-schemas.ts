@@ -4,7 +4,8 @@
  * so the two cannot disagree.
  */
 import { Type } from "@sinclair/typebox";
-import { ErrorResponse, QueryRequest, QueryResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { ErrorResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+import { QueryApiRequest, QueryApiResponse } from "../../api/v1alpha1/segment.js";
 import { DashboardSnapshot } from "../../api/v1alpha1/stream.js";
 import { ResourcesResponse } from "../ui/resources-response.js";
 
@@ -48,7 +49,7 @@ export const errorStatuses = {
   503: "A backend (ClickHouse) is unavailable; retry later.",
 } as const;
 
-const errorResponses = Object.fromEntries(
+export const errorResponses = Object.fromEntries(
   Object.keys(errorStatuses).map((status) => [status, ErrorResponse]),
 );
 
@@ -68,8 +69,8 @@ export const queryRoute = {
   schema: {
     params: NamespaceParams,
     querystring: QueryQuerystring,
-    body: QueryRequest,
-    response: { 200: QueryResponse, ...errorResponses },
+    body: QueryApiRequest,
+    response: { 200: QueryApiResponse, ...errorResponses },
   },
 } as const;
 
@@ -214,4 +215,10 @@ export const streamRoute = {
 } as const;
 
 export const apiRoutes = [sourcesRoute, queryRoute, resourcesRoute, streamRoute] as const;
+
+/** `Cache-Control: no-cache` among the request's directives: run again, then refresh the cache. */
+export function noCacheRequested(header: string | string[] | undefined): boolean {
+  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
+  return values.some((v) => v.split(",").some((d) => d.trim().toLowerCase() === "no-cache"));
+}
 export const openApiPath = "/openapi.json";

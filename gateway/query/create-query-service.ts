@@ -8,11 +8,13 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { parseDuration } from "../../api/v1alpha1/duration.js";
 import type { PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
-import type { QueryExplain, QueryRequest, QueryResponse } from "../../api/v1alpha1/query.js";
+import type { QueryExplain, QueryResponse } from "../../api/v1alpha1/query.js";
+import type { QueryApiRequest, QueryCompare, QueryComparison } from "../../api/v1alpha1/segment.js";
 import { buildCatalogue, type NamespaceCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import { renderWindowPartialsQuery } from "../../contracts/clickhouse/window-table-ddl.js";
 import { redisPrefix, watermarksKey } from "../../contracts/redis/live-windows.js";
 import { resultNames } from "../../contracts/windows/window-spec.js";
+import { comparePeriods, previousPeriod } from "../analytics/segment-compare.js";
 import { resultCacheKey } from "../cache/cache-key.js";
 import { computeCacheTtl, defaultOpenTtlMs, defaultSettledTtlMs } from "../cache/cache-ttl.js";
 import type { CacheStatus, ResultCache } from "../cache/result-cache.js";
@@ -97,6 +99,7 @@ function normalizedPlan(plan: QueryPlan): unknown {
     granularity: plan.granularity,
     timezone: plan.timezone,
     segments: plan.segments.map((s) => [segmentRef(s).table, s.fromMs, s.toMs]),
+    entitySegment: plan.entitySegment ?? null,
   };
 }
 
@@ -157,70 +160,111 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       return describeSources(catalogue, watermarks);
     },
 
-    async query(namespace: string, request: QueryRequest, options: QueryOptions): Promise<QueryResponse> {
-      const nowMs = deps.now();
-      const plan = planQuery(catalogueOf(namespace), request, nowMs, planLimits);
-      const watermarkMs = await watermarkOf(namespace, plan.pipeline.name);
-      const ttl = computeCacheTtl({
-        rangeEndMs: plan.range.toMs,
-        watermarkMs,
-        allowedLatenessMs: plan.pipeline.raw.allowedLatenessMs,
-        openTtlMs: openTtlMs(plan),
-        settledTtlMs: defaultSettledTtlMs,
-        nowMs,
-      });
-      const explain: QueryExplain = {
-        source: primarySource(plan),
-        segments:
-          plan.kind === "window"
-            ? []
-            : plan.segments.map((s) => ({
-                source: segmentRef(s),
-                from: new Date(s.fromMs).toISOString(),
-                to: new Date(s.toMs).toISOString(),
-              })),
-        candidates: plan.candidates.map((c) => ({ ...c })),
-        range: {
-          from: new Date(plan.range.fromMs).toISOString(),
-          to: new Date(plan.range.toMs).toISOString(),
-        },
-        approximate: approximateColumns(plan),
-        cache: { status: "bypass", ttlSeconds: ttl.ttlSeconds, settled: ttl.settled },
-      };
-      if (options.explainOnly) {
-        const rendered =
-          plan.kind === "window"
-            ? {
-                sql: renderWindowPartialsQuery(plan.pipeline.spec),
-                params: { window: plan.window.name, from: plan.range.fromMs, to: plan.range.toMs },
-              }
-            : renderEventsQuery(plan);
-        return { columns: [], rows: [], explain: { ...explain, sql: rendered.sql, params: rendered.params } };
-      }
-      const key = resultCacheKey(namespace, normalizedPlan(plan));
-      const tag = `tally-gateway ${key.slice(-16)}`;
-      let answer: QueryAnswer;
-      let status: CacheStatus;
-      if (deps.cache === undefined) {
-        answer = await run(plan, tag);
-        status = "unavailable";
-      } else {
-        const cached = await deps.cache.get(key, ttl.ttlSeconds, () => run(plan, tag), {
-          bypass: options.bypassCache,
-        });
-        answer = cached.value;
-        status = cached.status;
-      }
-      return {
-        columns: answer.columns,
-        rows: answer.rows,
-        explain: {
-          ...explain,
-          rowsRead: answer.rowsRead,
-          elapsedMs: answer.elapsedMs,
-          cache: { ...explain.cache, status },
-        },
-      };
+    async query(namespace, request, options) {
+      const { compare, ...single } = request;
+      const main = await answer(namespace, single, options);
+      if (compare === undefined) return main;
+      return { ...main, comparison: await compareAnswer(namespace, single, compare, main, options) };
     },
   };
+
+  /** The request's comparison: the same query per segment, or over the previous period. */
+  async function compareAnswer(
+    namespace: string,
+    request: Omit<QueryApiRequest, "compare">,
+    compare: QueryCompare,
+    main: QueryResponse,
+    options: QueryOptions,
+  ): Promise<QueryComparison> {
+    if ("segments" in compare) {
+      const results = [];
+      for (const segment of compare.segments) {
+        const answered = await answer(namespace, { ...request, segment }, options);
+        results.push({ segment, rows: answered.rows });
+      }
+      return { kind: "segments", results };
+    }
+    const range = { fromMs: Date.parse(main.explain.range.from), toMs: Date.parse(main.explain.range.to) };
+    const before = previousPeriod(range);
+    const timeRange = {
+      from: new Date(before.fromMs).toISOString(),
+      to: new Date(before.toMs).toISOString(),
+    };
+    const previous = await answer(namespace, { ...request, timeRange }, options);
+    return {
+      kind: "previousPeriod",
+      range: timeRange,
+      rows: comparePeriods(main.columns, main.rows, previous.rows, range.fromMs - before.fromMs),
+    };
+  }
+
+  async function answer(
+    namespace: string,
+    request: Omit<QueryApiRequest, "compare">,
+    options: QueryOptions,
+  ): Promise<QueryResponse> {
+    const nowMs = deps.now();
+    const plan = planQuery(catalogueOf(namespace), request, nowMs, planLimits);
+    const watermarkMs = await watermarkOf(namespace, plan.pipeline.name);
+    const ttl = computeCacheTtl({
+      rangeEndMs: plan.range.toMs,
+      watermarkMs,
+      allowedLatenessMs: plan.pipeline.raw.allowedLatenessMs,
+      openTtlMs: openTtlMs(plan),
+      settledTtlMs: defaultSettledTtlMs,
+      nowMs,
+    });
+    const explain: QueryExplain = {
+      source: primarySource(plan),
+      segments:
+        plan.kind === "window"
+          ? []
+          : plan.segments.map((s) => ({
+              source: segmentRef(s),
+              from: new Date(s.fromMs).toISOString(),
+              to: new Date(s.toMs).toISOString(),
+            })),
+      candidates: plan.candidates.map((c) => ({ ...c })),
+      range: {
+        from: new Date(plan.range.fromMs).toISOString(),
+        to: new Date(plan.range.toMs).toISOString(),
+      },
+      approximate: approximateColumns(plan),
+      cache: { status: "bypass", ttlSeconds: ttl.ttlSeconds, settled: ttl.settled },
+    };
+    if (options.explainOnly) {
+      const rendered =
+        plan.kind === "window"
+          ? {
+              sql: renderWindowPartialsQuery(plan.pipeline.spec),
+              params: { window: plan.window.name, from: plan.range.fromMs, to: plan.range.toMs },
+            }
+          : renderEventsQuery(plan);
+      return { columns: [], rows: [], explain: { ...explain, sql: rendered.sql, params: rendered.params } };
+    }
+    const key = resultCacheKey(namespace, normalizedPlan(plan));
+    const tag = `tally-gateway ${key.slice(-16)}`;
+    let computed: QueryAnswer;
+    let status: CacheStatus;
+    if (deps.cache === undefined) {
+      computed = await run(plan, tag);
+      status = "unavailable";
+    } else {
+      const cached = await deps.cache.get(key, ttl.ttlSeconds, () => run(plan, tag), {
+        bypass: options.bypassCache,
+      });
+      computed = cached.value;
+      status = cached.status;
+    }
+    return {
+      columns: computed.columns,
+      rows: computed.rows,
+      explain: {
+        ...explain,
+        rowsRead: computed.rowsRead,
+        elapsedMs: computed.elapsedMs,
+        cache: { ...explain.cache, status },
+      },
+    };
+  }
 }

@@ -9,12 +9,15 @@
  * are merged with -Merge across segments, so uniq and quantiles stay what one pass over the events gives.
  */
 import type { QueryGranularity, QueryRequest } from "../../api/v1alpha1/query.js";
+import type { Segment as EntitySegmentRequest } from "../../api/v1alpha1/segment.js";
 import type {
   MetricOffer,
   NamespaceCatalogue,
   PipelineCatalogue,
   RawSourceEntry,
 } from "../../contracts/catalogue/source-catalogue.js";
+import { resolveEntityField } from "../analytics/analytics-source.js";
+import { type ResolvedSegment, resolveSegment } from "../analytics/segment-sql.js";
 import { checkDimensions, checkFilter, checkOrderBy, resolveMetrics } from "./query-fields.js";
 import { refuse, useOneOf } from "./query-refusal.js";
 import { judgeRollup, type RollupUse } from "./rollup-eligibility.js";
@@ -61,7 +64,12 @@ export interface EventsPlan {
   readonly orderBy: QueryRequest["orderBy"];
   readonly limit: number;
   readonly offset: number;
+  /** Only the events of the entities a segment selects (forces the raw table). */
+  readonly entitySegment?: { readonly resolved: ResolvedSegment; readonly entityField: string };
 }
+
+/** Why a segment sends a query to the raw table (explain). */
+export const segmentNeedsRaw = "a segment selects entities (user_id), which rollups aggregate away";
 
 export type QueryPlan = EventsPlan | WindowPlan;
 
@@ -98,14 +106,39 @@ export function selectPipeline(catalogue: NamespaceCatalogue, name: string | und
 
 export function planQuery(
   catalogue: NamespaceCatalogue,
-  request: QueryRequest,
+  request: QueryRequest & { readonly segment?: EntitySegmentRequest | undefined },
   nowMs: number,
   limits: PlanLimits = defaultPlanLimits,
 ): QueryPlan {
   const pipeline = selectPipeline(catalogue, request.pipeline);
   checkTimezone(request.timezone);
   const range = resolveTimeRange(request.timeRange, request.granularity, request.timezone, nowMs);
-  if (request.window !== undefined) return planWindowQuery(pipeline, request, range);
+  if (request.window !== undefined) {
+    if (request.segment !== undefined)
+      refuse(
+        400,
+        "SegmentNotSupported",
+        "a live window keeps no entity to segment by; query events instead",
+        {
+          field: "segment",
+        },
+      );
+    return planWindowQuery(pipeline, request, range);
+  }
+  const entitySegment =
+    request.segment === undefined
+      ? undefined
+      : {
+          entityField: resolveEntityField(pipeline.raw.fields, undefined, "segment"),
+          resolved: resolveSegment(
+            request.segment,
+            pipeline.raw,
+            range,
+            request.timezone,
+            nowMs,
+            limits.rawMaxRangeMs,
+          ),
+        };
 
   const metrics = resolveMetrics(pipeline, request.metrics);
   const fieldNames = [...pipeline.raw.fields.keys()];
@@ -117,6 +150,15 @@ export function planQuery(
   const verdicts = new Map<string, CandidateVerdict>();
   const usable: RollupUse[] = [];
   for (const rollup of pipeline.rollups) {
+    if (entitySegment !== undefined) {
+      verdicts.set(rollup.name, {
+        kind: "Rollup",
+        name: rollup.name,
+        chosen: false,
+        reason: segmentNeedsRaw,
+      });
+      continue;
+    }
     const judged = judgeRollup(rollup, metrics, request.dimensions, request.filter, range.fromMs, nowMs);
     if (judged.ok) usable.push(judged.use);
     else
@@ -141,6 +183,14 @@ export function planQuery(
   const skipped = new Map<string, Skip>();
   const segments = assignSegments(range, usable, pipeline.raw, fits, skipped);
   recordVerdicts(verdicts, usable, segments, skipped, request, pipeline.name);
+  if (entitySegment !== undefined) {
+    const raw = verdicts.get("");
+    if (raw !== undefined)
+      verdicts.set("", {
+        ...raw,
+        reason: raw.reason.replace(": no rollup answers this query", `: ${segmentNeedsRaw}`),
+      });
+  }
   checkRawSpan(segments, limits, pipeline);
 
   return {
@@ -157,6 +207,7 @@ export function planQuery(
     orderBy: request.orderBy,
     limit: request.limit,
     offset: request.offset,
+    ...(entitySegment === undefined ? {} : { entitySegment }),
   };
 }
 

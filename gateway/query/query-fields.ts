@@ -107,9 +107,9 @@ export function checkFilter(
   filter: QueryFilter | undefined,
   fieldTypes: ReadonlyMap<string, { readonly type: ColumnType }>,
   what: string,
-  at = "filter",
+  root = "filter",
 ): void {
-  for (const { leaf, path } of filterLeaves(filter, at)) {
+  for (const { leaf, path } of filterLeaves(filter, root)) {
     const field = fieldTypes.get(leaf.field);
     if (field === undefined)
       refuse(

@@ -2,7 +2,8 @@
  * What the HTTP layer asks of the query side. The implementation (`createQueryService`) plans with the
  * pure router, reads through the result cache and runs parameterized SQL on ClickHouse.
  */
-import type { QueryRequest, QueryResponse, SourcesResponse } from "../../api/v1alpha1/query.js";
+import type { SourcesResponse } from "../../api/v1alpha1/query.js";
+import type { QueryApiRequest, QueryApiResponse } from "../../api/v1alpha1/segment.js";
 
 export interface QueryOptions {
   /** `?explain=true`: plan and SQL, nothing run. */
@@ -14,6 +15,6 @@ export interface QueryOptions {
 export interface QueryService {
   /** GET /api/v1/namespaces/{ns}/sources. Throws QueryRefusal (404) for a namespace with no pipelines. */
   sources(namespace: string): Promise<SourcesResponse>;
-  /** POST /api/v1/namespaces/{ns}/query. Throws QueryRefusal for a request it will not run. */
-  query(namespace: string, request: QueryRequest, options: QueryOptions): Promise<QueryResponse>;
+  /** POST /api/v1/namespaces/{ns}/query (with a segment, a comparison). Throws QueryRefusal for a request it will not run. */
+  query(namespace: string, request: QueryApiRequest, options: QueryOptions): Promise<QueryApiResponse>;
 }

@@ -10,6 +10,7 @@ import type { QueryFilter } from "../../api/v1alpha1/query.js";
 import type { FieldInfo } from "../../contracts/catalogue/source-catalogue.js";
 import { granularityIntervals, renderMetricColumn } from "../../contracts/clickhouse/rollup-ddl.js";
 import { qualifiedName, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
+import { renderSegmentCondition } from "../analytics/segment-sql.js";
 import type { EventsPlan, Segment } from "./plan-query.js";
 
 export interface RenderedQuery {
@@ -17,6 +18,7 @@ export interface RenderedQuery {
   readonly params: Record<string, unknown>;
 }
 
+/** Collects `{pN:Type}` query parameters; every value of every rendered query goes through one. */
 export class Params {
   readonly values: Record<string, unknown> = {};
   private next = 0;
@@ -113,6 +115,9 @@ function segmentSelect(plan: EventsPlan, segment: Segment, params: Params): stri
     `${time} >= fromUnixTimestamp64Milli(${params.add("Int64", segment.fromMs)})`,
     `${time} < fromUnixTimestamp64Milli(${params.add("Int64", segment.toMs)})`,
     ...(plan.filter === undefined ? [] : [renderFilter(plan.filter, fields, params)]),
+    ...(plan.entitySegment === undefined
+      ? []
+      : [renderSegmentCondition(plan.entitySegment.resolved, raw, plan.entitySegment.entityField, params)]),
   ];
   const interval = bucketed ? granularityIntervals[plan.granularity] : "";
   const groupBy = [...(bucketed ? ["_t"] : []), ...dims];
