@@ -7,28 +7,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { QueryExplain, QueryFilter, TimeRange } from "./query.js";
 import { Identifier, ObjectName } from "./schema-kit.js";
-
-/** Entities who did (or did not) do an event, at least N times, in a period: usable by every analytics request. */
-export const SegmentFilter = Type.Object(
-  {
-    op: Type.Union([Type.Literal("has_done"), Type.Literal("has_not_done")], {
-      description:
-        "has_done: only entities with at least `atLeast` events matching `event` in `timeRange`; has_not_done: only the others.",
-    }),
-    event: Type.Ref(QueryFilter, { description: "Which events count toward the segment." }),
-    atLeast: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: "Events needed." }),
-    timeRange: Type.Optional(
-      Type.Union(TimeRange.anyOf, {
-        description: "Where the events are looked for; default: the request's time range.",
-      }),
-    ),
-  },
-  {
-    additionalProperties: false,
-    description: "A filter on entities by what they did (the request's entity).",
-  },
-);
-export type SegmentFilter = Static<typeof SegmentFilter>;
+import { Segment } from "./segment.js";
 
 export const retentionPeriods = ["hour", "day", "week", "month"] as const;
 export type RetentionPeriod = (typeof retentionPeriods)[number];
@@ -75,7 +54,7 @@ export const RetentionRequest = Type.Object(
         "Which cohorts: every period from the one containing `from` to the one containing the last instant before `to` (the range is widened to whole periods). Returns are read up to N periods after the last cohort.",
     }),
     timezone: Type.String({ default: "UTC", maxLength: 64, description: "IANA timezone of the periods." }),
-    segment: Type.Optional(SegmentFilter),
+    segment: Type.Optional(Segment),
   },
   { additionalProperties: false, description: "A retention question over a pipeline's raw events." },
 );

@@ -5,8 +5,8 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { QueryExplain, QueryFilter, queryGranularities, TimeRange } from "./query.js";
-import { SegmentFilter } from "./retention.js";
 import { Duration, Identifier, ObjectName } from "./schema-kit.js";
+import { Segment } from "./segment.js";
 
 export const SessionsRequest = Type.Object(
   {
@@ -65,7 +65,7 @@ export const SessionsRequest = Type.Object(
       maxLength: 64,
       description: "IANA timezone of overTime's buckets.",
     }),
-    segment: Type.Optional(SegmentFilter),
+    segment: Type.Optional(Segment),
   },
   { additionalProperties: false, description: "A sessions question over a pipeline's raw events." },
 );

@@ -6,7 +6,7 @@
  */
 import type { PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
 import type { QueryFilter } from "../../api/v1alpha1/query.js";
-import type { SegmentFilter } from "../../api/v1alpha1/retention.js";
+import type { Segment } from "../../api/v1alpha1/segment.js";
 import {
   buildCatalogue,
   type NamespaceCatalogue,
@@ -122,7 +122,7 @@ export function entityPresent(source: AnalyticsSource): string {
  */
 export function segmentCondition(
   source: AnalyticsSource,
-  segment: SegmentFilter | undefined,
+  segment: Segment | undefined,
   segmentRange: ResolvedRange,
   params: Params,
 ): string | undefined {
@@ -132,14 +132,14 @@ export function segmentCondition(
     `WHERE ${source.time} >= fromUnixTimestamp64Milli(${params.add("Int64", segmentRange.fromMs)})`,
     `AND ${source.time} < fromUnixTimestamp64Milli(${params.add("Int64", segmentRange.toMs)})`,
     `AND (${eventCondition(source, segment.event, params)})`,
-    `GROUP BY ${source.entity} HAVING count() >= ${params.add("UInt64", segment.atLeast)}`,
+    `GROUP BY ${source.entity} HAVING count() >= ${params.add("UInt64", segment.atLeast ?? 1)}`,
   ].join(" ");
   return `${source.entity} ${segment.op === "has_done" ? "IN" : "NOT IN"} (${members})`;
 }
 
 /** The segment's own range (a preset resolved in the request's timezone), else the request's range. */
 export function segmentRangeOf(
-  segment: SegmentFilter | undefined,
+  segment: Segment | undefined,
   requestRange: ResolvedRange,
   timezone: string,
   nowMs: number,
@@ -154,6 +154,6 @@ export function segmentRangeOf(
   }
 }
 
-export function checkSegment(source: AnalyticsSource, segment: SegmentFilter | undefined): void {
+export function checkSegment(source: AnalyticsSource, segment: Segment | undefined): void {
   if (segment !== undefined) checkEventFilter(source, segment.event, "segment.event");
 }
