@@ -33,6 +33,7 @@ import {
 // the raw table must hold exactly those events, once each, with the visitor's ids.
 
 const token = `tracker-${Math.random().toString(36).slice(2)}`;
+const readToken = `analyst-${Math.random().toString(36).slice(2)}`;
 const clickhouse = clickhouseClient();
 let namespace: string;
 let names: RuntimeTestNames;
@@ -134,7 +135,20 @@ beforeAll(async () => {
       stringData: { token, namespaces: namespace, scopes: "write" },
     }),
   );
-  gateway = await startGateway({ namespace, tokenSecrets: [`${namespace}/site-collector`] });
+  // The analyst's token: reads the funnel the site's events make.
+  await kubectlOk(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "analyst", namespace },
+      stringData: { token: readToken, namespaces: namespace, scopes: "read" },
+    }),
+  );
+  gateway = await startGateway({
+    namespace,
+    tokenSecrets: [`${namespace}/site-collector`, `${namespace}/analyst`],
+  });
   // The gateway has seen the Pipeline (and its annotation) once the preflight is granted.
   await eventually(async () => {
     const preflight = await fetch(
@@ -246,6 +260,74 @@ describe("browser tracker on the stack", () => {
     expect([first.size, second.size]).toEqual([1, 1]);
     expect([...first][0]).not.toEqual([...second][0]);
     expect([...first][0]).toMatch(/^[0-9a-f-]{36}$/);
+
+    // The same events as a funnel: page view → add to cart → purchase, in order, per user. Expected from
+    // what the browser did (not from the rows): the anonymous visitor did all three in tab 1; customer-7
+    // only purchased (the tab-2 page view was still anonymous), so it never enters the funnel.
+    const steps = ["page_view", "add_to_cart", "purchase"];
+    const reached = steps.map((_, i) => {
+      const users = new Set(expected.map((e) => e.user_id));
+      return [...users].filter((user) => {
+        const types = expected.filter((e) => e.user_id === user).map((e) => e.type);
+        let at = -1;
+        for (const step of steps.slice(0, i + 1)) {
+          at = types.indexOf(step, at + 1);
+          if (at < 0) return false;
+        }
+        return true;
+      }).length;
+    });
+    expect(reached).toEqual([1, 1, 1]);
+    // No operator runs here: say Ready as it would (the worker is up and loading the raw table).
+    const now = new Date().toISOString();
+    await kubectlOk([
+      "patch",
+      "pipeline",
+      names.pipeline,
+      "-n",
+      namespace,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        status: {
+          conditions: [
+            { type: "Ready", status: "True", reason: "Ready", message: "", lastTransitionTime: now },
+          ],
+        },
+      }),
+    ]);
+    const funnel = await eventually(async () => {
+      const answered = await fetch(`${gateway?.url}/api/v1/namespaces/${namespace}/funnel`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${readToken}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          pipeline: names.pipeline,
+          steps: steps.map((type) => ({ name: type, event: { op: "eq", field: "type", value: type } })),
+          timeRange: {
+            from: new Date(started - 60_000).toISOString(),
+            to: new Date(Date.now() + 60_000).toISOString(),
+          },
+          order: "ordered",
+        }),
+      });
+      if (answered.status === 503) throw new Error("the gateway has not seen the Pipeline Ready yet");
+      return answered;
+    }, 30_000);
+    expect(funnel.status, await funnel.clone().text()).toBe(200);
+    const answer = (await funnel.json()) as {
+      steps: { count: number }[];
+      timeToConvert: { converted: number };
+    };
+    expect(answer.steps.map((step) => step.count)).toEqual(reached);
+    expect(answer.timeToConvert.converted).toBe(1);
+    // The site's write token cannot read it.
+    const refused = await fetch(`${gateway.url}/api/v1/namespaces/${namespace}/funnel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ pipeline: names.pipeline, steps: [], timeRange: { preset: "last_1h" } }),
+    });
+    expect(refused.status).toBe(403);
 
     // The write token went in request bodies only: not in the gateway's log.
     expect(readFileSync(gateway.logFile, "utf8")).not.toContain(token);
