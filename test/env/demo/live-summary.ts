@@ -112,7 +112,8 @@ export async function readSnapshot(options: {
     ) as { database?: string; table?: string };
     if (status.database === undefined || status.table === undefined) throw new Error("no table yet");
     const result = await options.clickhouse.query({
-      query: `SELECT count() AS n FROM ${qualifiedName(status.database, status.table, "rollup status.table")}`,
+      // FINAL: the rows as merged; a plain count() also counts the not yet merged parts' partial rows.
+      query: `SELECT count() AS n FROM ${qualifiedName(status.database, status.table, "rollup status.table")} FINAL`,
       format: "JSONEachRow",
     });
     const [row] = await result.json<{ n: string }>();
