@@ -7,28 +7,14 @@ import { stringify } from "yaml";
 import type { QueryResponse } from "../../api/v1alpha1/query.js";
 import { defaultConsumerGroup } from "../../contracts/runtime-config.js";
 import { defaultShardCount, shardLeaseName, shardOfRule } from "../../gateway/alerts/rule-shards.js";
-import { alertmanagerUrl, clickhouseUrl, podRunnerPaths, redisUrl, stackConfig } from "../env/config.js";
+import { alertmanagerUrl, podRunnerPaths, redisUrl } from "../env/config.js";
 import { consistently, deliveredStatuses } from "../support/alert-stack.js";
 import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
 import { asList, databaseFor, exampleManifests, type Manifest } from "../support/examples.js";
 import { produceOnSchedule } from "../support/kafka-produce.js";
-import {
-  createNamespace,
-  deleteNamespace,
-  helmPath,
-  kubectl,
-  kubectlOk,
-  run,
-  waitForCondition,
-} from "../support/kube.js";
-import {
-  gatewayApiPort,
-  type PodProcessEntry,
-  podNameOf,
-  podProcesses,
-  runThisCheckoutIn,
-} from "../support/pod-runner-state.js";
+import { createNamespace, deleteNamespace, kubectl, kubectlOk, waitForCondition } from "../support/kube.js";
+import { podNameOf, podProcesses, runThisCheckoutIn } from "../support/pod-runner-state.js";
 import {
   checkGroundTruth,
   clickhouseClient,
@@ -38,6 +24,15 @@ import {
   readRawRows,
   waitForCommitted,
 } from "../support/runtime-harness.js";
+import {
+  componentReady,
+  gatewayUrl,
+  helm,
+  installTallyRelease,
+  readGatewayToken,
+  runningPodNames,
+  tallyChart,
+} from "../support/tally-release.js";
 
 // The platform team's path on the local control plane: `helm install` the chart (the pod-runner runs the
 // operator and gateway pods as processes with their own ServiceAccount tokens, so the chart's RBAC is
@@ -49,7 +44,6 @@ import {
 // notification delivered exactly once, and nothing left behind after deleting the examples and
 // `helm uninstall`.
 
-const chart = `${stackConfig.repoRoot}/charts/tally`;
 const id = randomUUID().replace(/-/g, "").slice(0, 6);
 const release = `e2e-${id}`;
 const partitions = 4;
@@ -87,10 +81,6 @@ function countFault(kind: string): void {
   figures.faults.set(kind, (figures.faults.get(kind) ?? 0) + 1);
 }
 
-function helm(args: readonly string[]): ReturnType<typeof run> {
-  return run(helmPath, args);
-}
-
 beforeAll(async () => {
   releaseNamespace = await createNamespace("tally-e2e");
   workload = await createNamespace("tally-e2e-apps");
@@ -98,17 +88,6 @@ beforeAll(async () => {
   // The pods run this checkout's programs even when another checkout started the stack.
   undoEntrypoints = runThisCheckoutIn([releaseNamespace, workload]);
   await redis.connect();
-  // The gateway reads ClickHouse as the stack's user (gateway.clickhouse.credentialsSecret).
-  await kubectlOk([
-    "create",
-    "secret",
-    "generic",
-    "clickhouse-credentials",
-    "-n",
-    releaseNamespace,
-    `--from-literal=username=${stackConfig.clickhouseUser}`,
-    `--from-literal=password=${stackConfig.clickhousePassword}`,
-  ]);
   const admin = kafkaClient().admin();
   await admin.connect();
   await admin.createTopics({
@@ -225,55 +204,6 @@ function workloadManifests(): Manifest[] {
 // The release's pods, as processes
 // ---------------------------------------------------------------------------------------------------------
 
-async function runningPodNames(namespace: string, component: string): Promise<string[]> {
-  const list = JSON.parse(
-    await kubectlOk(["get", "pods", "-n", namespace, "-l", `tally.dev/component=${component}`, "-o", "json"]),
-  ) as { items: { metadata: { name: string; deletionTimestamp?: string }; status?: { phase?: string } }[] };
-  return list.items
-    .filter((p) => p.status?.phase === "Running" && p.metadata.deletionTimestamp === undefined)
-    .map((p) => p.metadata.name);
-}
-
-async function ready(entry: PodProcessEntry): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${entry.port}/readyz`)).ok;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits until each Running pod of the component has a running, ready process; returns them. */
-async function componentReady(
-  namespace: string,
-  component: string,
-  count: number,
-): Promise<PodProcessEntry[]> {
-  return eventually(
-    async () => {
-      const pods = await runningPodNames(namespace, component);
-      if (pods.length !== count) throw new Error(`${pods.length} of ${count} ${component} pods Running`);
-      const entries = podProcesses([namespace]).filter((e) => e.state === "running");
-      const out: PodProcessEntry[] = [];
-      for (const pod of pods) {
-        const entry = entries.find((e) => podNameOf(e) === pod);
-        if (entry === undefined) throw new Error(`${component} pod ${pod} has no running process`);
-        if (!(await ready(entry))) throw new Error(`${component} pod ${pod} is not ready (${entry.logFile})`);
-        out.push(entry);
-      }
-      return out;
-    },
-    180_000,
-    500,
-  );
-}
-
-async function gatewayUrl(): Promise<string> {
-  const [gateway] = await componentReady(releaseNamespace, "gateway", 2);
-  const port = gateway === undefined ? undefined : gatewayApiPort(gateway);
-  if (port === undefined) throw new Error(`no API port for gateway ${gateway?.key}`);
-  return `http://127.0.0.1:${port}`;
-}
-
 async function leaseHolderPod(namespace: string, lease: string): Promise<string | undefined> {
   const result = await kubectl([
     "get",
@@ -287,19 +217,6 @@ async function leaseHolderPod(namespace: string, lease: string): Promise<string 
   const holder = result.code === 0 ? result.stdout.trim() : "";
   // Identities are `<pod>_<random>` (the operator's and the gateway's alike).
   return holder === "" ? undefined : holder.slice(0, holder.lastIndexOf("_"));
-}
-
-async function readToken(): Promise<string> {
-  const data = await kubectlOk([
-    "get",
-    "secret",
-    `${release}-gateway-token`,
-    "-n",
-    releaseNamespace,
-    "-o",
-    "jsonpath={.data.token}",
-  ]);
-  return Buffer.from(data, "base64").toString("utf8");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -366,7 +283,7 @@ async function upgradeGatewayRateLimit(): Promise<void> {
   const upgrade = await helm([
     "upgrade",
     release,
-    chart,
+    tallyChart,
     "-n",
     releaseNamespace,
     "--reuse-values",
@@ -394,31 +311,11 @@ async function upgradeGatewayRateLimit(): Promise<void> {
 
 describe("the platform team's path, end to end", () => {
   it("helm install: the operator and gateway pods run as processes with the chart's RBAC", async () => {
-    // The stack's CRDs are shared: others apply theirs with kubectl (server-side). This checkout's, applied
-    // the same way, are what helm then finds in place, instead of a conflict over fields kubectl owns.
-    await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${chart}/crds`]);
-    const install = await helm([
-      "install",
-      release,
-      chart,
-      "-n",
-      releaseNamespace,
-      "--set",
-      `operator.watchNamespace=${workload}`,
-      "--set",
-      `gateway.watchNamespace=${workload}`,
-      "--set",
-      `gateway.redisUrl=${redisUrl}`,
-      "--set",
-      `gateway.clickhouse.url=${clickhouseUrl}`,
-      "--set",
-      "gateway.clickhouse.credentialsSecret=clickhouse-credentials",
-      "--set",
-      "operator.leaseDurationSeconds=5",
-      "--wait",
-      "--timeout",
-      "100s",
-    ]);
+    // The gateway reads ClickHouse as the stack's user (gateway.clickhouse.credentialsSecret).
+    const install = await installTallyRelease(
+      { release, namespace: releaseNamespace, watchNamespace: workload },
+      ["operator.leaseDurationSeconds=5"],
+    );
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toContain(`${release}-gateway-token`);
     const operators = await componentReady(releaseNamespace, "operator", 2);
@@ -546,19 +443,25 @@ describe("the platform team's path, end to end", () => {
       }
     }
     const hour = 3_600_000;
-    const response = await fetch(`${await gatewayUrl()}/api/v1/namespaces/${workload}/query`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${await readToken()}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        pipeline: "clickstream",
-        metrics: ["events", "users", "revenue"],
-        dimensions: ["type"],
-        timeRange: {
-          from: new Date(startMs - 24 * hour).toISOString(),
-          to: new Date(Date.now() + 2 * hour).toISOString(),
+    const response = await fetch(
+      `${await gatewayUrl(releaseNamespace, 2)}/api/v1/namespaces/${workload}/query`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${await readGatewayToken(release, releaseNamespace)}`,
+          "content-type": "application/json",
         },
-      }),
-    });
+        body: JSON.stringify({
+          pipeline: "clickstream",
+          metrics: ["events", "users", "revenue"],
+          dimensions: ["type"],
+          timeRange: {
+            from: new Date(startMs - 24 * hour).toISOString(),
+            to: new Date(Date.now() + 2 * hour).toISOString(),
+          },
+        }),
+      },
+    );
     expect(response.status, await response.clone().text()).toBe(200);
     // The upgraded value is what the rolled gateways enforce.
     expect(response.headers.get("x-ratelimit-limit")).toBe(String(upgradedRateLimit));
