@@ -95,6 +95,14 @@ async function bringUp(): Promise<() => void> {
       `release ${release} is still installed in ${releaseNamespace} (an interrupted run): removing it first`,
     );
     await tearDown(() => undefined);
+    // A namespace still terminating refuses new objects: the fresh run waits until both are gone.
+    await kubectl([
+      "wait",
+      "--for=delete",
+      `namespace/${namespace}`,
+      `namespace/${releaseNamespace}`,
+      "--timeout=120s",
+    ]);
   }
   await ensureNamespace(releaseNamespace);
   await ensureNamespace(namespace);
@@ -167,11 +175,17 @@ async function tearDown(undoEntrypoints: () => void): Promise<void> {
     await kubectl(["delete", "namespace", namespace, releaseNamespace, "--wait=false", "--ignore-not-found"]);
     return "";
   });
-  await step(`Kafka topics ${topic} and ${deadLetterTopic}`, async () => {
+  // Every topic of this namespace's demos: an interrupted run's too.
+  await step(`Kafka topics ${namespace}-clickstream-*`, async () => {
     const admin = kafkaAdmin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [topic, deadLetterTopic] }).finally(() => admin.disconnect());
-    return "";
+    try {
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}-clickstream-`));
+      if (topics.length > 0) await admin.deleteTopics({ topics });
+      return ` (${topics.join(", ") || "none"})`;
+    } finally {
+      await admin.disconnect();
+    }
   });
   await step(`ClickHouse database ${database}`, async () => {
     await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database, "database")}` });
