@@ -67,7 +67,7 @@ e2e-kind: pinned-node
 	@command -v kind >/dev/null || { echo "make e2e-kind needs 'kind' on PATH (go install sigs.k8s.io/kind@latest)" >&2; exit 1; }
 	@bash test/e2e/kind/run.sh
 
-## demo: set up, start the stack and run the main job
+## demo: set up, start the stack, helm install the chart, apply the examples and run live traffic (a bounded check without a terminal)
 demo: stack-up
 	@$(NODE_TS) test/env/demo.ts
 
