@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { Redis } from "ioredis";
 import { parseAllDocuments } from "yaml";
 import type { PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
 import type { PipelineSpec } from "../../api/v1alpha1/pipeline.js";
@@ -23,8 +24,10 @@ import {
 } from "../../contracts/clickhouse/rollup-ddl.js";
 import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import { renderWindowTableDdl, windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
-import { stackConfig } from "../env/config.js";
+import { redisPrefix, shareField, watermarksKey } from "../../contracts/redis/live-windows.js";
+import { redisUrl, stackConfig } from "../env/config.js";
 import { generateClickstream } from "./clickstream-generator.js";
+import { eventually } from "./eventually.js";
 import {
   createTopics,
   pipelineManifest,
@@ -168,6 +171,9 @@ export async function loadGatewayDataset(
       produced.map((messages) => messages.length),
       180_000,
     );
+    // The runtime publishes to Redis after it commits (fire and forget): wait until every partition's
+    // watermark there is past the first day of data, or the first day's ranges would count as open.
+    await waitForRedisWatermarks(names, partitions, dayStartMs + 25 * 3_600_000);
   } finally {
     await worker.stop();
   }
@@ -210,4 +216,26 @@ export async function dropGatewayDataset(
   }
   for (const name of [table, windowTableName(table)])
     await clickhouse.command({ query: `DROP TABLE IF EXISTS ${qualifiedName(database, name, "test")}` });
+}
+
+async function waitForRedisWatermarks(
+  names: { readonly namespace: string; readonly pipeline: string; readonly topic: string },
+  partitions: number,
+  atLeastMs: number,
+): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    await eventually(async () => {
+      const byPartition = await redis.hgetall(watermarksKey(redisPrefix(names.namespace, names.pipeline)));
+      for (let p = 0; p < partitions; p++) {
+        const watermark = Number(byPartition[shareField(names.topic, p)]);
+        if (!(watermark >= atLeastMs))
+          throw new Error(
+            `partition ${p}'s watermark in Redis is ${byPartition[shareField(names.topic, p)]}`,
+          );
+      }
+    }, 60_000);
+  } finally {
+    redis.disconnect();
+  }
 }
