@@ -31,6 +31,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.int.test.ts"],
+          globalSetup: ["test/integration/install-crds.global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // The services are shared singletons: test files run one at a time (one fork) so they do not starve each other.

@@ -164,6 +164,14 @@ function newestBySeries(answer: QueryResponse, time: string, metrics: readonly s
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
+  // A fresh stack has no CRDs until some test installs them: this one may run first.
+  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
+  await kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "crd/pipelines.tally.dev",
+    "crd/dashboards.tally.dev",
+  ]);
   namespace = await createNamespace("gw-ui");
   names = runtimeTestNames("ui", namespace);
   const database = databaseFor(namespace);
