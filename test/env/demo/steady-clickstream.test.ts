@@ -1,4 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { compileEventSchema } from "../../../contracts/events/json-event.js";
 import { seededRandom } from "../../support/clickstream-generator.js";
 import { clickBatch } from "./steady-clickstream.js";
 
@@ -33,5 +37,18 @@ describe("clickBatch", () => {
       expect(age).toBeGreaterThanOrEqual(0);
       expect(age).toBeLessThan(5_000);
     }
+  });
+
+  it("makes events the example pipeline accepts (its JSON schema, as the runtime checks it)", () => {
+    const pipeline = parseAllDocuments(
+      readFileSync(join(import.meta.dirname, "../../../examples/clickstream-pipeline.yaml"), "utf8"),
+    )
+      .map((d) => d.toJS() as { kind: string; spec: { format: { jsonSchema: Record<string, unknown> } } })
+      .find((d) => d.kind === "Pipeline");
+    const validate = compileEventSchema(pipeline?.spec.format.jsonSchema ?? {}, "jsonSchema", {
+      allErrors: true,
+    });
+    const refused = batch(0).filter((m) => !validate(JSON.parse(m.value)));
+    expect(refused.map((m) => m.value)).toEqual([]);
   });
 });

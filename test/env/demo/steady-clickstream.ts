@@ -56,7 +56,8 @@ export function clickBatch(options: {
       url: urls[Math.floor(random() * urls.length)],
       ts: new Date(options.nowMs - Math.floor(random() * 1_000) - late).toISOString(),
       latency_ms: Math.round(20 + random() * 400),
-      value: type === "purchase" ? Math.round(random() * 20_000) / 100 : null,
+      // Only purchases carry a value: the example's schema has `value: { type: number }`, so a null is invalid.
+      ...(type === "purchase" ? { value: Math.round(random() * 20_000) / 100 } : {}),
     };
     const message = {
       partition: Number(user.slice(1)) % options.partitions,
