@@ -36,4 +36,19 @@ describe("OffsetCommitter", () => {
     await c.commit(entry, second);
     expect(sent).toHaveLength(1);
   });
+
+  it("commits through the latest batch's function: a consumer kafkajs restarted has a new membership", async () => {
+    const { c, sent } = committer();
+    const restarted: Offsets[] = [];
+    const epoch = c.open();
+    await c.commit(entry, epoch);
+    c.capture(async (offsets) => {
+      restarted.push(offsets);
+    });
+    await c.commit({ ...entry, offset: 43 }, epoch);
+    expect(sent).toHaveLength(1);
+    expect(restarted).toEqual([
+      { topics: [{ topic: "t", partitions: [{ partition: 3, offset: "43", metadata: "tally/1 max=1" }] }] },
+    ]);
+  });
 });

@@ -45,9 +45,14 @@ export class OffsetCommitter {
     return this.fenced;
   }
 
-  /** Called from eachBatch with its payload's commit function (the same one every time). */
+  /**
+   * Called from eachBatch with its payload's commit function. The latest one wins: when kafkajs restarts a
+   * crashed consumer (a broker restart does that) it builds a new runner and group membership, and the
+   * old runner's function commits under a member id the coordinator no longer knows (UNKNOWN_MEMBER_ID,
+   * which the writers take for a rebalance that never comes).
+   */
   capture(fn: CommitFunction): void {
-    this.commitFn ??= fn;
+    this.commitFn = fn;
   }
 
   /** The group is changing: refuse commits until `open`. Synchronous on purpose (see above). */
