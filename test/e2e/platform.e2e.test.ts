@@ -8,6 +8,7 @@ import type { QueryResponse } from "../../api/v1alpha1/query.js";
 import { defaultConsumerGroup } from "../../contracts/runtime-config.js";
 import { defaultShardCount, shardLeaseName, shardOfRule } from "../../gateway/alerts/rule-shards.js";
 import { alertmanagerUrl, podRunnerPaths, redisUrl } from "../env/config.js";
+import { stackRestart } from "../env/stack.js";
 import { consistently, deliveredStatuses } from "../support/alert-stack.js";
 import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
@@ -38,8 +39,9 @@ import {
 // operator and gateway pods as processes with their own ServiceAccount tokens, so the chart's RBAC is
 // what they have), `kubectl apply -n` the examples, a live clickstream (out-of-order, late, duplicate,
 // bot and invalid records) with faults injected while it flows — a runtime process killed with SIGKILL,
-// the gateway pod holding the alert deleted, the operator leader's pod deleted, a `helm upgrade` that
-// rolls the gateways — then the ground truth (raw table, windows, minute rollup, dead letters, Redis),
+// Redis, the ClickHouse endpoint and the Kafka broker each stopped and started again, the gateway pod
+// holding the alert deleted, the operator leader's pod deleted, a `helm upgrade` that rolls the
+// gateways — then the ground truth (raw table, windows, minute rollup, dead letters, Redis),
 // the same numbers through the gateway's query API, an alert that fired and resolved with each
 // notification delivered exactly once, and nothing left behind after deleting the examples and
 // `helm uninstall`.
@@ -48,8 +50,8 @@ const id = randomUUID().replace(/-/g, "").slice(0, 6);
 const release = `e2e-${id}`;
 const partitions = 4;
 /** The live stream: this many seconds, one slice of every partition per second. */
-const trafficSeconds = Number(process.env.TALLY_E2E_TRAFFIC_SECONDS ?? "60");
-const perPartition = Number(process.env.TALLY_E2E_PER_PARTITION ?? "1500");
+const trafficSeconds = Number(process.env.TALLY_E2E_TRAFFIC_SECONDS ?? "90");
+const perPartition = Number(process.env.TALLY_E2E_PER_PARTITION ?? "2000");
 const upgradedRateLimit = 1234;
 const alertName = `e2e-traffic-${id}`;
 /** Events of the last 30 s of event time above which the test's alert fires (the stream has ~90/s). */
@@ -243,6 +245,18 @@ async function killRuntimeProcess(): Promise<void> {
   log(`${runtime.key} restarted by the pod-runner`);
 }
 
+/**
+ * One of the stack's services (Redis, the ClickHouse endpoint, the Kafka broker) stopped and started
+ * again on its data while the traffic flows: every client of it — the runtime, the gateways, the
+ * operator, the test's producer — has to ride out the outage.
+ */
+async function restartStackService(service: "redis" | "clickhouse" | "kafka"): Promise<void> {
+  log(`restarting ${service}`);
+  const downtime = await stackRestart([service]);
+  countFault(`${service}_restart`);
+  log(`${service} is back after ${((downtime.get(service) ?? Number.NaN) / 1000).toFixed(1)} s down`);
+}
+
 async function deleteAlertingGateway(): Promise<void> {
   // The chart leaves the shard count at its default: the rule's shard is known from its name alone.
   const lease = shardLeaseName(shardOfRule(workload, alertName, defaultShardCount));
@@ -387,13 +401,19 @@ describe("the platform team's path, end to end", () => {
       if (due > Date.now()) await sleep(due - Date.now());
     };
     log(`producing ${figures.produced} messages over ${trafficSeconds} s`);
-    await at(0.15);
+    await at(0.1);
     await killRuntimeProcess();
-    await at(0.35);
+    await at(0.2);
+    await restartStackService("redis");
+    await at(0.3);
+    await restartStackService("clickhouse");
+    await at(0.4);
     await deleteAlertingGateway();
-    await at(0.55);
+    await at(0.5);
+    await restartStackService("kafka");
+    await at(0.65);
     await deleteOperatorLeader();
-    await at(0.7);
+    await at(0.75);
     await upgradeGatewayRateLimit();
     expect(await traffic).toBe(figures.produced);
     log("traffic done; waiting for every offset to be committed");

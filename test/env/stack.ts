@@ -2,7 +2,8 @@
  * The local stack: `tsx test/env/stack.ts up|down|status [service ...]` (Makefile: stack-up,
  * stack-down, stack-status). Every service listens on 127.0.0.1; data, logs and pid files live
  * under `.tally-stack/` (TALLY_STACK_DIR). `up` is idempotent: a service already running and
- * ready is left alone.
+ * ready is left alone. `restart` stops the named services (gracefully, as the service's own shutdown
+ * does) and starts them on the same data: the e2e suite's infrastructure faults use it.
  */
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -184,6 +185,21 @@ async function stackDown(names: readonly string[] = []): Promise<void> {
   for (const service of [...select(names)].reverse()) await stopService(service);
 }
 
+/**
+ * Stops each named service and starts it again on the same data and ports; resolves once each is
+ * ready, with how long it was down (from the stop signal to ready).
+ */
+export async function stackRestart(names: readonly string[]): Promise<Map<string, number>> {
+  const downtime = new Map<string, number>();
+  for (const service of select(names)) {
+    const stoppedAt = Date.now();
+    await stopService(service);
+    await startService(service);
+    downtime.set(service.name, Date.now() - stoppedAt);
+  }
+  return downtime;
+}
+
 async function stackStatus(names: readonly string[] = []): Promise<boolean> {
   let allHealthy = true;
   for (const service of select(names)) {
@@ -205,8 +221,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case "status":
       return (await stackStatus(names)) ? 0 : 1;
+    case "restart":
+      if (names.length === 0) {
+        console.error("restart: name the services to restart (e.g. kafka clickhouse redis)");
+        return 2;
+      }
+      await stackRestart(names);
+      return 0;
     default:
-      console.error("usage: tsx test/env/stack.ts up|down|status [service ...]");
+      console.error("usage: tsx test/env/stack.ts up|down|status [service ...] | restart service ...");
       return 2;
   }
 }

@@ -45,10 +45,13 @@ export async function produceOnSchedule(
   partitions: readonly (readonly Pick<ProducedMessage, "partition" | "key" | "value">[])[],
   schedule: { readonly startMs: number; readonly chunks: number; readonly chunkMs: number },
 ): Promise<number> {
+  // The live stream rides out a broker restart (the e2e suite restarts Kafka while it flows): retries
+  // for about a minute, and the idempotent producer keeps a retried send from landing twice.
   const producer = new kafkajs.Kafka({
     brokers: kafkaBrokers,
     clientId: "tally-test-producer",
     logLevel: kafkajs.logLevel.ERROR,
+    retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 3_000 },
   }).producer({
     idempotent: true,
     maxInFlightRequests: 1,
