@@ -10,6 +10,7 @@ import type {
   NamespaceCatalogue,
   RawSourceEntry,
 } from "../../contracts/catalogue/source-catalogue.js";
+import { qualifiedName, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
 import { userIdField } from "../collect/event-key.js";
 import { defaultPlanLimits, selectPipeline } from "../query/plan-query.js";
 import { refuse, useOneOf } from "../query/query-refusal.js";
@@ -45,6 +46,31 @@ export function resolveEntityField(
       { field, allowed: [...fields.keys()] },
     );
   return name;
+}
+
+/** Refuses a name (from request field `field`, e.g. `dimension`) that is not a field of the pipeline. */
+export function checkField(raw: RawSourceEntry, name: string, field: string): void {
+  const fields = [...raw.fields.keys()];
+  if (!raw.fields.has(name))
+    refuse(400, "UnknownField", `"${name}" is not a field of pipeline ${raw.name}; ${useOneOf(fields)}`, {
+      field,
+      allowed: fields,
+    });
+}
+
+/** The raw table and its columns as SQL: `db`.`table`, the quoted event-time and entity columns. */
+export interface RawColumns {
+  readonly table: string;
+  readonly time: string;
+  readonly entity: string;
+}
+
+export function rawColumns(raw: RawSourceEntry, entityField: string): RawColumns {
+  return {
+    table: qualifiedName(raw.table.database, raw.table.table, `pipeline ${raw.name}`),
+    time: quoteIdentifier(raw.eventTimeField, "eventTime.field"),
+    entity: quoteIdentifier(entityField, "entity"),
+  };
 }
 
 export interface AnalyticsSourceRequest {

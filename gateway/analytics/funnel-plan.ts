@@ -8,8 +8,8 @@ import type { QueryFilter } from "../../api/v1alpha1/query.js";
 import type { NamespaceCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import { defaultPlanLimits } from "../query/plan-query.js";
 import { checkFilter } from "../query/query-fields.js";
-import { refuse, useOneOf } from "../query/query-refusal.js";
-import { type AnalyticsSource, resolveAnalyticsSource } from "./analytics-source.js";
+import { refuse } from "../query/query-refusal.js";
+import { type AnalyticsSource, checkField, resolveAnalyticsSource } from "./analytics-source.js";
 import { type ResolvedSegment, resolveSegment } from "./segment-sql.js";
 
 export type FunnelAttribution =
@@ -78,16 +78,7 @@ function planBreakdown(
 ): FunnelBreakdown | undefined {
   const breakdown = request.breakdown;
   if (breakdown === undefined) return undefined;
-  if (!source.raw.fields.has(breakdown.field))
-    refuse(
-      400,
-      "UnknownField",
-      `"${breakdown.field}" is not a field of pipeline ${source.pipeline}; ${useOneOf([...source.raw.fields.keys()])}`,
-      {
-        field: "breakdown.field",
-        allowed: [...source.raw.fields.keys()],
-      },
-    );
+  checkField(source.raw, breakdown.field, "breakdown.field");
   const attribution = breakdown.attribution ?? { type: "first_touch" };
   if (attribution.type === "step") {
     if (attribution.step >= stepCount)

@@ -5,10 +5,10 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Redis } from "ioredis";
 import type { FunnelRequest, FunnelResponse } from "../../api/v1alpha1/funnel.js";
-import { buildCatalogue, type NamespaceCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import { resultCacheKey } from "../cache/cache-key.js";
 import { computeCacheTtl, defaultOpenTtlMs, defaultSettledTtlMs } from "../cache/cache-ttl.js";
 import type { CacheStatus, ResultCache } from "../cache/result-cache.js";
+import { catalogueLookup } from "../query/catalogue-lookup.js";
 import type { SourceSnapshot } from "../query/create-query-service.js";
 import { defaultPlanLimits } from "../query/plan-query.js";
 import type { QueryOptions } from "../query/query-service.js";
@@ -93,25 +93,9 @@ function normalizedFunnel(plan: FunnelPlan): unknown {
   };
 }
 
-/** The objects' names and resourceVersions: the catalogue is rebuilt only when one changes. */
-function snapshotVersion(snapshot: SourceSnapshot): string {
-  const version = (o: { metadata?: { name?: string; resourceVersion?: string } }) =>
-    `${o.metadata?.name}@${o.metadata?.resourceVersion}`;
-  return [...snapshot.pipelines.map(version), "|", ...snapshot.rollups.map(version)].join(",");
-}
-
 export function createFunnelService(deps: FunnelServiceDeps): FunnelService {
   const limits = deps.queryLimits ?? defaultQueryLimits;
-  const catalogues = new Map<string, { version: string; catalogue: NamespaceCatalogue }>();
-  const catalogueOf = (namespace: string): NamespaceCatalogue => {
-    const snapshot = deps.snapshot(namespace);
-    const version = snapshotVersion(snapshot);
-    const cached = catalogues.get(namespace);
-    if (cached?.version === version) return cached.catalogue;
-    const catalogue = buildCatalogue(namespace, snapshot.pipelines, snapshot.rollups);
-    catalogues.set(namespace, { version, catalogue });
-    return catalogue;
-  };
+  const catalogueOf = catalogueLookup(deps.snapshot);
   return {
     async funnel(namespace, request, options) {
       const nowMs = deps.now();

@@ -123,6 +123,16 @@ describe("planFunnel refusals name the field", () => {
       { segment: { op: "has_done", event: { op: "eq", field: "nope", value: "x" }, atLeast: 1 } },
       "segment.event.field",
     ],
+    [
+      {
+        segment: {
+          op: "has_done",
+          event: { op: "eq", field: "type", value: "x" },
+          timeRange: { from: "yesterday", to: "2026-03-01T00:00:00Z" },
+        },
+      },
+      "segment.timeRange.from",
+    ],
     [{ timeRange: { from: "2026-01-01T00:00:00Z", to: "2026-03-01T00:00:00Z" } }, "timeRange"],
   ] as [Partial<FunnelRequest>, string][])("%j → %s", (ask, field) => {
     expect(refusal(ask).field).toBe(field);

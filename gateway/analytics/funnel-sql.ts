@@ -13,8 +13,9 @@
  * Entities are then counted per breakdown value (top N by entities at step 0, the rest as Other) and in
  * total (GROUPING SETS), with the median and the histogram of the times to convert.
  */
-import { numberLiteral, qualifiedName, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
+import { numberLiteral, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
 import { Params, type RenderedQuery, renderFilter } from "../query/render-query-sql.js";
+import { rawColumns } from "./analytics-source.js";
 import type { FunnelPlan } from "./funnel-plan.js";
 import { renderSegmentCondition } from "./segment-sql.js";
 
@@ -29,8 +30,7 @@ function bitMask(conditions: readonly (string | undefined)[]): string {
 function eventsSelect(plan: FunnelPlan, params: Params): string {
   const { raw, entityField, range } = plan.source;
   const fields = raw.fields;
-  const entity = quoteIdentifier(entityField, "entity");
-  const time = quoteIdentifier(raw.eventTimeField, "eventTime.field");
+  const { table, time, entity } = rawColumns(raw, entityField);
   const steps = plan.steps.map((s) => renderFilter(s.event, fields, params));
   const gapConditions: (string | undefined)[] = plan.steps.slice(0, -1).map(() => undefined);
   const gapParts = new Map<number, string[]>();
@@ -55,7 +55,7 @@ function eventsSelect(plan: FunnelPlan, params: Params): string {
   return [
     `SELECT ${entity} AS _e, toUnixTimestamp64Milli(toDateTime64(${time}, 3)) AS _t, _partition AS _p, _offset AS _o,`,
     `  ${bitMask(steps)} AS _s, ${bitMask(gapConditions)} AS _x, ${value} AS _v`,
-    `FROM ${qualifiedName(raw.table.database, raw.table.table, `pipeline ${raw.name}`)}`,
+    `FROM ${table}`,
     `WHERE ${where.join(" AND ")}`,
   ].join("\n");
 }

@@ -12,14 +12,12 @@ import { Params, type RenderedQuery } from "../query/render-query-sql.js";
 import { checkTimezone, type ResolvedRange, resolveTimeRange } from "../query/time-range.js";
 import { periodNumberFunction, periodStarts, periodsAfter } from "./retention-periods.js";
 import {
-  type AnalyticsSource,
   checkEventFilter,
-  checkSegment,
+  type EntitySource,
   entityPresent,
+  entitySegmentCondition,
   eventCondition,
-  resolveAnalyticsSource,
-  segmentCondition,
-  segmentRangeOf,
+  resolveEntitySource,
 } from "./retention-source.js";
 
 export interface RetentionLimits {
@@ -30,7 +28,7 @@ export interface RetentionLimits {
 export const defaultRetentionLimits: RetentionLimits = { maxCohorts: 400 };
 
 export interface RetentionPlan {
-  readonly source: AnalyticsSource;
+  readonly source: EntitySource;
   readonly request: RetentionRequest;
   /** The range widened to whole periods: the cohorts' events. */
   readonly range: ResolvedRange;
@@ -46,11 +44,10 @@ export function planRetention(
   nowMs: number,
   limits: RetentionLimits = defaultRetentionLimits,
 ): RetentionPlan {
-  const source = resolveAnalyticsSource(catalogue, request.pipeline, request.entity);
+  const source = resolveEntitySource(catalogue, request.pipeline, request.entity);
   checkTimezone(request.timezone);
   checkEventFilter(source, request.startEvent, "startEvent");
   checkEventFilter(source, request.returnEvent, "returnEvent");
-  checkSegment(source, request.segment);
   const requested = resolveTimeRange(request.timeRange, "none", request.timezone, nowMs);
   const cohortStarts = periodStarts(
     requested.fromMs,
@@ -75,24 +72,24 @@ export function planRetention(
     fromMs: first,
     toMs: periodsAfter(last, request.periods + 1, request.period, request.timezone),
   };
-  const segmentRange = segmentRangeOf(request.segment, requested, request.timezone, nowMs);
   return {
     source,
     request,
     range,
     returnsRange,
     cohortStarts,
-    query: renderRetentionQuery(source, request, range, returnsRange, segmentRange),
+    query: renderRetentionQuery(source, request, { range, returnsRange, requested }, nowMs),
   };
 }
 
+/** `requested` is the range as asked, not widened: the segment's default range. */
 function renderRetentionQuery(
-  source: AnalyticsSource,
+  source: EntitySource,
   request: RetentionRequest,
-  range: ResolvedRange,
-  returnsRange: ResolvedRange,
-  segmentRange: ResolvedRange,
+  ranges: { range: ResolvedRange; returnsRange: ResolvedRange; requested: ResolvedRange },
+  nowMs: number,
 ): RenderedQuery {
+  const { range, returnsRange, requested } = ranges;
   const params = new Params();
   const tz = params.add("String", request.timezone);
   const periodOf = (time: string) => `${periodNumberFunction[request.period]}(${time}, ${tz})`;
@@ -104,8 +101,8 @@ function renderRetentionQuery(
     entityPresent(source),
     `(${eventCondition(source, request.startEvent, params)})`,
   ];
-  // The one place the segment narrows the cohorts (its entities only): see segmentCondition.
-  const segment = segmentCondition(source, request.segment, segmentRange, params);
+  // The one place the segment narrows the cohorts (its entities only).
+  const segment = entitySegmentCondition(source, request.segment, requested, request.timezone, nowMs, params);
   if (segment !== undefined) startWhere.push(segment);
   const starts =
     request.mode === "recurring"

@@ -6,13 +6,13 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Redis } from "ioredis";
 import type { QueryExplain } from "../../api/v1alpha1/query.js";
-import { redisPrefix, watermarksKey } from "../../contracts/redis/live-windows.js";
 import { type CacheTtl, computeCacheTtl, defaultOpenTtlMs, defaultSettledTtlMs } from "../cache/cache-ttl.js";
 import type { CacheStatus, ResultCache } from "../cache/result-cache.js";
 import type { RenderedQuery } from "../query/render-query-sql.js";
 import { mapClickHouseError, type QueryLimits } from "../query/run-query.js";
 import type { ResolvedRange } from "../query/time-range.js";
-import type { AnalyticsSource } from "./retention-source.js";
+import { readPipelineWatermark } from "./analytics-watermark.js";
+import type { EntitySource } from "./retention-source.js";
 
 export interface AnalyticsRows<T> {
   readonly rows: T[];
@@ -57,7 +57,7 @@ export async function runAnalyticsQuery<T>(
 
 /** The explain of an answer read from the raw table: no rollup holds entities' event sequences. */
 export function rawExplain(
-  source: AnalyticsSource,
+  source: EntitySource,
   range: ResolvedRange,
   reason: string,
   cache: { status: CacheStatus; ttlSeconds: number; settled: boolean },
@@ -104,23 +104,13 @@ export async function throughCache<T>(
 export async function analyticsCacheTtl(
   redis: Redis | undefined,
   namespace: string,
-  source: AnalyticsSource,
+  source: EntitySource,
   range: ResolvedRange,
   nowMs: number,
 ): Promise<CacheTtl> {
-  let watermarkMs: number | undefined;
-  if (redis !== undefined) {
-    try {
-      const byPartition = await redis.hgetall(watermarksKey(redisPrefix(namespace, source.pipeline.name)));
-      const values = Object.values(byPartition).map(Number).filter(Number.isFinite);
-      watermarkMs = values.length === 0 ? undefined : Math.min(...values);
-    } catch {
-      watermarkMs = undefined;
-    }
-  }
   return computeCacheTtl({
     rangeEndMs: range.toMs,
-    watermarkMs,
+    watermarkMs: await readPipelineWatermark(redis, namespace, source.pipeline.name),
     allowedLatenessMs: source.pipeline.raw.allowedLatenessMs,
     openTtlMs: defaultOpenTtlMs,
     settledTtlMs: defaultSettledTtlMs,

@@ -7,12 +7,13 @@ import type { Redis } from "ioredis";
 import type { RetentionRequest, RetentionResponse } from "../../api/v1alpha1/retention.js";
 import { resultCacheKey } from "../cache/cache-key.js";
 import type { ResultCache } from "../cache/result-cache.js";
+import { catalogueLookup } from "../query/catalogue-lookup.js";
+import type { SourceSnapshot } from "../query/create-query-service.js";
 import type { QueryOptions } from "../query/query-service.js";
 import { defaultQueryLimits, type QueryLimits } from "../query/run-query.js";
 import { type RetentionCount, retentionGrid } from "./retention-grid.js";
 import { defaultRetentionLimits, planRetention, type RetentionLimits } from "./retention-plan.js";
 import { analyticsCacheTtl, rawExplain, runAnalyticsQuery, throughCache } from "./retention-run.js";
-import { catalogueLookup, type SourceSnapshot } from "./retention-source.js";
 
 /** What the retention and sessions services need. */
 export interface AnalyticsServiceDeps {

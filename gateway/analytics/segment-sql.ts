@@ -3,19 +3,31 @@
  * or not (has_not_done), as `entity IN (subquery)` over the pipeline's raw table. The query API, the
  * funnel and retention/sessions all add this one condition where they build their WHERE clause.
  */
+import type { TimeRange } from "../../api/v1alpha1/query.js";
 import type { Segment } from "../../api/v1alpha1/segment.js";
 import type { RawSourceEntry } from "../../contracts/catalogue/source-catalogue.js";
-import { qualifiedName, quoteIdentifier } from "../../contracts/clickhouse/sql.js";
 import { checkFilter } from "../query/query-fields.js";
-import { refuse } from "../query/query-refusal.js";
+import { QueryRefusal, refuse } from "../query/query-refusal.js";
 import { type Params, renderFilter } from "../query/render-query-sql.js";
 import { type ResolvedRange, resolveTimeRange } from "../query/time-range.js";
+import { rawColumns } from "./analytics-source.js";
 
 export interface ResolvedSegment {
   readonly op: Segment["op"];
   readonly event: Segment["event"];
   readonly atLeast: number;
   readonly range: ResolvedRange;
+}
+
+/** The segment's own range (a preset in the request's timezone); a refusal names it under `field`. */
+function segmentTimeRange(range: TimeRange, timezone: string, nowMs: number, field: string): ResolvedRange {
+  try {
+    return resolveTimeRange(range, "none", timezone, nowMs);
+  } catch (error) {
+    if (error instanceof QueryRefusal && error.body.field !== undefined)
+      refuse(400, error.body.error, error.body.message, { field: `${field}.${error.body.field}` });
+    throw error;
+  }
 }
 
 /**
@@ -35,7 +47,7 @@ export function resolveSegment(
   const range =
     segment.timeRange === undefined
       ? requestRange
-      : resolveTimeRange(segment.timeRange, "none", timezone, nowMs);
+      : segmentTimeRange(segment.timeRange, timezone, nowMs, field);
   if (range.toMs - range.fromMs > rawMaxRangeMs)
     refuse(
       422,
@@ -53,9 +65,7 @@ export function renderSegmentCondition(
   entityField: string,
   params: Params,
 ): string {
-  const entity = quoteIdentifier(entityField, "entity");
-  const time = quoteIdentifier(raw.eventTimeField, "eventTime.field");
-  const table = qualifiedName(raw.table.database, raw.table.table, `pipeline ${raw.name}`);
+  const { table, time, entity } = rawColumns(raw, entityField);
   const subquery = [
     `SELECT ${entity} FROM ${table}`,
     `WHERE ${time} >= fromUnixTimestamp64Milli(${params.add("Int64", segment.range.fromMs)})`,

@@ -16,16 +16,14 @@ import { quoteIdentifier } from "../../contracts/clickhouse/sql.js";
 import { refuse } from "../query/query-refusal.js";
 import { Params, type RenderedQuery } from "../query/render-query-sql.js";
 import { bucketStarts, checkTimezone, type ResolvedRange, resolveTimeRange } from "../query/time-range.js";
+import { checkField } from "./analytics-source.js";
 import {
-  type AnalyticsSource,
   checkEventFilter,
-  checkField,
-  checkSegment,
+  type EntitySource,
   entityPresent,
+  entitySegmentCondition,
   eventCondition,
-  resolveAnalyticsSource,
-  segmentCondition,
-  segmentRangeOf,
+  resolveEntitySource,
 } from "./retention-source.js";
 
 export interface SessionsLimits {
@@ -40,7 +38,7 @@ export const defaultSessionGapMs = 30 * 60_000;
 export const defaultPageView: QueryFilter = { op: "eq", field: "type", value: "page_view" };
 
 export interface SessionsPlan {
-  readonly source: AnalyticsSource;
+  readonly source: EntitySource;
   readonly request: SessionsRequest;
   readonly range: ResolvedRange;
   /** undefined with sessionField. */
@@ -49,17 +47,18 @@ export interface SessionsPlan {
 }
 
 /** The request's gap, else the pipeline's first session window's, else 30 minutes. */
-export function sessionGapMs(source: AnalyticsSource, gap: string | undefined): number {
+export function sessionGapMs(source: EntitySource, gap: string | undefined): number {
   if (gap !== undefined) return parseDuration(gap, "gap");
   const window = source.pipeline.spec.windows?.find((w) => w.type === "session");
   return window?.type === "session" ? parseDuration(window.gap, "gap") : defaultSessionGapMs;
 }
 
-function checkSessionsRequest(source: AnalyticsSource, request: SessionsRequest): void {
+function checkSessionsRequest(source: EntitySource, request: SessionsRequest): void {
   checkTimezone(request.timezone);
-  if (request.sessionField !== undefined) checkField(source, request.sessionField, "sessionField");
-  checkField(source, request.urlField, "urlField");
-  if (request.dimension !== undefined) checkField(source, request.dimension, "dimension");
+  if (request.sessionField !== undefined)
+    checkField(source.pipeline.raw, request.sessionField, "sessionField");
+  checkField(source.pipeline.raw, request.urlField, "urlField");
+  if (request.dimension !== undefined) checkField(source.pipeline.raw, request.dimension, "dimension");
   checkEventFilter(source, request.filter, "filter");
   if (request.bounce === "single_page_view")
     checkEventFilter(
@@ -67,7 +66,6 @@ function checkSessionsRequest(source: AnalyticsSource, request: SessionsRequest)
       request.pageView ?? defaultPageView,
       request.pageView === undefined ? "bounce" : "pageView",
     );
-  checkSegment(source, request.segment);
   if (request.gap !== undefined && parseDuration(request.gap, "gap") <= 0)
     refuse(400, "InvalidGap", "gap must be more than zero", { field: "gap" });
 }
@@ -78,7 +76,7 @@ export function planSessions(
   nowMs: number,
   limits: SessionsLimits = defaultSessionsLimits,
 ): SessionsPlan {
-  const source = resolveAnalyticsSource(catalogue, request.pipeline, request.entity);
+  const source = resolveEntitySource(catalogue, request.pipeline, request.entity);
   checkSessionsRequest(source, request);
   const range = resolveTimeRange(request.timeRange, request.granularity, request.timezone, nowMs);
   if (
@@ -89,22 +87,21 @@ export function planSessions(
       field: "granularity",
     });
   const gapMs = request.sessionField === undefined ? sessionGapMs(source, request.gap) : undefined;
-  const segmentRange = segmentRangeOf(request.segment, range, request.timezone, nowMs);
   return {
     source,
     request,
     range,
     gapMs,
-    query: renderSessionsQuery(source, request, range, gapMs, segmentRange),
+    query: renderSessionsQuery(source, request, range, gapMs, nowMs),
   };
 }
 
 /** One row per event: its session key parts, time (ms), page, dimension value and page-view flag. */
 function eventsSelect(
-  source: AnalyticsSource,
+  source: EntitySource,
   request: SessionsRequest,
   range: ResolvedRange,
-  segmentRange: ResolvedRange,
+  nowMs: number,
   params: Params,
 ): string {
   const { time, entity, table } = source;
@@ -127,8 +124,8 @@ function eventsSelect(
       : `isNotNull(${session}) AND NOT empty(toString(${session}))`,
     `(${eventCondition(source, request.filter, params)})`,
   ];
-  // The one place the segment narrows the events (its entities only): see segmentCondition.
-  const segment = segmentCondition(source, request.segment, segmentRange, params);
+  // The one place the segment narrows the events (its entities only).
+  const segment = entitySegmentCondition(source, request.segment, range, request.timezone, nowMs, params);
   if (segment !== undefined) where.push(segment);
   return [
     "SELECT",
@@ -144,14 +141,14 @@ function eventsSelect(
 }
 
 function renderSessionsQuery(
-  source: AnalyticsSource,
+  source: EntitySource,
   request: SessionsRequest,
   range: ResolvedRange,
   gapMs: number | undefined,
-  segmentRange: ResolvedRange,
+  nowMs: number,
 ): RenderedQuery {
   const params = new Params();
-  const events = eventsSelect(source, request, range, segmentRange, params);
+  const events = eventsSelect(source, request, range, nowMs, params);
   // Gap sessions: a running count of session starts numbers each entity's sessions.
   const keyed =
     gapMs === undefined
@@ -190,7 +187,7 @@ function renderSessionsQuery(
 
 /** A dimension value arrives as text: back to the field's own JSON type. */
 export function dimensionValue(
-  source: AnalyticsSource,
+  source: EntitySource,
   field: string,
   key: string | null,
 ): string | number | boolean | null {

@@ -4,11 +4,11 @@
  */
 import type { SessionsRequest, SessionsResponse } from "../../api/v1alpha1/sessions.js";
 import { resultCacheKey } from "../cache/cache-key.js";
+import { catalogueLookup } from "../query/catalogue-lookup.js";
 import type { QueryOptions } from "../query/query-service.js";
 import { defaultQueryLimits } from "../query/run-query.js";
 import { analyticsCacheTtl, rawExplain, runAnalyticsQuery, throughCache } from "./retention-run.js";
 import { type AnalyticsServiceDeps, rawTableReason } from "./retention-service.js";
-import { catalogueLookup } from "./retention-source.js";
 import { type SessionGroupRow, sessionsAnswer } from "./sessions-answer.js";
 import { defaultSessionsLimits, planSessions, type SessionsLimits } from "./sessions-plan.js";
 

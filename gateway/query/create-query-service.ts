@@ -10,14 +10,14 @@ import { parseDuration } from "../../api/v1alpha1/duration.js";
 import type { PipelineObject, RollupObject } from "../../api/v1alpha1/objects.js";
 import type { QueryExplain, QueryResponse } from "../../api/v1alpha1/query.js";
 import type { QueryApiRequest, QueryCompare, QueryComparison } from "../../api/v1alpha1/segment.js";
-import { buildCatalogue, type NamespaceCatalogue } from "../../contracts/catalogue/source-catalogue.js";
 import { renderWindowPartialsQuery } from "../../contracts/clickhouse/window-table-ddl.js";
-import { redisPrefix, watermarksKey } from "../../contracts/redis/live-windows.js";
 import { resultNames } from "../../contracts/windows/window-spec.js";
+import { readPipelineWatermark } from "../analytics/analytics-watermark.js";
 import { comparePeriods, previousPeriod } from "../analytics/segment-compare.js";
 import { resultCacheKey } from "../cache/cache-key.js";
 import { computeCacheTtl, defaultOpenTtlMs, defaultSettledTtlMs } from "../cache/cache-ttl.js";
 import type { CacheStatus, ResultCache } from "../cache/result-cache.js";
+import { catalogueLookup } from "./catalogue-lookup.js";
 import { describeSources } from "./describe-sources.js";
 import { defaultPlanLimits, type PlanLimits, planQuery, type QueryPlan, type Segment } from "./plan-query.js";
 import { refuse } from "./query-refusal.js";
@@ -47,11 +47,6 @@ export interface QueryServiceDeps {
   readonly now: () => number;
   readonly planLimits?: PlanLimits;
   readonly queryLimits?: QueryLimits;
-}
-
-function snapshotVersion(snapshot: SourceSnapshot): string {
-  const version = (o: PipelineObject | RollupObject) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`;
-  return [...snapshot.pipelines.map(version), "|", ...snapshot.rollups.map(version)].join(",");
 }
 
 function tableName(segment: Segment): string {
@@ -120,29 +115,9 @@ function approximateColumns(plan: QueryPlan): string[] {
 export function createQueryService(deps: QueryServiceDeps): QueryService {
   const planLimits = deps.planLimits ?? defaultPlanLimits;
   const queryLimits = deps.queryLimits ?? defaultQueryLimits;
-  const catalogues = new Map<string, { version: string; catalogue: NamespaceCatalogue }>();
-
-  function catalogueOf(namespace: string): NamespaceCatalogue {
-    const snapshot = deps.snapshot(namespace);
-    const version = snapshotVersion(snapshot);
-    const cached = catalogues.get(namespace);
-    if (cached?.version === version) return cached.catalogue;
-    const catalogue = buildCatalogue(namespace, snapshot.pipelines, snapshot.rollups);
-    catalogues.set(namespace, { version, catalogue });
-    return catalogue;
-  }
-
-  /** The pipeline's watermark: the lowest of its partitions' (the runtime's Redis sink writes them). */
-  async function watermarkOf(namespace: string, pipeline: string): Promise<number | undefined> {
-    if (deps.redis === undefined) return undefined;
-    try {
-      const byPartition = await deps.redis.hgetall(watermarksKey(redisPrefix(namespace, pipeline)));
-      const values = Object.values(byPartition).map(Number).filter(Number.isFinite);
-      return values.length === 0 ? undefined : Math.min(...values);
-    } catch {
-      return undefined;
-    }
-  }
+  const catalogueOf = catalogueLookup(deps.snapshot);
+  const watermarkOf = (namespace: string, pipeline: string) =>
+    readPipelineWatermark(deps.redis, namespace, pipeline);
 
   async function run(plan: QueryPlan, tag: string): Promise<QueryAnswer> {
     return plan.kind === "window"

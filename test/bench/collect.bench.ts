@@ -15,10 +15,8 @@
  * acknowledged (none lost, none doubled by the producer's retries).
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg } from "node:os";
 import type { PipelineObject } from "../../api/v1alpha1/objects.js";
 import {
   createTopics,
@@ -151,7 +149,6 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
     metadata: { name: names.pipeline, namespace: names.namespace, resourceVersion: "1" },
     spec,
   };
-  const dir = mkdtempSync(join(tmpdir(), "tally-collect-bench-"));
   const token = randomUUID();
   let server: GatewayServer | undefined;
   let client: CollectClient | undefined;
@@ -164,9 +161,7 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
       rollups: [],
       collector: true,
     };
-    const configPath = join(dir, "gateway.json");
-    writeFileSync(configPath, JSON.stringify(config));
-    server = await GatewayServer.start(configPath);
+    server = await GatewayServer.start(config);
     client = new CollectClient(
       server.ready.port,
       token,
@@ -208,7 +203,6 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
   } finally {
     client?.close();
     if (server !== undefined) progress(`gateway process ${await server.stop()}`);
-    rmSync(dir, { recursive: true, force: true });
     const admin = kafkaClient().admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [names.topic, names.deadLetterTopic] }).catch(() => undefined);

@@ -31,16 +31,10 @@ import { type CombinedWindow, combinePartials } from "../../contracts/windows/wi
 import type { WindowSpec } from "../../contracts/windows/window-spec.js";
 import type { BenchDiscardSummary } from "../../runtime/sinks/bench-discarding-sink.js";
 import { kafkaBrokers } from "../env/config.js";
+import type { ClickEvent, ProducedMessage } from "../support/clickstream-generator.js";
 import {
-  type ClickEvent,
-  generateClickstream,
-  type ProducedMessage,
-} from "../support/clickstream-generator.js";
-import {
-  createTopics,
   pipelineManifest,
   planOf,
-  produce,
   type RuntimeTestNames,
   runtimeTestNames,
   WorkerProcess,
@@ -48,6 +42,8 @@ import {
   writeManifest,
 } from "../support/runtime-harness.js";
 import type { BenchFigure } from "./bench-figure.js";
+import { produceBenchTopic } from "./bench-topic.js";
+import { clockTicks } from "./process-cpu.js";
 
 const execFileAsync = promisify(execFile);
 const partitions = 4;
@@ -56,7 +52,6 @@ const runs = Math.max(1, Number(process.env.TALLY_FLINK_BENCH_RUNS ?? 3));
 /** The runtime commits a partition's batch at least every maxDelay (1 s): Flink checkpoints as often. */
 const checkpointMs = 1_000;
 const projectDir = join(import.meta.dirname, "flink");
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
 type Variant = "all" | "tumbling" | "sliding" | "session";
 const allVariants: readonly Variant[] = ["all", "tumbling", "sliding", "session"];
@@ -353,17 +348,8 @@ function spread(values: readonly number[]): { min: number; median: number; max: 
 export async function runBench(): Promise<readonly BenchFigure[]> {
   const classpath = flinkClasspath();
   const names = runtimeTestNames("flink-bench");
-  const produced = generateClickstream({
-    seed: 7,
-    partitions,
-    perPartition,
-    startMs: Date.now() - 6 * 3_600_000,
-    spacingMs: 100,
-    rates: { late: 0, veryLate: 0 },
-  });
+  const produced = await produceBenchTopic(names, partitions, perPartition, { late: 0, veryLate: 0 });
   const counts = produced.map((p) => p.length);
-  await createTopics(names, partitions);
-  await produce(names.topic, produced);
   progress(`produced ${counts.reduce((a, b) => a + b, 0)} events to ${names.topic}`);
   // Each partition's last message is a sentinel an hour ahead: the windows it opens never close in the runtime.
   const sentinels = produced.map((p) => p.at(-1)?.event?.ts ?? 0);

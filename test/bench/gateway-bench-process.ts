@@ -1,13 +1,21 @@
 /**
  * gateway-bench-server.ts as a child process, for the benches that measure the gateway out of their own
- * process (gateway.bench.ts, collect.bench.ts, sse.bench.ts): started from a config file, asked for its usage, stopped.
+ * process (gateway.bench.ts, collect.bench.ts, sse.bench.ts): started on its config (written to a temporary
+ * file it reads at start-up, removed once it listens or failed to), asked for its usage, stopped.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stackConfig } from "../env/config.js";
-import { type BenchServerReady, type ServerUsage, usagePath } from "./gateway-bench-shared.js";
+import {
+  type BenchServerConfig,
+  type BenchServerReady,
+  type ServerUsage,
+  usagePath,
+} from "./gateway-bench-shared.js";
 
 export class GatewayServer {
   private constructor(
@@ -16,7 +24,10 @@ export class GatewayServer {
     private readonly stderr: readonly string[],
   ) {}
 
-  static async start(configPath: string): Promise<GatewayServer> {
+  static async start(config: BenchServerConfig): Promise<GatewayServer> {
+    const dir = mkdtempSync(join(tmpdir(), "tally-gateway-bench-"));
+    const configPath = join(dir, "config.json");
+    writeFileSync(configPath, JSON.stringify(config));
     const child = spawn(
       process.execPath,
       ["--import", "tsx", join(import.meta.dirname, "gateway-bench-server.ts"), configPath],
@@ -47,6 +58,8 @@ export class GatewayServer {
       throw new Error(
         `gateway bench server: ${error instanceof Error ? error.message : String(error)}; stderr: ${stderr.join("").slice(-2_000)}`,
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 

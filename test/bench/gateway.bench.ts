@@ -35,10 +35,9 @@
  * and pressure, and each group of figures gets a line saying what limits it.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -723,7 +722,6 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
   const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   const logger = createLogger(new Writable({ write: (_chunk, _encoding, done) => done() }), "info");
   const cache = new ResultCache({ redisUrl, registry: new Registry(), logger });
-  const dir = mkdtempSync(join(tmpdir(), "tally-gateway-bench-"));
   let dataset: GatewayDataset | undefined;
   let server: GatewayServer | undefined;
   let gateway: GatewayClient | undefined;
@@ -746,9 +744,7 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
     });
     const token = randomUUID();
     const config: BenchServerConfig = { namespace, token, pipeline: d.pipeline, rollups: d.rollups };
-    const configPath = join(dir, "gateway.json");
-    writeFileSync(configPath, JSON.stringify(config));
-    server = await GatewayServer.start(configPath);
+    server = await GatewayServer.start(config);
     progress(`gateway process listening on 127.0.0.1:${server.ready.port}`);
     gateway = new GatewayClient(server.ready.port, token, namespace);
     const b: Bench = { d, namespace, gateway, server, service, direct };
@@ -865,7 +861,6 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
     gateway?.close();
     if (server !== undefined) progress(`gateway process: ${await server.stop()}`);
     await cache.close();
-    rmSync(dir, { recursive: true, force: true });
     if (dataset !== undefined) {
       await dropGatewayDataset(admin, dataset);
       const { namespace, pipeline } = dataset.names;

@@ -21,8 +21,7 @@
  *  - runtime.inprocess_*_events_per_s: the pipeline alone, in this process, stage by stage (where the
  *    time goes), per CPU-second after a warm-up pass.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { setFlagsFromString } from "node:v8";
@@ -38,11 +37,9 @@ import { stackConfig } from "../env/config.js";
 import { generateClickstream, type ProducedMessage } from "../support/clickstream-generator.js";
 import {
   clickhouseClient,
-  createTopics,
   kafkaClient,
   pipelineManifest,
   planOf,
-  produce,
   type RuntimeTestNames,
   runtimeTestNames,
   WorkerProcess,
@@ -50,6 +47,8 @@ import {
   writeManifest,
 } from "../support/runtime-harness.js";
 import { type BenchFigure, perSecond } from "./bench-figure.js";
+import { produceBenchTopic } from "./bench-topic.js";
+import { cpuSeconds } from "./process-cpu.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -59,15 +58,6 @@ const perPartition = 250_000;
 
 function progress(message: string): void {
   console.error(`[bench] runtime: ${message}`);
-}
-
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -120,16 +110,8 @@ async function wholePath(): Promise<Measured> {
     spec.windows = spec.windows?.map((w) => (w.type === "session" ? { ...w, gap: "30m" } : w));
   });
   const plan = planOf(manifest);
-  const produced = generateClickstream({
-    seed: 7,
-    partitions,
-    perPartition,
-    startMs: Date.now() - 6 * 3_600_000,
-    spacingMs: 100,
-  });
+  const produced = await produceBenchTopic(names, partitions, perPartition);
   const total = produced.flat().length;
-  await createTopics(names, partitions);
-  await produce(names.topic, produced);
   progress(`produced ${total} events`);
 
   const bare = await bareConsumer(names.topic, total);

@@ -19,10 +19,7 @@
  *  - gateway.sse_cpu_ms_per_s: the server's CPU time per second of wall time during the changes.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import type { DashboardObject, PipelineObject } from "../../api/v1alpha1/objects.js";
@@ -66,7 +63,6 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
   const spec = planOf(pipelineManifest(names)).spec;
   const rawTable = qualifiedName(spec.sink.clickhouse.database, spec.sink.clickhouse.table, "bench table");
   const prefix = redisPrefix(names.namespace, names.pipeline);
-  const dir = mkdtempSync(join(tmpdir(), "tally-sse-bench-"));
   const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   const clients: SseClient[] = [];
   let server: GatewayServer | undefined;
@@ -137,9 +133,7 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
       rollups: [],
       stream: { dashboards, tickMs, pollMs, heartbeatMs: 15_000 },
     };
-    const configPath = join(dir, "config.json");
-    writeFileSync(configPath, JSON.stringify(config));
-    server = await GatewayServer.start(configPath);
+    server = await GatewayServer.start(config);
     await sleep(2_000); // past start-up's allocations
     const idle = await server.usage();
     progress(`idle server RSS ${(idle.rssBytes / 2 ** 20).toFixed(1)} MB; opening ${subscribers} streams`);
@@ -233,6 +227,5 @@ export async function runBench(): Promise<readonly BenchFigure[]> {
     await redis.del(watermarksKey(prefix)).catch(() => 0);
     redis.disconnect();
     await clickhouse.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

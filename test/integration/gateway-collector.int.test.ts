@@ -1,8 +1,6 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineObject } from "../../api/v1alpha1/objects.js";
-import { qualifiedName } from "../../contracts/clickhouse/sql.js";
-import { windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
 import { buildTokenTable } from "../../gateway/auth/token-table.js";
 import { Collector } from "../../gateway/collect/collector.js";
 import { collectorOriginsAnnotation } from "../../gateway/collect/cors.js";
@@ -14,16 +12,18 @@ import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/free-port.js";
 import {
   clickhouseClient,
-  createTopics,
-  kafkaClient,
   pipelineManifest,
   planOf,
   type RuntimeTestNames,
   runtimeTestNames,
-  WorkerProcess,
   waitForCommitted,
-  writeManifest,
 } from "../support/runtime-harness.js";
+import {
+  startWorkerPipeline,
+  stopWorkerPipeline,
+  topicEnds,
+  type WorkerPipeline,
+} from "../support/worker-pipeline.js";
 
 // The collector on the stack: the gateway app in-process (real token table, the real Kafka producer),
 // the example clickstream Pipeline pointed at a fresh topic in the registry snapshot, and a real runtime
@@ -46,9 +46,7 @@ const { table: tokenTable } = buildTokenTable([
 const clickhouse = clickhouseClient();
 const sink = new KafkaEventSink("tally-collector-test");
 let names: RuntimeTestNames;
-let rawTable: string;
-let windowTable: string;
-let worker: WorkerProcess | undefined;
+let loaded: WorkerPipeline;
 let app: GatewayApp;
 let base: string;
 const deadPipeline = "unreachable";
@@ -87,28 +85,11 @@ const post = (
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 
-async function topicEnds(): Promise<number[]> {
-  const admin = kafkaClient().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(names.topic);
-    return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 beforeAll(async () => {
   names = runtimeTestNames("collect", `gw-collect-${Math.random().toString(36).slice(2, 8)}`);
   const manifest = pipelineManifest(names);
   const spec = planOf(manifest).spec;
-  rawTable = qualifiedName(spec.sink.clickhouse.database, spec.sink.clickhouse.table, "test");
-  windowTable = qualifiedName(
-    spec.sink.clickhouse.database,
-    windowTableName(spec.sink.clickhouse.table),
-    "test",
-  );
-  await createTopics(names, 3);
+  loaded = await startWorkerPipeline(names, manifest, 3);
   const pipelines: PipelineObject[] = [
     {
       apiVersion: "tally.dev/v1alpha1",
@@ -147,15 +128,12 @@ beforeAll(async () => {
     collector: new Collector({ snapshot, sink, logger }),
   });
   base = await app.listen({ port: 0, host: "127.0.0.1" });
-  worker = WorkerProcess.start(writeManifest(manifest), `collect-${names.id}`);
 }, 120_000);
 
 afterAll(async () => {
-  await worker?.stop();
   await app?.close();
   await sink.close();
-  for (const table of [rawTable, windowTable])
-    if (table !== undefined) await clickhouse.command({ query: `DROP TABLE IF EXISTS ${table}` });
+  await stopWorkerPipeline(loaded, clickhouse);
   await clickhouse.close();
 });
 
@@ -174,12 +152,12 @@ describe("gateway event collector on the stack", () => {
     expect(await retry.json()).toEqual({ accepted: second.length });
 
     const sent = [...first, ...second, single].filter((e) => e !== undefined);
-    const ends = await topicEnds();
+    const ends = await topicEnds(names);
     expect(ends.reduce((a, b) => a + b, 0)).toBe(sent.length + second.length);
     await waitForCommitted(names, ends, 120_000);
     const rows = await eventually(async () => {
       const result = await clickhouse.query({
-        query: `SELECT event_id, user_id, toString(type) AS type, url, toUnixTimestamp64Milli(ts) AS ts, _partition FROM ${rawTable} ORDER BY event_id`,
+        query: `SELECT event_id, user_id, toString(type) AS type, url, toUnixTimestamp64Milli(ts) AS ts, _partition FROM ${loaded.rawTable} ORDER BY event_id`,
         format: "JSONEachRow",
         clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
       });
@@ -205,7 +183,7 @@ describe("gateway event collector on the stack", () => {
   }, 240_000);
 
   it("refuses a batch with an invalid event, naming its path, and writes nothing to the topic", async () => {
-    const before = await topicEnds();
+    const before = await topicEnds(names);
     const batch = events(5);
     const broken = { ...batch[3], ts: "yesterday", event_id: undefined };
     const reply = await post({ events: [...batch.slice(0, 3), broken, batch[4]] });
@@ -216,11 +194,11 @@ describe("gateway event collector on the stack", () => {
       { path: "events[3]/event_id", message: "is required" },
       { path: "events[3]/ts", message: 'must match format "date-time"' },
     ]);
-    expect(await topicEnds()).toEqual(before);
+    expect(await topicEnds(names)).toEqual(before);
   });
 
   it("answers 413 for an oversized payload, 403 for a read-only token, 503 when Kafka is unreachable", async () => {
-    const before = await topicEnds();
+    const before = await topicEnds(names);
     const huge = await post({ events: [{ ...events(1)[0], url: "x".repeat(1024 * 1024) }] });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as { message: string }).message).toContain("1048576 bytes");
@@ -229,7 +207,7 @@ describe("gateway event collector on the stack", () => {
     const readOnly = await post({ events: events(1) }, { token: tokens.reader });
     expect(readOnly.status).toBe(403);
     expect(((await readOnly.json()) as { message: string }).message).toContain('"write" scope');
-    expect(await topicEnds()).toEqual(before);
+    expect(await topicEnds(names)).toEqual(before);
 
     const down = await post({ events: events(2) }, { pipeline: deadPipeline });
     expect(down.status).toBe(503);

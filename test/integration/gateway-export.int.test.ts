@@ -4,13 +4,13 @@ import type { QueryResponse, ResultValue } from "../../api/v1alpha1/query.js";
 import type { RetentionResponse } from "../../api/v1alpha1/retention.js";
 import type { SessionsResponse } from "../../api/v1alpha1/sessions.js";
 import { createRetentionService } from "../../gateway/analytics/retention-service.js";
-import { catalogueLookup } from "../../gateway/analytics/retention-source.js";
 import { createSessionsService } from "../../gateway/analytics/sessions-service.js";
 import { buildTokenTable } from "../../gateway/auth/token-table.js";
 import type { ExportTable } from "../../gateway/export/export-stream.js";
 import { createQueryExporter, type QueryExporter } from "../../gateway/export/query-export.js";
 import { buildApp, type GatewayApp } from "../../gateway/http/app.js";
 import { createLogger } from "../../gateway/logger.js";
+import { catalogueLookup } from "../../gateway/query/catalogue-lookup.js";
 import { createQueryService } from "../../gateway/query/create-query-service.js";
 import {
   type AnalyticsTable,

@@ -1,60 +1,36 @@
 import pino from "pino";
 import { Registry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FunnelRequest, FunnelResponse } from "../../api/v1alpha1/funnel.js";
-import type { QueryFilter } from "../../api/v1alpha1/query.js";
 import { createFunnelService, type FunnelService } from "../../gateway/analytics/funnel-service.js";
 import { ResultCache } from "../../gateway/cache/result-cache.js";
 import { QueryRefusal } from "../../gateway/query/query-refusal.js";
 import { redisUrl } from "../env/config.js";
 import {
   type AnalyticsEvent,
-  dropAnalyticsDataset,
-  type LoadedAnalyticsDataset,
-  loadAnalyticsDataset,
-  type Predicate,
   type ReferenceAnswer,
   type ReferenceFunnel,
   referenceFunnel,
 } from "../support/analytics-dataset.js";
-import { clickhouseClient } from "../support/runtime-harness.js";
+import { analyticsDatasetFile, day, typeIs } from "../support/analytics-dataset-file.js";
 
 // Issue 14: every number of a funnel answer (per-step counts, conversions, drop-off, breakdown buckets
 // with Other, the median and histogram of the time to convert) equals what a brute-force reference over
 // the generated events gives, for the three orders, exclusions, windows, attributions and segments.
-const clickhouse = clickhouseClient();
-const day = 86_400_000;
-const startMs = Math.floor((Date.now() - 9 * day) / day) * day;
-const fromMs = startMs + day;
-const toMs = startMs + 7 * day;
-let dataset: LoadedAnalyticsDataset;
+const analytics = analyticsDatasetFile("funnel", { seed: 14, users: 500 });
+const { clickhouse, startMs, fromMs, toMs } = analytics;
 let service: FunnelService;
 
 beforeAll(async () => {
-  dataset = await loadAnalyticsDataset(clickhouse, "funnel", {
-    seed: 14,
-    users: 500,
-    startMs,
-    days: 8,
-    maxAttempts: 3,
-  });
   service = createFunnelService({
-    snapshot: () => ({ pipelines: [dataset.pipeline], rollups: [] }),
+    snapshot: () => ({ pipelines: [analytics.dataset.pipeline], rollups: [] }),
     clickhouse,
     redis: undefined,
     cache: undefined,
     now: () => Date.now(),
   });
 }, 120_000);
-afterAll(async () => {
-  if (dataset !== undefined) await dropAnalyticsDataset(clickhouse, dataset.spec);
-  await clickhouse.close();
-});
 
-const typeIs = (type: string): { filter: QueryFilter; predicate: Predicate } => ({
-  filter: { op: "eq", field: "type", value: type },
-  predicate: (e) => e.type === type,
-});
 const steps = ["page_view", "click", "add_to_cart", "purchase"].map(typeIs);
 const url = (e: AnalyticsEvent) => e.url;
 
@@ -203,7 +179,7 @@ describe("POST …/funnel answers equal the reference computed from the events",
   for (const c of cases) {
     it(c.name, async () => {
       const request = {
-        pipeline: dataset.pipeline.metadata?.name,
+        pipeline: analytics.dataset.pipeline.metadata?.name,
         steps: steps.map((s, i) => ({ name: `s${i}`, event: s.filter })),
         timeRange: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() },
         timezone: "UTC",
@@ -213,11 +189,11 @@ describe("POST …/funnel answers equal the reference computed from the events",
         histogramBins: 10,
         ...c.request,
       } as FunnelRequest;
-      const answer = await service.funnel(dataset.namespace, request, {
+      const answer = await service.funnel(analytics.dataset.namespace, request, {
         explainOnly: false,
         bypassCache: false,
       });
-      const expected = referenceFunnel(dataset.events, {
+      const expected = referenceFunnel(analytics.dataset.events, {
         exclusions: [],
         ...c.reference,
         steps: steps.map((s) => s.predicate),
@@ -237,7 +213,7 @@ describe("POST …/funnel answers equal the reference computed from the events",
           })),
         ).toEqual(expected.buckets);
       }
-      expect(answer.explain.source.table).toBe(dataset.rawTable);
+      expect(answer.explain.source.table).toBe(analytics.dataset.rawTable);
       expect(answer.explain.entity).toBe(c.request.entity ?? "user_id");
       answers.set(c.name, { answer, expected });
     });
@@ -260,7 +236,7 @@ describe("POST …/funnel answers equal the reference computed from the events",
     try {
       await cache.waitUntilReady(5_000);
       const cached = createFunnelService({
-        snapshot: () => ({ pipelines: [dataset.pipeline], rollups: [] }),
+        snapshot: () => ({ pipelines: [analytics.dataset.pipeline], rollups: [] }),
         clickhouse,
         redis: undefined,
         cache,
@@ -276,8 +252,11 @@ describe("POST …/funnel answers equal the reference computed from the events",
         histogramBins: 10,
       } as FunnelRequest;
       const options = { explainOnly: false, bypassCache: false };
-      const first = await cached.funnel(dataset.namespace, request, { ...options, bypassCache: true });
-      const second = await cached.funnel(dataset.namespace, request, options);
+      const first = await cached.funnel(analytics.dataset.namespace, request, {
+        ...options,
+        bypassCache: true,
+      });
+      const second = await cached.funnel(analytics.dataset.namespace, request, options);
       expect(second.explain.cache.status).toBe("hit");
       expect(second.steps).toEqual(first.steps);
       expect(second.timeToConvert).toEqual(first.timeToConvert);
@@ -297,7 +276,7 @@ describe("POST …/funnel answers equal the reference computed from the events",
       histogramBins: 10,
     } as FunnelRequest;
     const refusal = await service
-      .funnel(dataset.namespace, request, { explainOnly: false, bypassCache: false })
+      .funnel(analytics.dataset.namespace, request, { explainOnly: false, bypassCache: false })
       .catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(QueryRefusal);
     expect((refusal as QueryRefusal).body.field).toBe("exclusions");

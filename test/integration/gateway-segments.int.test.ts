@@ -1,51 +1,31 @@
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { QueryFilter } from "../../api/v1alpha1/query.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { QueryApiRequest, Segment } from "../../api/v1alpha1/segment.js";
 import { exampleRollupObjects } from "../../contracts/catalogue/testdata/catalogue-fixtures.js";
 import { createQueryService } from "../../gateway/query/create-query-service.js";
 import { segmentNeedsRaw } from "../../gateway/query/plan-query.js";
 import type { QueryService } from "../../gateway/query/query-service.js";
-import {
-  type AnalyticsEvent,
-  dropAnalyticsDataset,
-  type LoadedAnalyticsDataset,
-  loadAnalyticsDataset,
-  type Predicate,
-  type ReferenceSegment,
-  segmentKeeps,
-} from "../support/analytics-dataset.js";
-import { clickhouseClient } from "../support/runtime-harness.js";
+import { type AnalyticsEvent, type ReferenceSegment, segmentKeeps } from "../support/analytics-dataset.js";
+import { analyticsDatasetFile, day, typeIs } from "../support/analytics-dataset-file.js";
 
 // Issue 14: segments (has_done / has_not_done, at least N times, in the request's or their own range)
 // in the query API equal counts made here from the generated events; a segment sends the query to the
 // raw table and explain says why; compare answers per segment and against the previous period.
-const clickhouse = clickhouseClient();
-const day = 86_400_000;
-const startMs = Math.floor((Date.now() - 9 * day) / day) * day;
-const fromMs = startMs + day;
-const toMs = startMs + 7 * day;
-let dataset: LoadedAnalyticsDataset;
+const analytics = analyticsDatasetFile("segments", { seed: 41, users: 400 });
+const { clickhouse, startMs, fromMs, toMs } = analytics;
 let service: QueryService;
 /** Without rollups, so the unsegmented queries of a comparison read the raw table too. */
 let rawOnly: QueryService;
 
 beforeAll(async () => {
-  dataset = await loadAnalyticsDataset(clickhouse, "segments", {
-    seed: 41,
-    users: 400,
-    startMs,
-    days: 8,
-    maxAttempts: 3,
-  });
-  const name = dataset.pipeline.metadata?.name ?? "";
+  const name = analytics.dataset.pipeline.metadata?.name ?? "";
   service = createQueryService({
     // The example rollups are Ready in the snapshot (their tables are never read: a segment needs raw events).
     snapshot: () => ({
-      pipelines: [dataset.pipeline],
+      pipelines: [analytics.dataset.pipeline],
       rollups: exampleRollupObjects(name).map((r) => ({
         ...r,
-        metadata: { ...r.metadata, namespace: dataset.namespace },
+        metadata: { ...r.metadata, namespace: analytics.dataset.namespace },
       })),
     }),
     clickhouse,
@@ -55,7 +35,7 @@ beforeAll(async () => {
     now: () => Date.now(),
   });
   rawOnly = createQueryService({
-    snapshot: () => ({ pipelines: [dataset.pipeline], rollups: [] }),
+    snapshot: () => ({ pipelines: [analytics.dataset.pipeline], rollups: [] }),
     clickhouse,
     redis: undefined,
     cache: undefined,
@@ -63,20 +43,12 @@ beforeAll(async () => {
     now: () => Date.now(),
   });
 }, 120_000);
-afterAll(async () => {
-  if (dataset !== undefined) await dropAnalyticsDataset(clickhouse, dataset.spec);
-  await clickhouse.close();
-});
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const typeIs = (type: string): { filter: QueryFilter; predicate: Predicate } => ({
-  filter: { op: "eq", field: "type", value: type },
-  predicate: (e) => e.type === type,
-});
 
 function request(ask: Partial<QueryApiRequest>): QueryApiRequest {
   return {
-    pipeline: dataset.pipeline.metadata?.name,
+    pipeline: analytics.dataset.pipeline.metadata?.name,
     metrics: [{ fn: "count", name: "n" }],
     dimensions: ["type"],
     granularity: "none",
@@ -148,12 +120,12 @@ const cases: { name: string; segment: Segment; reference: () => ReferenceSegment
 describe("segments in the query API", () => {
   for (const c of cases) {
     it(c.name, async () => {
-      const answer = await service.query(dataset.namespace, request({ segment: c.segment }), {
+      const answer = await service.query(analytics.dataset.namespace, request({ segment: c.segment }), {
         explainOnly: false,
         bypassCache: false,
       });
-      const expected = expectedByType(dataset.events, c.reference());
-      const all = expectedByType(dataset.events, {
+      const expected = expectedByType(analytics.dataset.events, c.reference());
+      const all = expectedByType(analytics.dataset.events, {
         op: "has_not_done",
         event: () => false,
         atLeast: 1,
@@ -168,17 +140,17 @@ describe("segments in the query API", () => {
   }
 
   it("a segment forces the raw table, and explain says why; without one a rollup answers", async () => {
-    const plain = await service.query(dataset.namespace, request({ metrics: ["events"] }), {
+    const plain = await service.query(analytics.dataset.namespace, request({ metrics: ["events"] }), {
       explainOnly: true,
       bypassCache: false,
     });
     expect(plain.explain.source.kind).toBe("Rollup");
     const segmented = await service.query(
-      dataset.namespace,
+      analytics.dataset.namespace,
       request({ metrics: ["events"], segment: cases[0]?.segment as Segment }),
       { explainOnly: true, bypassCache: false },
     );
-    expect(segmented.explain.source).toMatchObject({ kind: "Pipeline", table: dataset.rawTable });
+    expect(segmented.explain.source).toMatchObject({ kind: "Pipeline", table: analytics.dataset.rawTable });
     for (const candidate of segmented.explain.candidates.filter((x) => x.kind === "Rollup"))
       expect(candidate).toMatchObject({ chosen: false, reason: segmentNeedsRaw });
     expect(segmented.explain.candidates.find((x) => x.kind === "Pipeline")?.reason).toContain(
@@ -189,19 +161,25 @@ describe("segments in the query API", () => {
 
   it("compare segments: the same query once per segment", async () => {
     const segments = [cases[0]?.segment, cases[3]?.segment] as Segment[];
-    const answer = await rawOnly.query(dataset.namespace, request({ compare: { segments } }), {
+    const answer = await rawOnly.query(analytics.dataset.namespace, request({ compare: { segments } }), {
       explainOnly: false,
       bypassCache: false,
     });
     expect(answer.comparison?.kind).toBe("segments");
     if (answer.comparison?.kind !== "segments") return;
     expect(answer.comparison.results.map((r) => rowsByType(r.rows))).toEqual([
-      expectedByType(dataset.events, cases[0]?.reference() as ReferenceSegment),
-      expectedByType(dataset.events, cases[3]?.reference() as ReferenceSegment),
+      expectedByType(analytics.dataset.events, cases[0]?.reference() as ReferenceSegment),
+      expectedByType(analytics.dataset.events, cases[3]?.reference() as ReferenceSegment),
     ]);
     // The main answer is the unsegmented query.
     expect(rowsByType(answer.rows)).toEqual(
-      expectedByType(dataset.events, { op: "has_not_done", event: () => false, atLeast: 1, fromMs, toMs }),
+      expectedByType(analytics.dataset.events, {
+        op: "has_not_done",
+        event: () => false,
+        atLeast: 1,
+        fromMs,
+        toMs,
+      }),
     );
   });
 
@@ -209,7 +187,7 @@ describe("segments in the query API", () => {
     const from = startMs + 4 * day;
     const to = startMs + 7 * day;
     const answer = await rawOnly.query(
-      dataset.namespace,
+      analytics.dataset.namespace,
       request({
         dimensions: [],
         granularity: "1d",
@@ -222,7 +200,8 @@ describe("segments in the query API", () => {
       throw new Error("expected a previous-period comparison");
     expect(answer.comparison.range).toEqual({ from: iso(startMs + day), to: iso(from) });
     const perDay = (d: number) =>
-      dataset.events.filter((e) => e.ts >= startMs + d * day && e.ts < startMs + (d + 1) * day).length;
+      analytics.dataset.events.filter((e) => e.ts >= startMs + d * day && e.ts < startMs + (d + 1) * day)
+        .length;
     expect(answer.comparison.rows).toEqual(
       [4, 5, 6].map((d) => ({
         key: { time: iso(startMs + d * day) },

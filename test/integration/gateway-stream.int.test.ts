@@ -4,8 +4,6 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueryRequest, QueryResponse, ResultValue } from "../../api/v1alpha1/query.js";
 import type { DashboardSnapshot, PanelSnapshot } from "../../api/v1alpha1/stream.js";
-import { qualifiedName } from "../../contracts/clickhouse/sql.js";
-import { windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
 import { TokenSecrets } from "../../gateway/auth/token-secrets.js";
 import { buildApp, type GatewayApp } from "../../gateway/http/app.js";
 import { createLogger } from "../../gateway/logger.js";
@@ -16,23 +14,23 @@ import { readChangeTokens } from "../../gateway/stream/change-token.js";
 import { DashboardWatch } from "../../gateway/stream/dashboard-watch.js";
 import { StreamHub } from "../../gateway/stream/stream-hub.js";
 import { KubeClient } from "../../lib/kube/kube-client.js";
-import { kubeconfigPath, redisUrl, stackConfig } from "../env/config.js";
+import { kubeconfigPath, redisUrl } from "../env/config.js";
 import { eventually } from "../support/eventually.js";
 import { startGateway } from "../support/gateway-process.js";
 import { createNamespace, deleteNamespace, kubectlOk } from "../support/kube.js";
+import { markReady } from "../support/ready-status.js";
 import {
   clickhouseClient,
-  createTopics,
   pipelineManifest,
   planOf,
   produce,
   type RuntimeTestNames,
   runtimeTestNames,
-  WorkerProcess,
   waitForCommitted,
-  writeManifest,
 } from "../support/runtime-harness.js";
 import { SseClient, SseRefused } from "../support/sse-client.js";
+import { applyTokenSecret } from "../support/token-secret.js";
+import { startWorkerPipeline, stopWorkerPipeline, type WorkerPipeline } from "../support/worker-pipeline.js";
 
 // Issue 18, live push: the gateway's stream route in-process (the app main.ts builds, with the real
 // Dashboard, Pipeline and token-Secret watches on the apiserver, the real query service on the stack's
@@ -47,7 +45,7 @@ const heartbeatMs = 1_000;
 
 let namespace: string;
 let names: RuntimeTestNames;
-let worker: WorkerProcess | undefined;
+let loaded: WorkerPipeline | undefined;
 let base: string;
 let app: GatewayApp | undefined;
 let hub: StreamHub | undefined;
@@ -171,53 +169,15 @@ async function metricValue(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
-  await kubectlOk([
-    "wait",
-    "--for=condition=Established",
-    "crd/pipelines.tally.dev",
-    "crd/rollups.tally.dev",
-    "crd/dashboards.tally.dev",
-  ]);
   namespace = await createNamespace("gw-sse");
   names = runtimeTestNames("sse", namespace);
   const manifest = pipelineManifest(names, (spec) => {
     spec.windows = spec.windows?.filter((w) => w.type !== "session");
   });
   planOf(manifest); // refuses a manifest the runtime would refuse, before anything starts
-  await kubectlOk(
-    ["apply", "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "sse-token", namespace },
-      stringData: { token, namespaces: namespace },
-    }),
-  );
+  await applyTokenSecret(namespace, "sse-token", { token, namespaces: namespace });
   await kubectlOk(["apply", "-f", "-"], manifest);
-  await kubectlOk([
-    "patch",
-    "pipeline",
-    names.pipeline,
-    "-n",
-    namespace,
-    "--subresource=status",
-    "--type=merge",
-    "-p",
-    JSON.stringify({
-      status: {
-        conditions: [
-          {
-            type: "Ready",
-            status: "True",
-            reason: "Ready",
-            message: "",
-            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-          },
-        ],
-      },
-    }),
-  ]);
+  await markReady("pipeline", names.pipeline, namespace);
   await kubectlOk(["apply", "-f", "-"], dashboardManifest());
 
   const client = KubeClient.fromEnvironment(kubeconfigPath);
@@ -264,22 +224,16 @@ beforeAll(async () => {
   });
   base = await app.listen({ port: 0, host: "127.0.0.1" });
 
-  await createTopics(names, partitions);
-  worker = WorkerProcess.start(writeManifest(manifest), "gw-sse");
+  loaded = await startWorkerPipeline(names, manifest, partitions, "gw-sse");
   await produceEvents(300);
 }, 240_000);
 
 afterAll(async () => {
   hub?.stop();
   await app?.close();
-  await worker?.stop();
+  await stopWorkerPipeline(loaded, clickhouse);
   await Promise.all([registry?.stop(), tokens?.stop(), dashboards?.stop()]);
   redis?.disconnect();
-  if (names !== undefined)
-    for (const table of [names.table, windowTableName(names.table)])
-      await clickhouse.command({
-        query: `DROP TABLE IF EXISTS ${qualifiedName("default", table, "test table")}`,
-      });
   await clickhouse.close();
   if (namespace !== undefined) await deleteNamespace(namespace);
 });

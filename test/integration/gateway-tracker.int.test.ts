@@ -5,26 +5,26 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { qualifiedName } from "../../contracts/clickhouse/sql.js";
-import { windowTableName } from "../../contracts/clickhouse/window-table-ddl.js";
 import { collectorOriginsAnnotation } from "../../gateway/collect/cors.js";
-import { stackConfig } from "../env/config.js";
 import { launchBrowser } from "../support/browser.js";
 import { eventually } from "../support/eventually.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { createNamespace, deleteNamespace, kubectlOk } from "../support/kube.js";
+import { markReady } from "../support/ready-status.js";
 import {
   clickhouseClient,
-  createTopics,
-  kafkaClient,
   pipelineManifest,
-  planOf,
   type RuntimeTestNames,
   runtimeTestNames,
-  WorkerProcess,
   waitForCommitted,
-  writeManifest,
 } from "../support/runtime-harness.js";
+import { applyTokenSecret } from "../support/token-secret.js";
+import {
+  startWorkerPipeline,
+  stopWorkerPipeline,
+  topicEnds,
+  type WorkerPipeline,
+} from "../support/worker-pipeline.js";
 
 // The browser tracker end to end: a gateway process (watching the test namespace's Pipeline and token
 // Secret in the apiserver), a runtime worker loading the pipeline's topic into its raw table, and
@@ -37,9 +37,7 @@ const readToken = `analyst-${Math.random().toString(36).slice(2)}`;
 const clickhouse = clickhouseClient();
 let namespace: string;
 let names: RuntimeTestNames;
-let rawTable: string;
-let windowTable: string;
-let worker: WorkerProcess | undefined;
+let loaded: WorkerPipeline;
 let gateway: GatewayProcess | undefined;
 let pageServer: Server | undefined;
 let pageOrigin: string;
@@ -90,61 +88,24 @@ async function landedEvents(client: ClickHouseClient, table: string): Promise<La
   return result.json<LandedEvent>();
 }
 
-async function topicEnds(): Promise<number[]> {
-  const admin = kafkaClient().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(names.topic);
-    return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 const collectRequests = "**/pipelines/*/events";
 
 beforeAll(async () => {
-  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
-  await kubectlOk(["wait", "--for=condition=Established", "crd/pipelines.tally.dev"]);
   namespace = await createNamespace("gw-tracker");
   names = runtimeTestNames("tracker", namespace);
   const manifest = pipelineManifest(names);
-  const spec = planOf(manifest).spec;
-  rawTable = qualifiedName(spec.sink.clickhouse.database, spec.sink.clickhouse.table, "test");
-  windowTable = qualifiedName(
-    spec.sink.clickhouse.database,
-    windowTableName(spec.sink.clickhouse.table),
-    "test",
-  );
   // One partition: the test has two users, so most partitions of a larger topic would stay empty (and
   // uncommitted, which waitForCommitted cannot tell from behind).
-  await createTopics(names, 1);
-  worker = WorkerProcess.start(writeManifest(manifest), `tracker-${names.id}`);
+  loaded = await startWorkerPipeline(names, manifest, 1);
 
   pageOrigin = await startPageServer();
   const pipeline = parse(manifest) as { metadata: { annotations?: Record<string, string> } };
   pipeline.metadata.annotations = { [collectorOriginsAnnotation]: pageOrigin };
   await kubectlOk(["apply", "-f", "-"], JSON.stringify(pipeline));
-  await kubectlOk(
-    ["apply", "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "site-collector", namespace },
-      // Write only: what a public page may hold.
-      stringData: { token, namespaces: namespace, scopes: "write" },
-    }),
-  );
+  // Write only: what a public page may hold.
+  await applyTokenSecret(namespace, "site-collector", { token, namespaces: namespace, scopes: "write" });
   // The analyst's token: reads the funnel the site's events make.
-  await kubectlOk(
-    ["apply", "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "analyst", namespace },
-      stringData: { token: readToken, namespaces: namespace, scopes: "read" },
-    }),
-  );
+  await applyTokenSecret(namespace, "analyst", { token: readToken, namespaces: namespace, scopes: "read" });
   gateway = await startGateway({
     namespace,
     tokenSecrets: [`${namespace}/site-collector`, `${namespace}/analyst`],
@@ -164,10 +125,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
-  await worker?.stop();
+  await stopWorkerPipeline(loaded, clickhouse);
   pageServer?.close();
-  for (const table of [rawTable, windowTable])
-    if (table !== undefined) await clickhouse.command({ query: `DROP TABLE IF EXISTS ${table}` });
   await clickhouse.close();
   if (namespace !== undefined) await deleteNamespace(namespace);
 });
@@ -229,7 +188,7 @@ describe("browser tracker on the stack", () => {
       { user_id: "customer-7", type: "purchase", url: `${pageOrigin}/checkout?beacon`, value: 5, tab: 2 },
     ];
     const ends = await eventually(async () => {
-      const now = await topicEnds();
+      const now = await topicEnds(names);
       const messages = now.reduce((a, b) => a + b, 0);
       if (messages < expected.length + firstBatch) throw new Error(`${messages} messages on the topic`);
       return now;
@@ -238,7 +197,7 @@ describe("browser tracker on the stack", () => {
     expect(ends.reduce((a, b) => a + b, 0)).toBe(expected.length + firstBatch);
     await waitForCommitted(names, ends, 120_000);
     const rows = await eventually(async () => {
-      const got = await landedEvents(clickhouse, rawTable);
+      const got = await landedEvents(clickhouse, loaded.rawTable);
       if (got.length < expected.length) throw new Error(`${got.length} rows of ${expected.length}`);
       return got;
     }, 60_000);
@@ -279,24 +238,7 @@ describe("browser tracker on the stack", () => {
     });
     expect(reached).toEqual([1, 1, 1]);
     // No operator runs here: say Ready as it would (the worker is up and loading the raw table).
-    const now = new Date().toISOString();
-    await kubectlOk([
-      "patch",
-      "pipeline",
-      names.pipeline,
-      "-n",
-      namespace,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({
-        status: {
-          conditions: [
-            { type: "Ready", status: "True", reason: "Ready", message: "", lastTransitionTime: now },
-          ],
-        },
-      }),
-    ]);
+    await markReady("pipeline", names.pipeline, namespace);
     const funnel = await eventually(async () => {
       const answered = await fetch(`${gateway?.url}/api/v1/namespaces/${namespace}/funnel`, {
         method: "POST",

@@ -15,6 +15,7 @@ import { databaseFor, exampleManifests } from "../support/examples.js";
 import { createExampleRollups } from "../support/gateway-dataset.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { createNamespace, deleteNamespace, kubectlOk } from "../support/kube.js";
+import { markReady } from "../support/ready-status.js";
 import {
   clickhouseClient,
   createTopics,
@@ -27,6 +28,7 @@ import {
   waitForCommitted,
   writeManifest,
 } from "../support/runtime-harness.js";
+import { applyTokenSecret } from "../support/token-secret.js";
 
 // The web UI in real Chromium against a real gateway process on the stack: the example Pipeline (a
 // real runtime worker on its topic, writing ClickHouse and Redis), its example Rollups and the example
@@ -164,14 +166,6 @@ function newestBySeries(answer: QueryResponse, time: string, metrics: readonly s
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  // A fresh stack has no CRDs until some test installs them: this one may run first.
-  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${stackConfig.repoRoot}/crds`]);
-  await kubectlOk([
-    "wait",
-    "--for=condition=Established",
-    "crd/pipelines.tally.dev",
-    "crd/dashboards.tally.dev",
-  ]);
   namespace = await createNamespace("gw-ui");
   names = runtimeTestNames("ui", namespace);
   const database = databaseFor(namespace);
@@ -193,31 +187,10 @@ beforeAll(async () => {
   });
 
   // The objects as the operator would leave them: Ready, the rollups serving their version 1 tables.
-  const since = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  const ready = (message: string) => ({
-    type: "Ready",
-    status: "True",
-    reason: "Ready",
-    message,
-    lastTransitionTime: since,
-  });
   await kubectlOk(["apply", "-f", "-"], manifest);
-  const patchStatus = (kind: string, name: string, status: unknown) =>
-    kubectlOk([
-      "patch",
-      kind,
-      name,
-      "-n",
-      namespace,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
-  await patchStatus("pipeline", names.pipeline, {
-    conditions: [ready("1 runtime pod consuming")],
-    replicas: 1,
-    readyReplicas: 1,
+  await markReady("pipeline", names.pipeline, namespace, {
+    message: "1 runtime pod consuming",
+    status: { replicas: 1, readyReplicas: 1 },
   });
   for (const rollup of rollups) {
     const name = rollup.metadata?.name ?? "";
@@ -230,9 +203,9 @@ beforeAll(async () => {
         spec: rollup.spec,
       }),
     );
-    await patchStatus("rollup", name, {
-      ...rollup.status,
-      conditions: [ready(`serving ${rollup.status?.table}`)],
+    await markReady("rollup", name, namespace, {
+      message: `serving ${rollup.status?.table}`,
+      status: rollup.status,
     });
   }
   const [dashboard] = exampleManifests("clickstream-dashboard.yaml", namespace);
@@ -243,15 +216,7 @@ beforeAll(async () => {
     if (panel.source.window !== undefined) panel.source.window.pipeline = names.pipeline;
   }
   await kubectlOk(["apply", "-f", "-"], JSON.stringify(dashboard));
-  await kubectlOk(
-    ["apply", "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "ui-token", namespace },
-      stringData: { token, namespaces: namespace },
-    }),
-  );
+  await applyTokenSecret(namespace, "ui-token", { token, namespaces: namespace });
 
   await createTopics(names, partitions);
   worker = WorkerProcess.start(writeManifest(manifest), "gw-ui", {}, []);

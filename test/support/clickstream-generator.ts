@@ -43,7 +43,7 @@ export interface ProducedMessage {
   readonly event: ClickEvent | undefined;
 }
 
-interface GeneratorOptions {
+export interface GeneratorOptions {
   readonly seed: number;
   /** Messages per partition (before the final sentinel). */
   readonly perPartition: number;
