@@ -113,19 +113,21 @@ export const AlertRuleSpec = Type.Object(
     ),
     condition: AlertCondition,
     interval: Duration("How often the rule is evaluated.", { default: defaults.interval }),
-    for: Duration("How long a series must breach before it fires (Pending until then).", {
-      default: defaults.for,
-    }),
+    for: Duration(
+      "How long a series must breach before it fires, and how long no data or errors must last before NoData or Error is notified (Pending until then). The timer restarts when a breach follows no data or an error, or the reverse.",
+      { default: defaults.for },
+    ),
     keepFiringFor: Duration("How long a series keeps firing after it stops breaching.", {
       default: defaults.keepFiringFor,
     }),
     // Grafana's choices and defaults: no data and a failed query are states of their own, shown and
-    // notified like Firing, unless mapped to Ok, to Firing (after `for`, as a breach) or to the last state.
+    // notified like Firing after `for` (as Grafana 13 does), unless mapped to Ok, to Firing (a breach)
+    // or to the last state. A rule that has never had data waits longer: see alert-state.ts.
     noDataState: Type.Union(
       [Type.Literal("NoData"), Type.Literal("Ok"), Type.Literal("Firing"), Type.Literal("KeepLast")],
       {
         description:
-          "The state of each series when the source returns nothing (e.g. the pipeline stopped): NoData (a state of its own, notified like Firing), Ok, Firing (a breach, so after `for`) or KeepLast (the series keep their state).",
+          "The state of each series when the source returns nothing (e.g. the pipeline stopped): NoData (a state of its own, notified like Firing once it has lasted `for`; until the rule's first data, at least 5 minutes), Ok, Firing (a breach, so after `for`) or KeepLast (the series keep their state).",
         default: defaults.noDataState,
       },
     ),
@@ -133,7 +135,7 @@ export const AlertRuleSpec = Type.Object(
       [Type.Literal("Error"), Type.Literal("Ok"), Type.Literal("Firing"), Type.Literal("KeepLast")],
       {
         description:
-          "The state of each series when the query fails, times out or its source is not Ready: Error (a state of its own, notified like Firing), Ok, Firing (a breach, so after `for`) or KeepLast (the series keep their state).",
+          "The state of each series when the query fails, times out or its source is missing or not Ready: Error (a state of its own, notified like Firing once it has lasted `for`; until the rule's first data, at least 5 minutes, so a source applied with the rule can become Ready), Ok, Firing (a breach, so after `for`) or KeepLast (the series keep their state).",
         default: defaults.errorState,
       },
     ),
@@ -195,13 +197,27 @@ export const AlertSeriesStatus = Type.Object(
     ),
     // The instants below let the gateway rebuild its state from the status when Redis lost it: a
     // Pending series keeps its `for` timer and a Firing one its notification identity.
-    activeAt: Type.Optional(Instant("Pending or Firing: when the series started breaching.")),
+    activeAt: Type.Optional(
+      Instant(
+        "Pending: when its `for` timer started. Firing (and NoData or Error interrupting a Firing): when the breach began.",
+      ),
+    ),
+    pendingOn: Type.Optional(
+      Type.Union([Type.Literal("Firing"), Type.Literal("NoData"), Type.Literal("Error")], {
+        description:
+          "Pending: what the series becomes once `for` has passed: Firing (it breaches), NoData or Error.",
+      }),
+    ),
     firedAt: Type.Optional(
-      Instant("Firing, NoData or Error, or resolved: when its notified episode began (identifies it)."),
+      Instant(
+        "Firing, NoData or Error, or resolved (Ok or Pending): when its notified episode began (identifies it).",
+      ),
     ),
     keepFiringSince: Type.Optional(Instant("Firing under keepFiringFor: when the series stopped breaching.")),
     resolvedAt: Type.Optional(
-      Instant("Ok after a notified episode: when it was resolved (re-sent as resolved for 15 minutes)."),
+      Instant(
+        "Ok or Pending after a notified episode: when it was resolved (re-sent as resolved for 15 minutes).",
+      ),
     ),
   },
   { description: "One series." },

@@ -3,7 +3,8 @@
  * fixed number of shards (rule-shards.ts) and the replicas share the shards through one Lease each
  * (shard-coordinator.ts), so exactly one gateway replica evaluates a rule and a replica's death moves its
  * rules within one lease duration; the owner evaluates the rule at its slots, every `interval` from an
- * offset hashed from its name (rule-schedule.ts: 1,000 rules spread over the interval), at most
+ * offset hashed from its name (rule-schedule.ts: 1,000 rules spread over the interval; a rule never
+ * evaluated, at once), at most
  * `concurrency` distinct queries at once (evaluation-limiter.ts), and a live-window rule also on each change
  * of its window in Redis (window-change-watcher.ts); rules asking the same question at once share one
  * query (shared-queries.ts); each evaluation persists the new state in Redis BEFORE
@@ -58,7 +59,7 @@ import {
   recordKey,
   resumeRecord,
 } from "./rule-record.js";
-import { evaluationOffsetMs, nextSlotMs, slotAfter } from "./rule-schedule.js";
+import { evaluationOffsetMs, firstEvaluationMs, slotAfter } from "./rule-schedule.js";
 import { defaultShardCount, shardOfRule } from "./rule-shards.js";
 import {
   channelFailureEvents,
@@ -375,8 +376,10 @@ class RuleRunner {
       { identity: this.evaluator.options.identity, shard: this.shard },
       "evaluating the rule (took its shard)",
     );
-    // The rule's own slot (hashed from its name), so rules taken over together do not run together.
-    this.schedule(nextSlotMs(Date.now(), this.intervalMs(), this.offsetMs()));
+    // A new rule at once; one evaluated before at its own slot (hashed from its name), so rules taken
+    // over together do not run together.
+    const everEvaluated = this.rule.status?.lastEvaluation !== undefined;
+    this.schedule(firstEvaluationMs(Date.now(), this.intervalMs(), this.offsetMs(), everEvaluated));
     this.watchWindow();
   }
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AlertRuleStatus } from "../../api/v1alpha1/alert-rule.js";
+import { AlertRuleSpec, type AlertRuleStatus } from "../../api/v1alpha1/alert-rule.js";
 import { formatProblems, validateAlertRuleSpec } from "../../api/v1alpha1/validation.js";
 import { minimalAlertRuleSpec } from "../../test/support/fixtures/api-fixtures.js";
 import {
@@ -10,6 +10,8 @@ import {
   defaultOutageToleranceMs,
   type Evaluation,
   emptyRuleState,
+  firstDataGraceMs,
+  hadData,
   maxStatusSeries,
   nextRuleState,
   type RuleState,
@@ -59,7 +61,8 @@ const letters: Readonly<Record<string, Evaluation>> = {
 
 /**
  * Plays `script` one evaluation every 30 s and reads each step as "<state of {}>" plus "/<kinds>"
- * when it notified ("-" once the series is forgotten).
+ * when it notified ("-" once the series is forgotten); a series Pending on no data or an error reads
+ * "Pending:NoData" or "Pending:Error".
  */
 function play(r: AlertRuleRef, script: string, start: RuleState = emptyRuleState, startMs = t0): string[] {
   let state = start;
@@ -70,7 +73,8 @@ function play(r: AlertRuleRef, script: string, start: RuleState = emptyRuleState
     state = step.state;
     const series = state.series.find((x) => seriesKey(x.labels) === seriesKey({}));
     const kinds = step.transitions.map((t) => t.kind).join("+");
-    return `${series?.state ?? "-"}${kinds === "" ? "" : `/${kinds}`}`;
+    const on = series?.state === "Pending" && series.pendingOn !== "Firing" ? `:${series.pendingOn}` : "";
+    return `${series?.state ?? "-"}${on}${kinds === "" ? "" : `/${kinds}`}`;
   });
 }
 
@@ -130,7 +134,7 @@ describe("nextRuleState: one series, one evaluation every 30 s", () => {
 
 describe("nextRuleState: no data and errors, under each mapping", () => {
   it.each([
-    // noDataState
+    // noDataState (the rule had data first: C or B; a rule that never had data is below)
     ["NoData (default): a state of its own, notified", {}, "C N N C", "Ok NoData/firing NoData Ok/resolved"],
     [
       "NoData from Firing: same episode, no second firing; back breaching is Firing again",
@@ -139,17 +143,28 @@ describe("nextRuleState: no data and errors, under each mapping", () => {
       "Firing/firing NoData Firing Ok/resolved",
     ],
     [
-      "NoData from Pending: notified at once; back breaching continues the episode as Firing",
+      "NoData from Pending: a no-data evaluation restarts the breach's timer, so nothing fires",
       { for: "1m" },
       "B N B C",
-      "Pending NoData/firing Firing Ok/resolved",
+      "Pending Pending:NoData Pending Ok",
     ],
-    ["NoData on a rule with no series: the rule as one series", {}, "N C", "NoData/firing Ok/resolved"],
+    [
+      "NoData with for 1m: Pending 1m before it is notified, then resolved by data",
+      { for: "1m" },
+      "C N N N C",
+      "Ok Pending:NoData Pending:NoData NoData/firing Ok/resolved",
+    ],
+    [
+      "NoData with for 1m, data back within it: never notified",
+      { for: "1m" },
+      "C N C N C",
+      "Ok Pending:NoData Ok Pending:NoData Ok",
+    ],
     [
       "NoData, then the series stays absent: resolved after two",
       {},
-      "N A A",
-      "NoData/firing NoData Ok/resolved",
+      "C N A A",
+      "Ok NoData/firing NoData Ok/resolved",
     ],
     ["Ok: no data clears a Firing series", { noDataState: "Ok" }, "B N", "Firing/firing Ok/resolved"],
     [
@@ -187,6 +202,24 @@ describe("nextRuleState: no data and errors, under each mapping", () => {
     ["KeepLast: a rule with no series stays without", { noDataState: "KeepLast" }, "N", "-"],
     // errorState
     ["Error (default): a state of its own, notified", {}, "C E E C", "Ok Error/firing Error Ok/resolved"],
+    [
+      "Error with for 1m: Pending 1m before it is notified",
+      { for: "1m" },
+      "C E E E C",
+      "Ok Pending:Error Pending:Error Error/firing Ok/resolved",
+    ],
+    [
+      "Error with for 1m, answers back within it: never notified however often it flaps",
+      { for: "1m" },
+      "C E C E C E C",
+      "Ok Pending:Error Ok Pending:Error Ok Pending:Error Ok",
+    ],
+    [
+      "NoData and Error share one timer (neither is a verdict); the latest is what is notified",
+      { for: "1m" },
+      "C N E N E",
+      "Ok Pending:NoData Pending:Error NoData/firing Error",
+    ],
     [
       "Error then NoData then breaching: one episode throughout",
       {},
@@ -234,6 +267,208 @@ describe("nextRuleState: no data and errors, under each mapping", () => {
     const noData = nextRuleState(r, failed.state, letters.N as Evaluation, t0 + 60 * s);
     expect(noData.state.series[0]).toMatchObject({ state: "NoData", value: 42 });
     expect(noData.state.series[0]?.message).toBeUndefined();
+  });
+});
+
+/** `letter` `n` times, as a script. */
+const times = (letter: string, n: number) => Array.from({ length: n }, () => letter).join(" ");
+/** Evaluations every 30 s within the first-data grace (the one at the grace's end excluded). */
+const withinGrace = firstDataGraceMs / (30 * s);
+
+describe("nextRuleState: a breach after no data or an error waits its `for` (observed: NoData → Firing)", () => {
+  it.each([
+    [
+      "a new live-window rule, for 30s: no data, then breaching: Pending 30s from the first breach, then Firing",
+      { for: "30s" },
+      "N N B B B",
+      "Pending:NoData Pending:NoData Pending Firing/firing Firing",
+    ],
+    [
+      "a notified NoData ended by a breach: resolved, Pending for `for`, then a new firing",
+      { for: "30s" },
+      "C N N B B B",
+      "Ok Pending:NoData NoData/firing Pending/resolved Firing/firing Firing",
+    ],
+    [
+      "a notified Error ended by a breach: likewise",
+      { for: "1m" },
+      "C E E E B B B",
+      "Ok Pending:Error Pending:Error Error/firing Pending/resolved Pending Firing/firing",
+    ],
+    [
+      "a notified NoData ended by a breach that clears within `for`: resolved once, nothing more",
+      { for: "1m" },
+      "C N N N B C",
+      "Ok Pending:NoData Pending:NoData NoData/firing Pending/resolved Ok",
+    ],
+    [
+      "for 0: NoData then breaching goes on as Firing, one episode",
+      {},
+      "C N B C",
+      "Ok NoData/firing Firing Ok/resolved",
+    ],
+    [
+      "a gap in a confirmed breach (Firing → NoData → breaching): the Firing resumes, no notification",
+      { for: "1m" },
+      "B B B N B C",
+      "Pending Pending Firing/firing NoData Firing Ok/resolved",
+    ],
+    [
+      "a gap through NoData and Error in a confirmed breach: the Firing resumes",
+      { for: "1m" },
+      "B B B N E B",
+      "Pending Pending Firing/firing NoData Error Firing",
+    ],
+    [
+      "a breach Pending, one no-data evaluation: the timer restarts (Prometheus drops a pending alert absent from an evaluation)",
+      { for: "1m" },
+      "B B N B B B",
+      "Pending Pending Pending:NoData Pending Pending Firing/firing",
+    ],
+    [
+      "a breach Pending, one absent evaluation (a missing series, not no data): held, the timer goes on",
+      { for: "1m" },
+      "B A B",
+      "Pending Pending Firing/firing",
+    ],
+  ])("%s", (_name, overrides, script, expected) => {
+    expect(play(rule(overrides), script)).toEqual(expected.split(" "));
+  });
+
+  it("keeps the ended episode on the Pending series, so its resolve is re-sent, and drops it after the retention", () => {
+    const r = rule({ for: "30m" });
+    const C = letters.C as Evaluation;
+    const N = letters.N as Evaluation;
+    const B = letters.B as Evaluation;
+    // Notified at once under for 0; the rule then gets for 30m (a spec change) and breaches.
+    const notified = nextRuleState(
+      rule(),
+      nextRuleState(rule(), emptyRuleState, C, t0).state,
+      N,
+      t0 + 30 * s,
+    );
+    expect(notified.transitions.map((t) => t.kind)).toEqual(["firing"]);
+    const pending = nextRuleState(r, notified.state, B, t0 + 60 * s);
+    expect(pending.state.series[0]).toMatchObject({
+      state: "Pending",
+      pendingOn: "Firing",
+      activeAtMs: t0 + 60 * s,
+      firedAtMs: t0 + 30 * s,
+      resolvedAtMs: t0 + 60 * s,
+    });
+    expect(pending.transitions.map((t) => [t.kind, t.from, t.id])).toEqual([
+      ["resolved", "NoData", transitionId(r.uid, {}, t0 + 30 * s, "resolved")],
+    ]);
+    const later = (ms: number) => nextRuleState(r, pending.state, B, ms).state.series[0];
+    expect(later(t0 + 60 * s + resolvedRetentionMs)).toMatchObject({ firedAtMs: t0 + 30 * s });
+    const settled = later(t0 + 60 * s + resolvedRetentionMs + 1);
+    expect(settled).toMatchObject({ state: "Pending", activeAtMs: t0 + 60 * s });
+    expect(settled?.firedAtMs).toBeUndefined();
+    expect(settled?.resolvedAtMs).toBeUndefined();
+  });
+});
+
+describe("nextRuleState: a rule that has never had data (observed: NoData and Error paged at install)", () => {
+  it.each([
+    [
+      "no data from the start, for 0: Pending for the grace, NoData at its end",
+      {},
+      `${times("N", withinGrace)} N`,
+      `${times("Pending:NoData", withinGrace)} NoData/firing`,
+    ],
+    [
+      "the source not Ready at install, for 0: Pending for the grace, Error at its end",
+      {},
+      `${times("E", withinGrace)} E`,
+      `${times("Pending:Error", withinGrace)} Error/firing`,
+    ],
+    [
+      "the source becomes Ready and its data is clear: never notified",
+      {},
+      "E E N N C C",
+      "Pending:Error Pending:Error Pending:NoData Pending:NoData Ok Ok",
+    ],
+    [
+      "first data breaching, for 0: Firing at once (the grace is for no verdict only)",
+      {},
+      "N E B",
+      "Pending:NoData Pending:Error Firing/firing",
+    ],
+    [
+      "first data breaching, for 30s: Pending 30s from the first breach",
+      { for: "30s" },
+      "N B B",
+      "Pending:NoData Pending Firing/firing",
+    ],
+    [
+      "the grace ends at the first data: a later no data is notified after `for` only",
+      {},
+      "N C N",
+      "Pending:NoData Ok NoData/firing",
+    ],
+    [
+      "errors then no data within the grace: one timer, notified at the grace's end as what it is then",
+      {},
+      `${times("E", withinGrace / 2)} ${times("N", withinGrace / 2)} N`,
+      `${times("Pending:Error", withinGrace / 2)} ${times("Pending:NoData", withinGrace / 2)} NoData/firing`,
+    ],
+    [
+      "for longer than the grace: for it is",
+      { for: "6m" },
+      `${times("N", 12)} N`,
+      `${times("Pending:NoData", 12)} NoData/firing`,
+    ],
+    [
+      "noDataState Firing: no data is a breach, which has no grace",
+      { noDataState: "Firing" },
+      "N",
+      "Firing/firing",
+    ],
+    [
+      "errorState Firing, for 30s: a breach after `for`",
+      { errorState: "Firing", for: "30s" },
+      "E E",
+      "Pending Firing/firing",
+    ],
+    ["noDataState Ok: nothing to wait for", { noDataState: "Ok" }, "N N", "- -"],
+  ])("%s", (_name, overrides, script, expected) => {
+    expect(play(rule(overrides), script)).toEqual(expected.split(" "));
+  });
+
+  it("knows a rule has had data from its record, or from values a state recorded before it was kept", () => {
+    const r = rule();
+    expect(hadData(emptyRuleState)).toBe(false);
+    const noData = nextRuleState(r, emptyRuleState, letters.N as Evaluation, t0).state;
+    expect(hadData(noData)).toBe(false);
+    const clear = nextRuleState(r, noData, letters.C as Evaluation, t0 + 30 * s).state;
+    expect(clear.dataSeen).toBe(true);
+    // Its series all forgotten, the rule still had data: no grace for its next no data.
+    const forgotten = nextRuleState(r, clear, values(), t0 + 60 * s).state;
+    expect(forgotten.series).toEqual([]);
+    expect(hadData(forgotten)).toBe(true);
+    expect(nextRuleState(r, forgotten, letters.N as Evaluation, t0 + 90 * s).transitions).toHaveLength(1);
+    // A record written before `dataSeen` existed: its values say it.
+    const { dataSeen: _seen, ...older } = clear;
+    expect(hadData(older)).toBe(true);
+    // Rebuilt from the status: its last value says it.
+    expect(hadData(stateFromStatus({ lastValue: 0, series: [] }))).toBe(true);
+    expect(hadData(stateFromStatus({ ...ruleSummary(noData) }))).toBe(false);
+  });
+
+  it("is the grace the CRD documents", () => {
+    const documented = `${firstDataGraceMs / min} minutes`;
+    expect(AlertRuleSpec.properties.noDataState.description).toContain(documented);
+    expect(AlertRuleSpec.properties.errorState.description).toContain(documented);
+  });
+
+  it("keeps the error's message on a series Pending on an error", () => {
+    const pending = nextRuleState(rule(), emptyRuleState, letters.E as Evaluation, t0).state;
+    expect(pending.series[0]).toMatchObject({
+      state: "Pending",
+      pendingOn: "Error",
+      message: "query timed out after 30 s",
+      activeAtMs: t0,
+    });
   });
 });
 

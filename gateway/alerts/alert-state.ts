@@ -2,7 +2,14 @@
  * The alert state machine of one AlertRule (pure: no I/O, the clock passed in). Each series (one
  * combination of the rule's group-by values) moves Ok → Pending (breaching, for `for`) → Firing →
  * (not breaching for `keepFiringFor`) → Ok, as Prometheus's alerting rules do; NoData and Error are
- * states of their own unless the spec maps them to Ok, Firing or the last state, as Grafana does.
+ * states of their own unless the spec maps them to Ok, Firing or the last state, as Grafana does,
+ * and like Grafana's since 13 (PR #117024) they wait for `for` too: Ok → Pending → NoData or Error.
+ *
+ * The `for` timer measures one kind of trouble at a time: breaching, or no verdict (no data or an
+ * error, taken as one). A change of kind restarts it, as a Prometheus pending alert absent from one
+ * evaluation is dropped: a breach after no data waits its full `for`. A rule that has never had data
+ * waits at least `firstDataGraceMs` before its NoData or Error is notified: sources applied with it
+ * take a while to become Ready and produce their first rows, and that is no incident.
  *
  * Notifications follow one rule: Firing, NoData and Error are *active* (the receivers hear of them);
  * a series entering the active set from Ok or Pending is one `firing` transition, leaving it for Ok
@@ -30,6 +37,14 @@ const missingEvaluationsToResolve = 2;
 export const defaultOutageToleranceMs = 60 * 60_000;
 /** The status keeps at most this many series (the CRD's maxItems). */
 export const maxStatusSeries = 100;
+/**
+ * Until a rule's first data, its NoData and Error are Pending at least this long (or `for` if longer):
+ * time for a source applied with the rule to become Ready and fill its first windows.
+ */
+export const firstDataGraceMs = 5 * 60_000;
+
+/** What a Pending series becomes once its `for` has passed: Firing (breaching), NoData or Error. */
+export type PendingOn = "Firing" | "NoData" | "Error";
 
 export type SeriesLabels = Readonly<Record<string, string>>;
 
@@ -39,13 +54,18 @@ export interface SeriesState {
   readonly sinceMs: number;
   /** What was last compared with the threshold; kept through NoData and Error. */
   readonly value?: number;
-  /** Pending or Firing: when the series started breaching (the `for` timer). */
+  /**
+   * Pending: when its `for` timer started. Firing, and NoData or Error that interrupted a Firing:
+   * when the breach began (a breach back after that gap resumes the Firing).
+   */
   readonly activeAtMs?: number;
-  /** Active, or Ok after an active episode: when that episode began (its identity). */
+  /** Pending: what it is waiting to become; absent in a record written before NoData and Error waited. */
+  readonly pendingOn?: PendingOn;
+  /** Active, or Ok or Pending after an active episode: when that episode began (its identity). */
   readonly firedAtMs?: number;
   /** Firing while no longer breaching: when it stopped (the `keepFiringFor` timer). */
   readonly keepFiringSinceMs?: number;
-  /** Ok after an active episode: when it ended; dropped after `resolvedRetentionMs`. */
+  /** Ok or Pending after an active episode: when it ended; dropped after `resolvedRetentionMs`. */
   readonly resolvedAtMs?: number;
   /** Consecutive value evaluations the series was absent from. */
   readonly missing: number;
@@ -56,6 +76,8 @@ export interface SeriesState {
 /** What the gateway keeps per rule (in Redis) between evaluations. */
 export interface RuleState {
   readonly evaluatedAtMs?: number;
+  /** Some evaluation returned data (absent: derived from the series' values, see `hadData`). */
+  readonly dataSeen?: true;
   readonly series: readonly SeriesState[];
 }
 
@@ -130,6 +152,8 @@ type Signal =
 interface Timing {
   readonly forMs: number;
   readonly keepFiringForMs: number;
+  /** The rule has had data: NoData and Error wait `for` only, not `firstDataGraceMs`. */
+  readonly hadData: boolean;
 }
 
 type Fields = Omit<SeriesState, "labels" | "state" | "sinceMs" | "missing">;
@@ -151,6 +175,44 @@ function become(
   };
 }
 
+/** The kind of trouble a `for` timer measures: NoData and Error are one (no verdict either way). */
+const troubleKind = (target: PendingOn) => (target === "Firing" ? "breach" : "noVerdict");
+
+/** How long `target` must hold before it is entered. */
+function requiredMs(t: Timing, target: PendingOn): number {
+  return target === "Firing" || t.hadData ? t.forMs : Math.max(t.forMs, firstDataGraceMs);
+}
+
+/**
+ * Toward `target` from Ok, Pending or nothing (nothing notified yet): Pending until the trouble has
+ * lasted `requiredMs`, then `target`, which starts an episode. The timer goes on while the kind of
+ * trouble holds and restarts when it changes. A Pending series keeps the episode it ended (NoData
+ * resolved by a breach), so its resolve can be re-sent.
+ */
+function pend(
+  t: Timing,
+  labels: SeriesLabels,
+  prev: SeriesState | undefined,
+  target: PendingOn,
+  value: number | undefined,
+  message: string | undefined,
+  nowMs: number,
+): SeriesState {
+  const continues =
+    prev?.state === "Pending" && troubleKind(prev.pendingOn ?? "Firing") === troubleKind(target);
+  const activeAtMs = continues ? (prev.activeAtMs ?? nowMs) : nowMs;
+  if (nowMs - activeAtMs >= requiredMs(t, target)) {
+    return target === "Firing"
+      ? become(labels, prev, "Firing", nowMs, { value, activeAtMs, firedAtMs: nowMs })
+      : become(labels, prev, target, nowMs, { value, firedAtMs: nowMs, message });
+  }
+  const ended =
+    prev?.state === "Pending" || prev?.state === "Ok"
+      ? { firedAtMs: prev.firedAtMs, resolvedAtMs: prev.resolvedAtMs }
+      : {};
+  return become(labels, prev, "Pending", nowMs, { value, activeAtMs, pendingOn: target, message, ...ended });
+}
+
 function breach(
   t: Timing,
   labels: SeriesLabels,
@@ -162,15 +224,8 @@ function breach(
   switch (prev?.state) {
     case undefined:
     case "Ok":
-      return t.forMs === 0
-        ? become(labels, prev, "Firing", nowMs, { value, activeAtMs: nowMs, firedAtMs: nowMs })
-        : become(labels, prev, "Pending", nowMs, { value, activeAtMs: nowMs });
-    case "Pending": {
-      const activeAtMs = prev.activeAtMs ?? nowMs;
-      return nowMs - activeAtMs >= t.forMs
-        ? become(labels, prev, "Firing", nowMs, { value, activeAtMs, firedAtMs: nowMs })
-        : become(labels, prev, "Pending", nowMs, { value, activeAtMs });
-    }
+    case "Pending":
+      return pend(t, labels, prev, "Firing", value, undefined, nowMs);
     case "Firing":
       return become(labels, prev, "Firing", nowMs, {
         value,
@@ -179,8 +234,24 @@ function breach(
       });
     case "NoData":
     case "Error":
-      // Already notified: the episode goes on as Firing, no second firing and no `for` to wait.
-      return become(labels, prev, "Firing", nowMs, { value, activeAtMs: nowMs, firedAtMs: prev.firedAtMs });
+      // A gap in a confirmed breach: the breach goes on, in the same episode.
+      if (prev.activeAtMs !== undefined)
+        return become(labels, prev, "Firing", nowMs, {
+          value,
+          activeAtMs: prev.activeAtMs,
+          firedAtMs: prev.firedAtMs,
+        });
+      // Already notified and nothing to wait for: the episode goes on as Firing.
+      if (t.forMs === 0)
+        return become(labels, prev, "Firing", nowMs, { value, activeAtMs: nowMs, firedAtMs: prev.firedAtMs });
+      // A breach after no verdict waits its `for`; the NoData or Error episode ends (resolved).
+      return become(labels, prev, "Pending", nowMs, {
+        value,
+        activeAtMs: nowMs,
+        pendingOn: "Firing",
+        firedAtMs: prev.firedAtMs,
+        resolvedAtMs: nowMs,
+      });
   }
 }
 
@@ -201,14 +272,13 @@ function clear(
       // A series first seen clear is shown; a mapping to Ok of no data creates none.
       return observed === undefined ? undefined : become(labels, prev, "Ok", nowMs, { value });
     case "Ok":
+    case "Pending":
+      // Pending never notified: back to Ok silently, keeping an episode it ended for its re-sends.
       return become(labels, prev, "Ok", nowMs, {
         value,
         firedAtMs: prev.firedAtMs,
         resolvedAtMs: prev.resolvedAtMs,
       });
-    case "Pending":
-      // Pending never notified: back to Ok silently.
-      return become(labels, prev, "Ok", nowMs, { value });
     case "Firing": {
       const keepFiringSinceMs = prev.keepFiringSinceMs ?? nowMs;
       if (nowMs - keepFiringSinceMs < t.keepFiringForMs) {
@@ -228,16 +298,19 @@ function clear(
 }
 
 function special(
+  t: Timing,
   labels: SeriesLabels,
   prev: SeriesState | undefined,
   signal: Extract<Signal, { kind: "special" }>,
   nowMs: number,
 ): SeriesState {
-  // Entering the active set starts an episode; moving inside it keeps the episode's identity.
-  const firedAtMs = prev !== undefined && isActive(prev.state) ? prev.firedAtMs : nowMs;
+  if (prev === undefined || !isActive(prev.state))
+    return pend(t, labels, prev, signal.state, prev?.value, signal.message, nowMs);
+  // Moving inside the active set keeps the episode, and a Firing's breach start (see `breach`).
   return become(labels, prev, signal.state, nowMs, {
-    value: prev?.value,
-    firedAtMs,
+    value: prev.value,
+    activeAtMs: prev.activeAtMs,
+    firedAtMs: prev.firedAtMs,
     message: signal.message,
   });
 }
@@ -257,7 +330,7 @@ function stepSeries(
     case "clear":
       return clear(t, labels, prev, signal.observed, nowMs);
     case "special":
-      return special(labels, prev, signal, nowMs);
+      return special(t, labels, prev, signal, nowMs);
   }
 }
 
@@ -328,14 +401,15 @@ function ruleWideInputs(prevByKey: ReadonlyMap<string, SeriesState>, signal: Sig
   return inputs;
 }
 
-/** Whether a series is worth keeping: anything but Ok, a recently resolved Ok, or an Ok just seen. */
+/**
+ * A series as kept: an ended episode is forgotten `resolvedRetentionMs` after its resolve, and an Ok
+ * series absent from the evaluation is dropped unless it still has a resolve to re-send.
+ */
 function retained(series: SeriesState, nowMs: number): SeriesState | undefined {
-  if (series.state !== "Ok" || series.resolvedAtMs === undefined) {
-    return series.state === "Ok" && series.missing > 0 ? undefined : series;
-  }
-  if (nowMs - series.resolvedAtMs <= resolvedRetentionMs) return series;
+  const expired = series.resolvedAtMs !== undefined && nowMs - series.resolvedAtMs > resolvedRetentionMs;
   const { firedAtMs: _episode, resolvedAtMs: _resolved, ...settled } = series;
-  return settled.missing > 0 ? undefined : settled;
+  const kept: SeriesState = expired ? settled : series;
+  return kept.state === "Ok" && kept.resolvedAtMs === undefined && kept.missing > 0 ? undefined : kept;
 }
 
 /**
@@ -348,9 +422,11 @@ export function nextRuleState(
   evaluation: Evaluation,
   nowMs: number,
 ): RuleStep {
+  const seen = hadData(previous);
   const timing: Timing = {
     forMs: parseDuration(rule.spec.for, "spec.for"),
     keepFiringForMs: parseDuration(rule.spec.keepFiringFor, "spec.keepFiringFor"),
+    hadData: seen,
   };
   const prevByKey = new Map(previous.series.map((s) => [seriesKey(s.labels), s]));
   const inputs =
@@ -382,7 +458,16 @@ export function nextRuleState(
     const kept = retained(next, nowMs);
     if (kept !== undefined) series.push(kept);
   }
-  return { state: { evaluatedAtMs: nowMs, series }, transitions };
+  const dataSeen = seen || evaluation.kind === "values";
+  return { state: { evaluatedAtMs: nowMs, ...(dataSeen ? { dataSeen } : {}), series }, transitions };
+}
+
+/**
+ * Whether the rule has ever had data: recorded once it had, or, for a state recorded before that was
+ * (or rebuilt from the status), whether any series holds a value compared with the threshold.
+ */
+export function hadData(state: RuleState): boolean {
+  return state.dataSeen === true || state.series.some((s) => s.value !== undefined);
 }
 
 /**
@@ -420,6 +505,7 @@ export function stateFromStatus(status: AlertRuleStatus | undefined): RuleState 
       sinceMs,
       value: s.value,
       activeAtMs: optionalInstantMs(s.activeAt, field("activeAt")),
+      pendingOn: s.pendingOn,
       // An active series always has its episode; `since` stands in if a hand-edited status lost it.
       firedAtMs: optionalInstantMs(s.firedAt, field("firedAt")) ?? (isActive(s.state) ? sinceMs : undefined),
       keepFiringSinceMs: optionalInstantMs(s.keepFiringSince, field("keepFiringSince")),
@@ -428,7 +514,11 @@ export function stateFromStatus(status: AlertRuleStatus | undefined): RuleState 
     };
   });
   const evaluatedAtMs = optionalInstantMs(status?.lastEvaluation, "status.lastEvaluation");
-  return evaluatedAtMs === undefined ? { series } : { evaluatedAtMs, series };
+  return {
+    ...(evaluatedAtMs === undefined ? {} : { evaluatedAtMs }),
+    ...(status?.lastValue === undefined ? {} : { dataSeen: true }),
+    series,
+  };
 }
 
 const severity: Readonly<Record<AlertState, number>> = { Firing: 4, Error: 3, NoData: 2, Pending: 1, Ok: 0 };
@@ -449,6 +539,7 @@ function seriesStatus(s: SeriesState): AlertSeriesStatus {
   const out: AlertSeriesStatus = { labels: { ...s.labels }, state: s.state, since: iso(s.sinceMs) };
   if (s.value !== undefined) out.value = s.value;
   if (s.activeAtMs !== undefined) out.activeAt = iso(s.activeAtMs);
+  if (s.pendingOn !== undefined) out.pendingOn = s.pendingOn;
   if (s.firedAtMs !== undefined) out.firedAt = iso(s.firedAtMs);
   if (s.keepFiringSinceMs !== undefined) out.keepFiringSince = iso(s.keepFiringSinceMs);
   if (s.resolvedAtMs !== undefined) out.resolvedAt = iso(s.resolvedAtMs);

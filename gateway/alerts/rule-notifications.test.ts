@@ -100,6 +100,42 @@ describe("notifications of a rule's transitions", () => {
   });
 });
 
+describe("a NoData episode ended by a breach that waits its `for`", () => {
+  it("notifies NoData once, then its resolve, then the breach's firing as a new episode, and re-sends the resolve meanwhile", () => {
+    const noData: Evaluation = { kind: "noData" };
+    const { state, notified } = run([
+      values(["click", 1]),
+      noData,
+      noData,
+      noData, // 4 s without data: NoData
+      values(["click", 50]), // breaching: NoData resolved, the breach Pending
+    ]);
+    expect(notified.map((n) => [n.status, n.startsAtMs])).toEqual([
+      ["firing", t0 + 6 * second],
+      ["resolved", t0 + 6 * second],
+    ]);
+    expect(notified[1]).toMatchObject({ resolvedAtMs: t0 + 8 * second, value: 50 });
+    // While the breach is Pending, Alertmanager is still told of the resolve.
+    expect(alertmanagerAlerts(rule, state, base).map((a) => [a.status, a.idempotencyId])).toEqual([
+      ["resolved", notified[1]?.idempotencyId],
+    ]);
+    const later = run([
+      values(["click", 1]),
+      noData,
+      noData,
+      noData,
+      values(["click", 50]),
+      values(["click", 50]),
+      values(["click", 50]), // 4 s breaching: fires, a new episode
+    ]);
+    expect(later.notified.map((n) => [n.status, n.startsAtMs])).toEqual([
+      ["firing", t0 + 6 * second],
+      ["resolved", t0 + 6 * second],
+      ["firing", t0 + 12 * second],
+    ]);
+  });
+});
+
 describe("alertmanagerDue", () => {
   const { state } = run([values(["click", 50]), values(["click", 50]), values(["click", 50])]);
   const alerts = alertmanagerAlerts(rule, state, base);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluationOffsetMs, nextSlotMs, slotAfter } from "./rule-schedule.js";
+import { evaluationOffsetMs, firstEvaluationMs, nextSlotMs, slotAfter } from "./rule-schedule.js";
 
 describe("evaluationOffsetMs", () => {
   it("is stable per rule, within the interval, and spreads 1,000 rules over it", () => {
@@ -61,5 +61,18 @@ describe("slotAfter", () => {
   });
   it("takes a changed interval at the next slot", () => {
     expect(slotAfter(13_000, 13_400, 4_000, 1_000)).toBe(17_000);
+  });
+});
+
+describe("firstEvaluationMs", () => {
+  it("evaluates a rule never evaluated at once, then on its slots", () => {
+    // Interval 5m, offset 1m, seen at 2m: now, not at 6m.
+    expect(firstEvaluationMs(120_000, 300_000, 60_000, false)).toBe(120_000);
+    expect(slotAfter(120_000, 121_000, 300_000, 60_000)).toBe(360_000);
+  });
+
+  it("takes a rule evaluated before (a restart, a handover) at its next slot", () => {
+    expect(firstEvaluationMs(120_000, 300_000, 60_000, true)).toBe(360_000);
+    expect(firstEvaluationMs(60_000, 300_000, 60_000, true)).toBe(60_000);
   });
 });

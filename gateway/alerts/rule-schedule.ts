@@ -3,7 +3,8 @@
  * `offset + k × interval` where the offset is a hash of namespace/name: 1,000 rules of one interval spread
  * evenly over it instead of running together, every replica computes the same slots (a rule moved to
  * another replica keeps its rhythm), and a slot missed because an evaluation overran is skipped, not run
- * late on top of the next: at most one evaluation per rule per interval.
+ * late on top of the next: at most one evaluation per rule per interval. A rule never evaluated yet is
+ * evaluated at once, so a new rule shows a state within seconds, not an interval (5 minutes) later.
  */
 import { createHash } from "node:crypto";
 
@@ -27,4 +28,17 @@ export function nextSlotMs(atMs: number, intervalMs: number, offsetMs: number): 
  */
 export function slotAfter(slotMs: number, doneMs: number, intervalMs: number, offsetMs: number): number {
   return nextSlotMs(Math.max(slotMs + 1, doneMs), intervalMs, offsetMs);
+}
+
+/**
+ * The first evaluation on taking a rule: at once for a rule never evaluated (its status has no
+ * state yet), else its next slot, so rules taken over together (a restart, a handover) keep their spread.
+ */
+export function firstEvaluationMs(
+  nowMs: number,
+  intervalMs: number,
+  offsetMs: number,
+  everEvaluated: boolean,
+): number {
+  return everEvaluated ? nextSlotMs(nowMs, intervalMs, offsetMs) : nowMs;
 }

@@ -83,6 +83,18 @@ describe("Events", () => {
     expect(transitionEvent("Firing", ok)).toMatchObject({ type: "Normal", reason: "AlertOk" });
   });
 
+  it("says what a series Pending on no data or an error waits to become", () => {
+    const waiting = (pendingOn: "NoData" | "Error" | "Firing"): RuleState => ({
+      evaluatedAtMs: t0,
+      series: [{ labels: {}, state: "Pending", sinceMs: t0, activeAtMs: t0, pendingOn, missing: 0 }],
+    });
+    const note = (pendingOn: "NoData" | "Error" | "Firing") =>
+      transitionEvent(undefined, gatewayStatus(waiting(pendingOn), undefined, []))?.note;
+    expect(note("NoData")).toBe("Ok → Pending: 1 of 1 series Pending on NoData");
+    expect(note("Error")).toBe("Ok → Pending: 1 of 1 series Pending on Error");
+    expect(note("Firing")).toBe("Ok → Pending: 1 of 1 series Pending");
+  });
+
   it("one when a channel starts failing, not again while it keeps failing", () => {
     const first = [outcome(false, t0, 1)];
     expect(channelFailureEvents(first, [outcome(true, t0 - second, 0)])).toEqual([

@@ -74,10 +74,13 @@ export function transitionEvent(from: AlertState | undefined, next: GatewayStatu
   const series = next.series ?? [];
   const inState = series.filter((s) => s.state === to).length;
   const value = next.lastValue === undefined ? "" : `; worst value ${next.lastValue}`;
+  // Pending on no data or an error says so: a new rule waiting for its source is not about to breach.
+  const on = to === "Pending" ? series.find((s) => s.state === "Pending")?.pendingOn : undefined;
+  const waiting = on === undefined || on === "Firing" ? "" : ` on ${on}`;
   return {
     type: warningStates.has(to) ? "Warning" : "Normal",
     reason: `Alert${to}`,
-    note: `${from ?? "Ok"} → ${to}: ${inState} of ${series.length} series ${to}${value}`,
+    note: `${from ?? "Ok"} → ${to}: ${inState} of ${series.length} series ${to}${waiting}${value}`,
   };
 }
 

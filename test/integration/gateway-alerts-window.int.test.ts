@@ -2,7 +2,8 @@
  * A live-window AlertRule on the real stack (test/support/alert-stack.ts: the pipeline's window table in
  * ClickHouse, Redis, the apiserver, the stack's Alertmanager delivering to the webhook sink): with an
  * interval of a minute, the rule still fires within seconds of its window changing, because the evaluator
- * watches the window in Redis and evaluates on the change; the firing reaches Alertmanager once.
+ * watches the window in Redis and evaluates on the change; the firing reaches Alertmanager once. A new
+ * rule is evaluated at once, so its status has a state within seconds of its creation.
  */
 import { describe, expect, it } from "vitest";
 import type { AlertRuleObject } from "../../api/v1alpha1/objects.js";
@@ -52,6 +53,13 @@ describe("live-window alert rules", () => {
     replica.start();
     try {
       await eventually(async () => expect(replica.owned()).toEqual([`${namespace}/${name}`]), 30_000);
+      // A new rule is evaluated as soon as it is taken, not at its first slot up to a minute later:
+      // its status has a state (Ok: no rows yet, mapped to Ok) within seconds.
+      await eventually(async () => {
+        const status = await ruleStatus(name);
+        expect(status?.state).toBe("Ok");
+        expect(status?.lastEvaluation).toBeDefined();
+      }, 10_000);
       // The watcher's first poll (250 ms) is its baseline; a change before it is the interval's to see.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const triggersBefore = triggers.length;
@@ -69,6 +77,75 @@ describe("live-window alert rules", () => {
       // The observer hears of an evaluation once it has written the status and sent its notifications,
       // so the status can show Firing a moment before the trigger is recorded.
       await eventually(async () => expect(triggers.slice(triggersBefore)).toContain("window"), 10_000);
+      await eventually(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 30_000);
+      await consistently(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 4_000);
+    } finally {
+      await replica.stop();
+      await client.delete(resourceTypes.alertRule, namespace, name);
+      await redis.del(recordKey(namespace, name, uid));
+    }
+  }, 120_000);
+  it("a new rule with no data yet is Pending, not notified; its first breach waits `for` (observed: NoData → Firing at once)", async () => {
+    const { id, namespace, redis, client, evaluator, writeWindowEvent, ruleStatus, deliveredStatuses } =
+      stack;
+    const name = `window-new-${id}`;
+    const type = `signup-${id}`;
+    const forMs = 4_000;
+    await client.create(resourceTypes.alertRule, {
+      apiVersion: "tally.dev/v1alpha1",
+      kind: "AlertRule",
+      metadata: { name, namespace },
+      spec: {
+        query: {
+          source: { kind: "Window", name: "clicks", window: liveWindow },
+          metric: "events",
+          filters: [{ field: "type", operator: "eq", values: [type] }],
+          range: "2m",
+        },
+        condition: { type: "threshold", operator: "gt", value: 0 },
+        interval: "1s",
+        for: "4s",
+        // noDataState and errorState left to their defaults (NoData, Error).
+        notify: [{ type: "alertmanager", name: "am", url: alertmanagerUrl }],
+      },
+    } as KubeObject);
+    const uid =
+      (await client.get<AlertRuleObject>(resourceTypes.alertRule, namespace, name)).metadata?.uid ?? "";
+    const replica = evaluator(`window-new-${id}`);
+    replica.start();
+    try {
+      // No row of this type yet: Pending on NoData (the first-data grace), and nothing sent.
+      const waiting = await eventually(async () => {
+        const status = await ruleStatus(name);
+        expect(status?.series?.[0]).toMatchObject({ labels: {}, state: "Pending", pendingOn: "NoData" });
+        return status;
+      }, 30_000);
+      expect(waiting?.state).toBe("Pending");
+      await consistently(async () => {
+        expect((await ruleStatus(name))?.series?.[0]?.pendingOn).toBe("NoData");
+        expect(await deliveredStatuses(name)).toEqual([]);
+      }, 3_000);
+
+      const writtenAt = Date.now();
+      await writeWindowEvent(type, writtenAt);
+      const breaching = await eventually(async () => {
+        const status = await ruleStatus(name);
+        expect(status?.series?.[0]).toMatchObject({ labels: {}, state: "Pending", pendingOn: "Firing" });
+        return status;
+      }, 15_000);
+      const activeAt = Date.parse(breaching?.series?.[0]?.activeAt ?? "");
+      // The breach's timer starts at the breach (an evaluation that began up to one interval before the
+      // write may have read it), not when the rule started waiting for data, 3 s and more earlier.
+      expect(activeAt).toBeGreaterThanOrEqual(writtenAt - 1_000);
+      expect(activeAt - Date.parse(waiting?.series?.[0]?.activeAt ?? "")).toBeGreaterThanOrEqual(3_000);
+      const firing = await eventually(async () => {
+        const status = await ruleStatus(name);
+        expect(status?.state).toBe("Firing");
+        return status;
+      }, 20_000);
+      const series = firing?.series?.[0];
+      expect(series?.activeAt).toBe(breaching?.series?.[0]?.activeAt);
+      expect(Date.parse(series?.firedAt ?? "") - activeAt).toBeGreaterThanOrEqual(forMs);
       await eventually(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 30_000);
       await consistently(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 4_000);
     } finally {
