@@ -73,4 +73,4 @@ demo: stack-up
 
 ## bench: every benchmark; prints `BENCH <name>=<value> <unit>` lines
 bench: stack-up
-	@$(NODE_TS) test/bench/run.ts
+	@$(NODE_TS) test/bench/run.ts $(ONLY)
