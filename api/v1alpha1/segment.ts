@@ -4,7 +4,7 @@
  * the request's entity field (the pipeline's `user_id` by default). Also the query API's `compare`.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { QueryFilter, QueryRequest, QueryResponse, ResultValue, TimeRange } from "./query.js";
+import { QueryExplain, QueryFilter, QueryRequest, QueryResponse, ResultValue, TimeRange } from "./query.js";
 
 export const Segment = Type.Object(
   {
@@ -74,12 +74,19 @@ export type QueryApiRequest = Static<typeof QueryApiRequest>;
 
 const Row = Type.Record(Type.String(), ResultValue);
 
+/** With `?explain=true` nothing runs, so a comparison has no rows: it says how its own query would run. */
+const comparisonExplain = Type.Unsafe<QueryExplain>({
+  ...QueryExplain,
+  description: "Only with ?explain=true: how this comparison's query would run (its rows are then empty).",
+});
+
 export const QueryComparison = Type.Union([
   Type.Object({
     kind: Type.Literal("segments"),
-    results: Type.Array(Type.Object({ segment: Segment, rows: Type.Array(Row) }), {
-      description: "The query's rows per segment, in the order asked (same columns).",
-    }),
+    results: Type.Array(
+      Type.Object({ segment: Segment, rows: Type.Array(Row), explain: Type.Optional(comparisonExplain) }),
+      { description: "The query's rows per segment, in the order asked (same columns)." },
+    ),
   }),
   Type.Object({
     kind: Type.Literal("previousPeriod"),
@@ -87,6 +94,7 @@ export const QueryComparison = Type.Union([
       from: Type.String({ format: "date-time" }),
       to: Type.String({ format: "date-time" }),
     }),
+    explain: Type.Optional(comparisonExplain),
     rows: Type.Array(
       Type.Object({
         key: Row,

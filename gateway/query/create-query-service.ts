@@ -155,7 +155,7 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       const results = [];
       for (const segment of compare.segments) {
         const answered = await answer(namespace, { ...request, segment }, options);
-        results.push({ segment, rows: answered.rows });
+        results.push({ segment, rows: answered.rows, ...explainOf(answered, options) });
       }
       return { kind: "segments", results };
     }
@@ -170,7 +170,13 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       kind: "previousPeriod",
       range: timeRange,
       rows: comparePeriods(main.columns, main.rows, previous.rows, range.fromMs - before.fromMs),
+      ...explainOf(previous, options),
     };
+  }
+
+  /** An explain-only comparison has no rows to show, so it shows how its query would run. */
+  function explainOf(answered: QueryResponse, options: QueryOptions): { explain?: QueryExplain } {
+    return options.explainOnly ? { explain: answered.explain } : {};
   }
 
   async function answer(

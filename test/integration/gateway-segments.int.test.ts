@@ -183,6 +183,44 @@ describe("segments in the query API", () => {
     );
   });
 
+  it("compare with ?explain=true: each comparison says how its query would run instead of empty rows", async () => {
+    const segments = [cases[0]?.segment, cases[3]?.segment] as Segment[];
+    const bySegment = await rawOnly.query(analytics.dataset.namespace, request({ compare: { segments } }), {
+      explainOnly: true,
+      bypassCache: false,
+    });
+    if (bySegment.comparison?.kind !== "segments") throw new Error("expected a segment comparison");
+    expect(bySegment.comparison.results).toHaveLength(2);
+    for (const result of bySegment.comparison.results) {
+      expect(result.rows).toEqual([]);
+      expect(result.explain?.source).toMatchObject({ kind: "Pipeline", table: analytics.dataset.rawTable });
+    }
+    // Each explains its own segment: has_done, then has_not_done.
+    const [done, notDone] = bySegment.comparison.results.map((r) => r.explain?.sql ?? "");
+    expect(done).toContain("AND `user_id` IN (SELECT `user_id`");
+    expect(notDone).toContain("AND `user_id` NOT IN (SELECT `user_id`");
+    const from = startMs + 4 * day;
+    const previous = await rawOnly.query(
+      analytics.dataset.namespace,
+      request({
+        timeRange: { from: iso(from), to: iso(startMs + 7 * day) },
+        compare: { previousPeriod: true },
+      }),
+      { explainOnly: true, bypassCache: false },
+    );
+    if (previous.comparison?.kind !== "previousPeriod")
+      throw new Error("expected a previous-period comparison");
+    expect(previous.comparison.explain?.range).toEqual({ from: iso(startMs + day), to: iso(from) });
+    expect(previous.comparison.explain?.sql).toBeDefined();
+    // Without explain, comparisons carry rows and no explain of their own.
+    const answered = await rawOnly.query(analytics.dataset.namespace, request({ compare: { segments } }), {
+      explainOnly: false,
+      bypassCache: false,
+    });
+    if (answered.comparison?.kind !== "segments") throw new Error("expected a segment comparison");
+    expect(answered.comparison.results.map((r) => r.explain)).toEqual([undefined, undefined]);
+  });
+
   it("compare with the previous period: daily counts matched by day, change in percent", async () => {
     const from = startMs + 4 * day;
     const to = startMs + 7 * day;
