@@ -83,6 +83,39 @@ describe("a view's panels as queries", () => {
     });
   });
 
+  it("rank a topN panel in its query: its first metric descending, topN.limit rows (10 by default)", () => {
+    const byUrl = { metrics: ["events", "users"], dimensions: ["url"], timeRange: { preset: "last_1h" } };
+    const plan = dashboardPanels(
+      {
+        title: "Pages",
+        panels: [
+          { name: "default", visualization: "topN", source: { query: byUrl } },
+          { name: "three", visualization: "topN", topN: { limit: 3 }, source: { query: byUrl } },
+          {
+            name: "own_order",
+            visualization: "topN",
+            topN: { limit: 50 },
+            source: { query: { ...byUrl, orderBy: [{ field: "users", direction: "desc" }], limit: 20 } },
+          },
+          { name: "table", visualization: "table", source: { query: byUrl } },
+        ],
+      },
+      drill,
+      () => undefined,
+    );
+    if (plan.kind !== "panels") throw new Error(plan.error.message);
+    const requests = plan.panels.map((p) => (p.kind === "query" ? p.request : undefined));
+    expect(requests.map((r) => [r?.orderBy, r?.limit])).toEqual([
+      [[{ field: "events", direction: "desc" }], 10],
+      [[{ field: "events", direction: "desc" }], 3],
+      // The panel's own order stays, and a smaller query limit wins.
+      [[{ field: "users", direction: "desc" }], 20],
+      // Not a topN: the query's own defaults.
+      [[], 1000],
+    ]);
+    expect(requests[1]?.filter).toEqual(drill);
+  });
+
   it("refuse a whole spec broken outside its panels", () => {
     expect(dashboardPanels({ panels: [] }, undefined, () => undefined)).toMatchObject({ kind: "invalid" });
   });

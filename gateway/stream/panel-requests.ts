@@ -7,6 +7,7 @@
  * in the last hour, grouped by the panel's dimensions (all of the window's groupBy fields by default).
  */
 import type { DashboardPanel, Visualization } from "../../api/v1alpha1/dashboard.js";
+import { dashboardDefaults } from "../../api/v1alpha1/defaults.js";
 import { parseDuration } from "../../api/v1alpha1/duration.js";
 import type { ErrorResponse, QueryFilter, QueryRequest } from "../../api/v1alpha1/query.js";
 import {
@@ -64,6 +65,24 @@ function panelRequest(panel: DashboardPanel, groupByOf: GroupByOf): QueryRequest
   };
 }
 
+/**
+ * A topN panel asks for its top `topN.limit` rows by its first metric (descending) unless it orders
+ * them itself: the ranking happens in the query, so the panel never pulls every dimension value.
+ */
+function rankedForTopN(panel: DashboardPanel, request: QueryRequest): QueryRequest {
+  if (panel.visualization !== "topN") return request;
+  const [first] = request.metrics;
+  const rankBy = typeof first === "string" ? first : first?.name;
+  const orderBy =
+    request.orderBy !== undefined && request.orderBy.length > 0
+      ? request.orderBy
+      : rankBy === undefined
+        ? []
+        : [{ field: rankBy, direction: "desc" as const }];
+  const limit = panel.topN?.limit ?? dashboardDefaults["panels[*].topN.limit"];
+  return { ...request, orderBy, limit: Math.min(request.limit ?? limit, limit) };
+}
+
 function refreshOf(panel: DashboardPanel): PanelRefresh {
   return panel.refresh.mode === "interval" && panel.refresh.every !== undefined
     ? { mode: "interval", everyMs: parseDuration(panel.refresh.every, "refresh.every") }
@@ -76,7 +95,7 @@ function panelPlan(panel: DashboardPanel, filter: QueryFilter | undefined, group
     name: panel.name,
     ...(panel.title === undefined ? {} : { title: panel.title }),
     visualization: panel.visualization,
-    request: withFilter(panelRequest(panel, groupByOf), filter),
+    request: withFilter(rankedForTopN(panel, panelRequest(panel, groupByOf)), filter),
     refresh: refreshOf(panel),
   };
 }
