@@ -40,15 +40,11 @@ import {
   kafkaClient,
   pipelineManifest,
   planOf,
-  type RuntimeTestNames,
   runtimeTestNames,
-  WorkerProcess,
-  waitForCommitted,
-  writeManifest,
 } from "../support/runtime-harness.js";
 import { type BenchFigure, perSecond } from "./bench-figure.js";
 import { produceBenchTopic } from "./bench-topic.js";
-import { cpuSeconds } from "./process-cpu.js";
+import { startMeasuredWorker } from "./measured-worker.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -158,34 +154,6 @@ async function wholePath(): Promise<Measured> {
   } finally {
     await example.worker.stop();
   }
-}
-
-/**
- * Starts a worker for the pipeline; `measure` waits until it has committed everything and answers its
- * events per CPU-second (every thread of the process) and per wall-second, counted from the group
- * assignment on, as the bare consumer is (start-up, loading and table creation excluded).
- */
-async function startMeasuredWorker(names: RuntimeTestNames, manifest: string, label: string) {
-  const worker = WorkerProcess.start(writeManifest(manifest), label);
-  const pid = worker.child.pid;
-  if (pid === undefined) throw new Error("worker has no pid");
-  for (;;) {
-    if (worker.exit !== undefined) throw new Error(`worker exited:\n${worker.tail()}`);
-    const port = await worker.metricsPort().catch(() => undefined);
-    if (port !== undefined && (await worker.metric("tally_runtime_assigned_partitions")) > 0) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const cpu0 = cpuSeconds(pid);
-  const t0 = performance.now();
-  return {
-    worker,
-    async measure(counts: readonly number[]): Promise<{ perCore: number; wall: number }> {
-      await waitForCommitted(names, counts, 600_000);
-      const wallMs = performance.now() - t0;
-      const total = counts.reduce((sum, n) => sum + n, 0);
-      return { perCore: total / (cpuSeconds(pid) - cpu0), wall: perSecond(total, wallMs) };
-    },
-  };
 }
 
 /** Produces 1,000 events/s for 10 s to a running worker and reads when each became queryable. */

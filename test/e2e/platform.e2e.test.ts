@@ -1,15 +1,19 @@
 import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { QueryResponse } from "../../api/v1alpha1/query.js";
+import { renderMetricColumn } from "../../contracts/clickhouse/rollup-ddl.js";
+import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import { defaultConsumerGroup } from "../../contracts/runtime-config.js";
 import { defaultShardCount, shardLeaseName, shardOfRule } from "../../gateway/alerts/rule-shards.js";
-import { alertmanagerUrl, podRunnerPaths, redisUrl } from "../env/config.js";
+import { alertmanagerUrl, podRunnerPaths, redisUrl, stackConfig } from "../env/config.js";
 import { stackRestart } from "../env/stack.js";
 import { consistently, deliveredStatuses } from "../support/alert-stack.js";
+import { launchBrowser } from "../support/browser.js";
 import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
 import { eventually } from "../support/eventually.js";
 import { asList, databaseFor, exampleManifests, type Manifest } from "../support/examples.js";
@@ -38,11 +42,11 @@ import {
 // The platform team's path on the local control plane: `helm install` the chart (the pod-runner runs the
 // operator and gateway pods as processes with their own ServiceAccount tokens, so the chart's RBAC is
 // what they have), `kubectl apply -n` the examples, a live clickstream (out-of-order, late, duplicate,
-// bot and invalid records) with faults injected while it flows — a runtime process killed with SIGKILL,
+// bot and invalid records) with faults injected and the minute rollup's definition changed while it flows — a runtime process killed with SIGKILL,
 // Redis, the ClickHouse endpoint and the Kafka broker each stopped and started again, the gateway pod
 // holding the alert deleted, the operator leader's pod deleted, a `helm upgrade` that rolls the
 // gateways — then the ground truth (raw table, windows, minute rollup, dead letters, Redis),
-// the same numbers through the gateway's query API, an alert that fired and resolved with each
+// the same numbers through the gateway's query API and its web UI, an alert that fired and resolved with each
 // notification delivered exactly once, and nothing left behind after deleting the examples and
 // `helm uninstall`.
 
@@ -67,6 +71,8 @@ const started = Date.now();
 
 const figures = {
   faults: new Map<string, number>(),
+  /** Definition changes applied while the stream flows (not faults: a user's own edits). */
+  changes: new Map<string, number>(),
   produced: 0,
   rawRowsChecked: 0,
   deadLettersChecked: 0,
@@ -82,6 +88,9 @@ function log(message: string): void {
 function countFault(kind: string): void {
   figures.faults.set(kind, (figures.faults.get(kind) ?? 0) + 1);
 }
+
+/** Events per url in the ground truth, for the dashboard's "Busiest pages" panel. */
+const eventsByUrl = new Map<string, number>();
 
 beforeAll(async () => {
   releaseNamespace = await createNamespace("tally-e2e");
@@ -104,10 +113,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const faults = [...figures.faults].map(([k, n]) => `${k}=${n}`).join(" ");
+  const changes = [...figures.changes].map(([k, n]) => `${k}=${n}`).join(" ");
   const total = [...figures.faults.values()].reduce((a, b) => a + b, 0);
   const duplicates = Math.max(0, figures.notifications.length - new Set(figures.notifications).size);
   console.log(
-    `[e2e] faults=${total} (${faults}) records=${figures.produced} raw_rows_checked=${figures.rawRowsChecked} ` +
+    `[e2e] faults=${total} (${faults}) changes=(${changes}) records=${figures.produced} raw_rows_checked=${figures.rawRowsChecked} ` +
       `dead_letters_checked=${figures.deadLettersChecked} lost=${figures.lost} doubled=${figures.doubled} ` +
       `duplicate_notifications=${duplicates} notifications=${figures.notifications.join(",") || "none"} ` +
       `run=${Math.round((Date.now() - started) / 1000)}s`,
@@ -255,6 +265,46 @@ async function restartStackService(service: "redis" | "clickhouse" | "kafka"): P
   const downtime = await stackRestart([service]);
   countFault(`${service}_restart`);
   log(`${service} is back after ${((downtime.get(service) ?? Number.NaN) / 1000).toFixed(1)} s down`);
+}
+
+/**
+ * A user edits the minute rollup while events arrive: a new metric changes its table, so the operator
+ * builds version 2 beside version 1, fills it and switches over (the hour and day cascade follow).
+ */
+async function addMetricToMinuteRollup(): Promise<void> {
+  await kubectlOk([
+    "patch",
+    "rollup",
+    "clicks-per-minute",
+    "-n",
+    workload,
+    "--type=json",
+    "-p",
+    JSON.stringify([
+      { op: "add", path: "/spec/metrics/-", value: { fn: "max", name: "top_value", field: "value" } },
+    ]),
+  ]);
+  figures.changes.set("rollup_migration", (figures.changes.get("rollup_migration") ?? 0) + 1);
+  log("added a metric to clicks-per-minute: the operator migrates it to version 2");
+}
+
+/** Every rollup serves version `version` with no migration under way. */
+async function rollupsSettledAt(version: number): Promise<void> {
+  await eventually(
+    async () => {
+      for (const rollup of ["clicks-per-minute", "clicks-per-hour", "clicks-per-day"]) {
+        const status = JSON.parse(
+          await kubectlOk(["get", "rollup", rollup, "-n", workload, "-o", "jsonpath={.status}"]),
+        ) as { servingVersion?: number; migration?: unknown };
+        if (status.servingVersion !== version || status.migration !== undefined)
+          throw new Error(
+            `${rollup}: serving ${status.servingVersion ?? "none"}, migration ${JSON.stringify(status.migration)}`,
+          );
+      }
+    },
+    180_000,
+    1_000,
+  );
 }
 
 async function deleteAlertingGateway(): Promise<void> {
@@ -411,6 +461,8 @@ describe("the platform team's path, end to end", () => {
     await deleteAlertingGateway();
     await at(0.5);
     await restartStackService("kafka");
+    await at(0.6);
+    await addMetricToMinuteRollup();
     await at(0.65);
     await deleteOperatorLeader();
     await at(0.75);
@@ -423,9 +475,11 @@ describe("the platform team's path, end to end", () => {
       produced.map((p) => p.length),
       240_000,
     );
+    await rollupsSettledAt(2);
     const minute = JSON.parse(
       await kubectlOk(["get", "rollup", "clicks-per-minute", "-n", workload, "-o", "jsonpath={.status}"]),
     ) as { database: string; table: string };
+    expect(minute.table, "the minute rollup serves its migrated table").toMatch(/_v2$/);
 
     // Lost and doubled, counted (the ground-truth check below says where, if any).
     const raw = await readRawRows(clickhouse, plan);
@@ -449,12 +503,35 @@ describe("the platform team's path, end to end", () => {
       expected,
       checkRedis: true,
     });
-    log("ground truth holds: raw rows, windows, minute rollup, dead letters, live windows in Redis");
+    log(
+      `ground truth holds: raw rows, windows, minute rollup (migrated, ${minute.table}), dead letters, live windows in Redis`,
+    );
+    // The metric added mid-stream covers the rows from before the change too: the largest value per
+    // minute, type and url, as the events say (0 where no event of the bucket had a value: maxIf's empty state).
+    const fields = new Map(plan.spec.fields.map((f) => [f.name, { type: f.type, nullable: f.nullable }]));
+    const max = renderMetricColumn({ fn: "max", name: "top_value", field: "value" }, fields, "test");
+    const topValues = await (
+      await clickhouse.query({
+        query: `SELECT toUnixTimestamp(bucket) * 1000 AS bucket, toString(type) AS type, url, toFloat64(${max.mergeFunction}(top_value)) AS top FROM ${qualifiedName(minute.database, minute.table, "rollup")} GROUP BY bucket, type, url`,
+        format: "JSONEachRow",
+      })
+    ).json<{ bucket: number; type: string; url: string; top: number }>();
+    const wantTop = new Map<string, number>();
+    for (const rows of expected.rows)
+      for (const { event } of rows) {
+        const key = `${Math.floor(event.ts / 60_000) * 60_000}|${event.type}|${event.url}`;
+        wantTop.set(key, Math.max(wantTop.get(key) ?? 0, event.value ?? 0));
+      }
+    expect(
+      new Map(topValues.map((r) => [`${r.bucket}|${r.type}|${r.url}`, r.top])),
+      "top_value per minute, type and url after the migration",
+    ).toEqual(wantTop);
 
     // The same numbers through the gateway's query API, with the chart's read token.
     const byType = new Map<string, { events: number; users: Set<string>; revenue: number }>();
     for (const rows of expected.rows) {
       for (const { event } of rows) {
+        eventsByUrl.set(event.url, (eventsByUrl.get(event.url) ?? 0) + 1);
         const entry = byType.get(event.type) ?? { events: 0, users: new Set<string>(), revenue: 0 };
         entry.events++;
         entry.users.add(event.user_id);
@@ -497,6 +574,45 @@ describe("the platform team's path, end to end", () => {
     log(
       `the gateway (${answer.explain.source.kind} ${answer.explain.source.name}) answers the ground truth for ${byType.size} event types`,
     );
+  });
+
+  it("the web UI, signed in with the chart's token, shows the dashboard with the ground truth's numbers", async () => {
+    const url = await gatewayUrl(releaseNamespace, 2);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+      await page.goto(`${url}/ui/`);
+      await page.fill('[data-testid="token"]', await readGatewayToken(release, releaseNamespace));
+      await page.fill('[data-testid="login-namespace"]', workload);
+      await page.click('[data-testid="sign-in"]');
+      await page.click('section.resource[data-kind="Dashboard"][data-name="clickstream"] h3 a');
+      await page.waitForSelector('[data-testid="stream-state"][data-state="live"]');
+      // "Busiest pages" (top 10 by events over the last hour): each url shown has its count from the
+      // events, and no url left out has more than the least shown.
+      const shown = await eventually(async () => {
+        const values = await page.$$eval('[data-panel="top_urls"] [data-value]', (elements) =>
+          elements.map(
+            (e) =>
+              [
+                e.closest("[data-label]")?.getAttribute("data-label") ?? "?",
+                Number(e.getAttribute("data-value")),
+              ] as const,
+          ),
+        );
+        expect(values.length).toBe(Math.min(10, eventsByUrl.size));
+        return new Map(values);
+      }, 60_000);
+      for (const [path, events] of shown) expect(events, `events of ${path}`).toBe(eventsByUrl.get(path));
+      const least = Math.min(...shown.values());
+      for (const [path, events] of eventsByUrl)
+        if (!shown.has(path)) expect(events, `${path} left out of the top 10`).toBeLessThanOrEqual(least);
+      const artifacts = join(stackConfig.stateDir, "artifacts");
+      mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: join(artifacts, "e2e-dashboard.png"), fullPage: true });
+      log(`the web UI's dashboard shows the ground truth (${shown.size} busiest pages)`);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("the alert fired while the stream flowed and resolved after it, each notification delivered once", async () => {

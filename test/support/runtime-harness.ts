@@ -265,12 +265,14 @@ export class WorkerProcess {
     label: string,
     env: Record<string, string> = {},
     args: string[] = ["--create-tables"],
+    /** Another checkout's runtime (benchmarks comparing two builds); this one by default. */
+    checkout = repoRoot,
   ): WorkerProcess {
     const child = spawn(
       process.execPath,
       ["--import", "tsx", "runtime/worker/main.ts", "--config", configPath, ...args],
       {
-        cwd: repoRoot,
+        cwd: checkout,
         env: {
           ...process.env,
           TALLY_CLICKHOUSE_URL: clickhouseUrl,
