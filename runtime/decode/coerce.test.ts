@@ -62,6 +62,9 @@ describe("coercerFor", () => {
     ["DateTime", "2200-01-01T00:00:00Z", /out of range for DateTime/],
     ["DateTime64(3)", "1899-12-31T23:59:59Z", /out of range for DateTime64/],
     ["DateTime64(3)", "yesterday", /ISO-8601/],
+    // Beyond what a Date can show: said as a number (toISOString would throw and stop the partition).
+    ["DateTime64(3)", -8_640_000_000_000_001, /^-8640000000000001 is out of range for DateTime64\(3\)$/],
+    ["Date", 86_400_000_086_400_000, /^86400000086400000 is out of range for Date$/],
   ])("%s refuses %j", (type, input, message) => {
     expect(bad(type, input)).toMatch(message);
   });

@@ -20,6 +20,8 @@ const DATE_MAX_MS = 65_535 * DAY_MS;
 const DATETIME_MAX_MS = 4_294_967_295_000;
 const DATETIME64_MIN_MS = Date.UTC(1900, 0, 1);
 const DATETIME64_MAX_MS = Date.UTC(2300, 0, 1) - 1;
+/** The farthest a JavaScript Date reaches either side of the epoch; toISOString throws beyond. */
+const DATE_LIMIT_MS = 8.64e15;
 
 function describe(value: unknown): string {
   if (typeof value === "string")
@@ -97,7 +99,7 @@ function toEpochMs(value: unknown, type: string): number | Invalid {
 function inRange(ms: number, min: number, max: number, type: string): number | Invalid {
   if (ms < min || ms > max) {
     return new Invalid(
-      `${Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms)} is out of range for ${type}`,
+      `${Math.abs(ms) <= DATE_LIMIT_MS ? new Date(ms).toISOString() : String(ms)} is out of range for ${type}`,
     );
   }
   return ms;
