@@ -105,9 +105,12 @@ export const AlertRuleSpec = Type.Object(
           maxItems: 8,
           default: defaults["query.groupBy"],
         }),
-        range: Duration("The value is the metric aggregated over this trailing range.", {
-          default: defaults["query.range"],
-        }),
+        range: Duration(
+          "The value is the metric aggregated over this trailing range. For a Window source, the value of the latest window instance that ended within it (a 1m window with range 1m finds the minute that just closed).",
+          {
+            default: defaults["query.range"],
+          },
+        ),
       },
       { description: "The metric query evaluated each interval." },
     ),

@@ -211,7 +211,8 @@ describe("ruleQueries: a Window rule", () => {
       metrics: ["events"],
       dimensions: ["type"],
       filter: { op: "not", filter: { op: "eq", field: "type", value: "view" } },
-      timeRange: { from: iso(now - 2 * minute), to: iso(now) },
+      // The 2m range plus the window's 1m: an instance that ended within the range counts.
+      timeRange: { from: iso(now - 3 * minute), to: iso(now) },
       granularity: "none",
     });
     expect(q).toMatchObject({ column: "events", pick: "latestWindow" });
@@ -238,6 +239,24 @@ describe("seriesOf and evaluationOf", () => {
       // An empty aggregate (avg of nothing) is not 0: the state machine leaves it undetermined.
       { labels: { type: "3" }, value: Number.NaN },
     ]);
+  });
+
+  it("finds the last closed instance of a 1m window with range 1m (it started more than 1m ago)", () => {
+    const q = planned(
+      rule({
+        query: {
+          source: { kind: "Window", name: "clickstream", window: "events_per_minute" },
+          metric: "events",
+          groupBy: ["type"],
+          range: "1m",
+        },
+      }),
+    );
+    // The instance [now-1m-5s, now-5s) closed 5 s ago; its start is inside the asked range.
+    const range = q.current.timeRange;
+    if (!("from" in range)) throw new Error("expected an absolute range");
+    expect(Date.parse(range.from)).toBeLessThanOrEqual(now - minute - 5_000);
+    expect(range).toEqual({ from: iso(now - 2 * minute), to: iso(now) });
   });
 
   it("takes a window series' latest instance, whatever the row order", () => {

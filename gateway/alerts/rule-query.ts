@@ -58,13 +58,15 @@ function request(
   metric: QueryRequest["metrics"][number],
   filters: QueryRequest["filter"][],
   toMs: number,
-  window?: string,
+  window?: { readonly name: string; readonly lengthMs: number },
 ): QueryRequest {
   const present = filters.filter((f): f is NonNullable<typeof f> => f !== undefined);
-  const rangeMs = parseDuration(spec.query.range, "spec.query.range");
+  // Window instances are found by their start: one that ends within the range started up to a window
+  // length earlier (a 1m window closes after its minute, so `range: 1m` alone would never find one).
+  const rangeMs = parseDuration(spec.query.range, "spec.query.range") + (window?.lengthMs ?? 0);
   return {
     pipeline,
-    ...(window === undefined ? {} : { window }),
+    ...(window === undefined ? {} : { window: window.name }),
     metrics: [metric],
     dimensions: [...spec.query.groupBy],
     ...(present.length === 0
@@ -166,7 +168,11 @@ export function ruleQueries(
     queries: {
       ...withPrevious(
         spec,
-        (toMs) => request(spec, pipeline.name, metric, filters, toMs, window.name),
+        (toMs) =>
+          request(spec, pipeline.name, metric, filters, toMs, {
+            name: window.name,
+            lengthMs: window.spec.type === "session" ? window.spec.gapMs : window.spec.sizeMs,
+          }),
         nowMs,
       ),
       column: columns[0] ?? metric,
