@@ -157,12 +157,20 @@ async function tearDown(undoEntrypoints: () => void): Promise<void> {
     }
   };
   await step("the examples", async () => {
-    const out = await kubectl(
-      ["delete", "-n", namespace, "-f", "-", "--ignore-not-found", "--wait=true", "--timeout=100s"],
-      asList(demoManifests()),
-    );
-    if (out.code !== 0) throw new Error(out.stderr);
-    const deleted = out.stdout.trim().split("\n").filter(Boolean);
+    // The Tally objects first, while the connection Secrets they clean up with still exist (deleting
+    // everything in one pass leaves the Rollups without credentials: they would drop nothing).
+    const manifests = demoManifests();
+    const isTally = (m: { apiVersion?: unknown }) => String(m.apiVersion).startsWith("tally.dev/");
+    const deleteAll = (subset: typeof manifests) =>
+      kubectl(
+        ["delete", "-n", namespace, "-f", "-", "--ignore-not-found", "--wait=true", "--timeout=100s"],
+        asList(subset),
+      );
+    const first = await deleteAll(manifests.filter(isTally));
+    if (first.code !== 0) throw new Error(first.stderr);
+    const rest = await deleteAll(manifests.filter((m) => !isTally(m)));
+    if (rest.code !== 0) throw new Error(rest.stderr);
+    const deleted = `${first.stdout}\n${rest.stdout}`.trim().split("\n").filter(Boolean);
     return ` (${deleted.length}: ${deleted.map((l) => l.split(" ")[0]).join(", ")})`;
   });
   await step(`helm release ${release}`, async () => {
