@@ -10,7 +10,7 @@ export PATH := $(NODE_BIN):$(PATH)
 NODE_TS := node --import tsx
 STACK := $(NODE_TS) test/env/stack.ts
 
-.PHONY: setup pinned-node stack-up stack-down stack-status lint typecheck unit integration test demo bench e2e e2e-kind format
+.PHONY: setup pinned-node stack-up stack-down stack-status lint typecheck unit integration test demo bench e2e e2e-kind kind-prerequisites format
 
 ## setup: install everything this project needs on a fresh machine (idempotent, cached)
 setup:
@@ -58,14 +58,17 @@ e2e: stack-up
 	@echo "[test] end-to-end tests against the local stack"
 	@npx --no-install vitest run --project e2e
 
-## e2e-kind: the same suite on a kind cluster (needs a container engine)
-e2e-kind: pinned-node
+## e2e-kind: the platform suite on a kind cluster (needs a container engine; kubectl, helm and the Kafka jars come from setup)
+# The engine and kind are checked first: without them setup's work would be for nothing.
+e2e-kind: kind-prerequisites setup
+	@bash test/e2e/kind/run.sh
+
+kind-prerequisites:
 	@if ! docker info >/dev/null 2>&1; then \
 	  echo "make e2e-kind needs a running container engine for kind; this machine has none. Use 'make e2e' (local control plane)." >&2; \
 	  exit 1; \
 	fi
 	@command -v kind >/dev/null || { echo "make e2e-kind needs 'kind' on PATH (go install sigs.k8s.io/kind@latest)" >&2; exit 1; }
-	@bash test/e2e/kind/run.sh
 
 ## demo: set up, start the stack, helm install the chart, apply the examples and run live traffic (a bounded check without a terminal)
 demo: stack-up

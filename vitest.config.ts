@@ -20,6 +20,7 @@ export default defineConfig({
             "crds/**/*.test.ts",
             "examples/**/*.test.ts",
             "test/env/**/*.test.ts",
+            "test/e2e/**/*.test.ts",
             "test/contracts/**/*.test.ts",
           ],
           exclude: ["**/*.int.test.ts", "**/*.e2e.test.ts", "**/node_modules/**"],

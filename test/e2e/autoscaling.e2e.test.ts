@@ -16,11 +16,18 @@ import {
   runtimeScenario,
   waitForCommitted,
 } from "../support/runtime-harness.js";
+import { e2eTarget } from "./target.js";
 
 // The autoscaler end to end on the local control plane: a pipeline at 1 replica gets a burst it cannot
 // drain alone; the operator raises its replicas through the scale subresource, the pod-runner starts
 // more runtime processes, the lag drains, and after the scale-down stabilization window it goes back
 // to 1. Through every rebalance nothing is lost or counted twice (the runtime tests' ground truth).
+// Local only: the operator runs here as a local process (operatorNamespace) with the autoscaler's
+// intervals shortened for pods that start in 2 s, and the pipeline's brokers are the host's. On kind the
+// operator would have to run in-cluster (the chart has no value for those intervals) and the runtime pods
+// would need the in-cluster brokers while this operator process needs the host's, so the suite is skipped
+// there rather than run on assumptions that do not hold.
+const onLocalStack = e2eTarget.name === "local";
 
 const partitions = 4;
 /** Large enough that one runtime process needs well over the autoscaler's reaction time to drain it. */
@@ -40,26 +47,26 @@ let scope: OperatorNamespace;
 let namespace: string;
 const clickhouse = clickhouseClient();
 
-beforeAll(async () => {
-  // Pods here are local processes that start in about 2 s: with the default 15 s the autoscaler rightly
-  // lets one fast replica drain the burst alone.
-  scope = await operatorNamespace("tally-scale", {
-    TALLY_AUTOSCALER_INTERVAL_MS: "2000",
-    TALLY_AUTOSCALER_POD_START_MS: "2000",
-  });
-  namespace = scope.namespace;
-});
-
-afterAll(async () => {
-  await scope?.close();
-  await clickhouse.close();
-});
-
 function log(message: string): void {
   console.log(`[e2e autoscaling] ${message}`);
 }
 
-describe("autoscaling on consumer lag", () => {
+describe.skipIf(!onLocalStack)("autoscaling on consumer lag", () => {
+  beforeAll(async () => {
+    // Pods here are local processes that start in about 2 s: with the default 15 s the autoscaler rightly
+    // lets one fast replica drain the burst alone.
+    scope = await operatorNamespace("tally-scale", {
+      TALLY_AUTOSCALER_INTERVAL_MS: "2000",
+      TALLY_AUTOSCALER_POD_START_MS: "2000",
+    });
+    namespace = scope.namespace;
+  });
+
+  afterAll(async () => {
+    await scope?.close();
+    await clickhouse.close();
+  });
+
   it("scales up for a burst, drains it, scales back down, and loses or doubles nothing", async () => {
     const scenario = runtimeScenario(
       "scale",

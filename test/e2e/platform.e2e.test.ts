@@ -10,8 +10,7 @@ import { renderMetricColumn } from "../../contracts/clickhouse/rollup-ddl.js";
 import { qualifiedName } from "../../contracts/clickhouse/sql.js";
 import { defaultConsumerGroup } from "../../contracts/runtime-config.js";
 import { defaultShardCount, shardLeaseName, shardOfRule } from "../../gateway/alerts/rule-shards.js";
-import { alertmanagerUrl, podRunnerPaths, redisUrl, stackConfig } from "../env/config.js";
-import { stackRestart } from "../env/stack.js";
+import { stackConfig } from "../env/config.js";
 import { consistently, deliveredStatuses } from "../support/alert-stack.js";
 import { launchBrowser } from "../support/browser.js";
 import { expectedOutcome, generateClickstream } from "../support/clickstream-generator.js";
@@ -19,7 +18,6 @@ import { eventually } from "../support/eventually.js";
 import { asList, databaseFor, exampleManifests, type Manifest } from "../support/examples.js";
 import { produceOnSchedule } from "../support/kafka-produce.js";
 import { createNamespace, deleteNamespace, kubectl, kubectlOk, waitForCondition } from "../support/kube.js";
-import { podNameOf, podProcesses, runThisCheckoutIn } from "../support/pod-runner-state.js";
 import {
   checkGroundTruth,
   clickhouseClient,
@@ -30,14 +28,14 @@ import {
   waitForCommitted,
 } from "../support/runtime-harness.js";
 import {
-  componentReady,
-  gatewayUrl,
   helm,
   installTallyRelease,
   readGatewayToken,
   runningPodNames,
   tallyChart,
 } from "../support/tally-release.js";
+import { e2eTarget } from "./target.js";
+import { type DataService, targetOps } from "./target-ops.js";
 
 // The platform team's path on the local control plane: `helm install` the chart (the pod-runner runs the
 // operator and gateway pods as processes with their own ServiceAccount tokens, so the chart's RBAC is
@@ -49,6 +47,8 @@ import {
 // the same numbers through the gateway's query API and its web UI, an alert that fired and resolved with each
 // notification delivered exactly once, and nothing left behind after deleting the examples and
 // `helm uninstall`.
+// TALLY_E2E_TARGET=kind (test/e2e/kind/run.sh) runs the same path on a kind cluster: real pods, the data
+// services in-cluster; target.ts and target-ops.ts say what differs (addresses, faults, identity checks).
 
 const id = randomUUID().replace(/-/g, "").slice(0, 6);
 const release = `e2e-${id}`;
@@ -66,7 +66,7 @@ let workload: string;
 let database: string;
 let undoEntrypoints: (() => void) | undefined;
 const clickhouse = clickhouseClient();
-const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+const redis = new Redis(e2eTarget.host.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
 const started = Date.now();
 
 const figures = {
@@ -97,7 +97,7 @@ beforeAll(async () => {
   workload = await createNamespace("tally-e2e-apps");
   database = databaseFor(workload);
   // The pods run this checkout's programs even when another checkout started the stack.
-  undoEntrypoints = runThisCheckoutIn([releaseNamespace, workload]);
+  undoEntrypoints = targetOps.runThisCheckout([releaseNamespace, workload]);
   await redis.connect();
   const admin = kafkaClient().admin();
   await admin.connect();
@@ -138,6 +138,7 @@ afterAll(async () => {
   if (workload !== undefined) await deleteNamespace(workload);
   if (releaseNamespace !== undefined) await deleteNamespace(releaseNamespace);
   undoEntrypoints?.();
+  targetOps.close();
   const admin = kafkaClient().admin();
   await admin.connect();
   await admin.deleteTopics({ topics: [names().topic, names().deadLetterTopic] }).catch(() => undefined);
@@ -206,14 +207,14 @@ function workloadManifests(): Manifest[] {
       // Applied together with its rollup, the rule's first evaluations find the rollup not Ready yet:
       // that is not an alert (the default, Error, notifies it like a firing one).
       errorState: "KeepLast",
-      notify: [{ type: "alertmanager", name: "alertmanager", url: alertmanagerUrl }],
+      notify: [{ type: "alertmanager", name: "alertmanager", url: e2eTarget.cluster.alertmanagerUrl }],
     },
   });
   return manifests;
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The release's pods, as processes
+// The release's pods
 // ---------------------------------------------------------------------------------------------------------
 
 async function leaseHolderPod(namespace: string, lease: string): Promise<string | undefined> {
@@ -235,24 +236,9 @@ async function leaseHolderPod(namespace: string, lease: string): Promise<string 
 // Faults
 // ---------------------------------------------------------------------------------------------------------
 
-async function killRuntimeProcess(): Promise<void> {
-  const [runtime] = podProcesses([workload]).filter(
-    (e) => e.component === "pipeline-worker" && e.state === "running" && e.pid !== undefined,
-  );
-  if (runtime?.pid === undefined) throw new Error(`no running runtime process in ${workload}`);
-  process.kill(runtime.pid, "SIGKILL");
+async function killRuntime(): Promise<void> {
+  log(await targetOps.killRuntime(workload));
   countFault("kill9_runtime");
-  log(`kill -9 ${runtime.pid} (${runtime.key})`);
-  await eventually(
-    async () => {
-      const now = podProcesses([workload]).find((e) => e.key === runtime.key);
-      if (now === undefined || now.restarts <= runtime.restarts || now.state !== "running")
-        throw new Error(`${runtime.key}: ${now?.state ?? "gone"}, restarts ${now?.restarts ?? "-"}`);
-    },
-    60_000,
-    250,
-  );
-  log(`${runtime.key} restarted by the pod-runner`);
 }
 
 /**
@@ -260,11 +246,11 @@ async function killRuntimeProcess(): Promise<void> {
  * again on its data while the traffic flows: every client of it — the runtime, the gateways, the
  * operator, the test's producer — has to ride out the outage.
  */
-async function restartStackService(service: "redis" | "clickhouse" | "kafka"): Promise<void> {
+async function restartStackService(service: DataService): Promise<void> {
   log(`restarting ${service}`);
-  const downtime = await stackRestart([service]);
+  const downtime = await targetOps.restartService(service);
   countFault(`${service}_restart`);
-  log(`${service} is back after ${((downtime.get(service) ?? Number.NaN) / 1000).toFixed(1)} s down`);
+  log(`${service} is back after ${(downtime / 1000).toFixed(1)} s down`);
 }
 
 /**
@@ -317,7 +303,7 @@ async function deleteAlertingGateway(): Promise<void> {
   await kubectlOk(["delete", "pod", holder, "-n", releaseNamespace, "--wait=false"]);
   countFault("gateway_pod_deleted");
   log(`deleted gateway pod ${holder} (it held the alert's Lease)`);
-  await componentReady(releaseNamespace, "gateway", 2);
+  await targetOps.componentReady(releaseNamespace, "gateway", 2);
   log("the Deployment replaced it; both gateways ready");
 }
 
@@ -367,43 +353,32 @@ async function upgradeGatewayRateLimit(): Promise<void> {
     120_000,
     500,
   );
-  await componentReady(releaseNamespace, "gateway", 2);
+  await targetOps.componentReady(releaseNamespace, "gateway", 2);
   log(`helm upgrade rolled the gateways (${before.join(", ")} replaced)`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
 describe("the platform team's path, end to end", () => {
-  it("helm install: the operator and gateway pods run as processes with the chart's RBAC", async () => {
+  it("helm install: the operator and gateway pods run with the chart's RBAC", async () => {
     // The gateway reads ClickHouse as the stack's user (gateway.clickhouse.credentialsSecret).
     const install = await installTallyRelease(
       { release, namespace: releaseNamespace, watchNamespace: workload },
-      ["operator.leaseDurationSeconds=5"],
+      ["operator.leaseDurationSeconds=5", ...targetOps.helmSets],
     );
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toContain(`${release}-gateway-token`);
-    const operators = await componentReady(releaseNamespace, "operator", 2);
-    const gateways = await componentReady(releaseNamespace, "gateway", 2);
-    // Each runs as its pod's ServiceAccount, not as the admin (the pod-runner's pod-identity.ts).
-    for (const entry of [...operators, ...gateways]) {
-      const kubeconfig = join(podRunnerPaths.identities, `${entry.key.replace("/", "_")}.kubeconfig`);
-      const whoami = await kubectlOk([
-        "auth",
-        "whoami",
-        "--kubeconfig",
-        kubeconfig,
-        "-o",
-        "jsonpath={.status.userInfo.username}",
-      ]);
-      expect(whoami).toBe(`system:serviceaccount:${releaseNamespace}:${release}-${entry.component}`);
-    }
+    const operators = await targetOps.componentReady(releaseNamespace, "operator", 2);
+    const gateways = await targetOps.componentReady(releaseNamespace, "gateway", 2);
+    // Each runs as its pod's ServiceAccount, not as the admin.
+    await targetOps.checkIdentities([...operators, ...gateways], release, releaseNamespace, workload);
     const leader = await eventually(async () => {
       const pod = await leaseHolderPod(releaseNamespace, "tally-operator-leader");
       if (pod === undefined) throw new Error("no operator leader yet");
       return pod;
     }, 60_000);
-    expect(operators.map(podNameOf)).toContain(leader);
-    log(`installed ${release}: operators ${operators.map(podNameOf)} (leader ${leader}), gateways ready`);
+    expect(operators.map((p) => p.pod)).toContain(leader);
+    log(`installed ${release}: operators ${operators.map((p) => p.pod)} (leader ${leader}), gateways ready`);
   });
 
   it("kubectl apply -n <namespace> -f examples/: pipeline, rollups, dashboard and alerts come up", async () => {
@@ -426,7 +401,7 @@ describe("the platform team's path, end to end", () => {
       ]);
       expect(state).toBe("Ok");
     }, 60_000);
-    await componentReady(workload, "pipeline-worker", 1);
+    await targetOps.componentReady(workload, "pipeline-worker", 1);
     log("examples applied: pipeline, 3 rollups and the dashboard Ready; the runtime pod runs");
   });
 
@@ -452,7 +427,7 @@ describe("the platform team's path, end to end", () => {
     };
     log(`producing ${figures.produced} messages over ${trafficSeconds} s`);
     await at(0.1);
-    await killRuntimeProcess();
+    await killRuntime();
     await at(0.2);
     await restartStackService("redis");
     await at(0.3);
@@ -541,7 +516,7 @@ describe("the platform team's path, end to end", () => {
     }
     const hour = 3_600_000;
     const response = await fetch(
-      `${await gatewayUrl(releaseNamespace, 2)}/api/v1/namespaces/${workload}/query`,
+      `${await targetOps.gatewayUrl(releaseNamespace, 2)}/api/v1/namespaces/${workload}/query`,
       {
         method: "POST",
         headers: {
@@ -577,7 +552,7 @@ describe("the platform team's path, end to end", () => {
   });
 
   it("the web UI, signed in with the chart's token, shows the dashboard with the ground truth's numbers", async () => {
-    const url = await gatewayUrl(releaseNamespace, 2);
+    const url = await targetOps.gatewayUrl(releaseNamespace, 2);
     const browser = await launchBrowser();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
@@ -720,7 +695,7 @@ describe("the platform team's path, end to end", () => {
       async () => {
         const pods = await kubectlOk(["get", "deployments,pods", "-n", workload, "-o", "name"]);
         expect(pods.trim(), `runtime objects in ${workload}`).toBe("");
-        expect(podProcesses([releaseNamespace, workload]).map((e) => `${e.key} ${e.state}`)).toEqual([]);
+        expect(await targetOps.leftovers([releaseNamespace, workload])).toEqual([]);
       },
       90_000,
       500,

@@ -138,14 +138,20 @@ describe("Helm chart", () => {
       .map((d) => d.toJS() as { kind: string; metadata: { namespace?: string } })
       .filter((m) => m.kind !== "Namespace")
       .map((m) => ({ ...m, metadata: { ...m.metadata, namespace } }));
+    // Kafka, ClickHouse and Redis keep their data on claims across the suite's restarts (StatefulSets); each
+    // service has a NodePort the host reaches, Kafka a second Service for its EXTERNAL listener.
     expect(manifests.map((m) => m.kind).sort()).toEqual([
+      "ConfigMap",
       "Deployment",
       "Deployment",
-      "Deployment",
       "Service",
       "Service",
       "Service",
       "Service",
+      "Service",
+      "Service",
+      "StatefulSet",
+      "StatefulSet",
       "StatefulSet",
     ]);
     const applied = await kubectl(

@@ -27,7 +27,8 @@ import { createQueryService } from "../../gateway/query/create-query-service.js"
 import { kubeEventRecorder } from "../../lib/kube/events.js";
 import { KubeClient, resourceTypes } from "../../lib/kube/kube-client.js";
 import { RedisSink } from "../../runtime/sinks/redis-sink.js";
-import { kubeconfigPath, redisUrl, stackConfig, webhookSinkUrl } from "../env/config.js";
+import { e2eTarget } from "../e2e/target.js";
+import { kubeconfigPath, redisUrl, stackConfig } from "../env/config.js";
 import { createNamespace, deleteNamespace, kubectlOk } from "./kube.js";
 import { writeLiveWindowResult } from "./live-window-writer.js";
 import { clickhouseClient, planOf } from "./runtime-harness.js";
@@ -58,7 +59,7 @@ interface SinkRecord {
  */
 export async function deliveredStatuses(alertname: string): Promise<string[]> {
   const records = (await (
-    await fetch(`${webhookSinkUrl}/received?path=${encodeURIComponent("/alertmanager")}`)
+    await fetch(`${e2eTarget.host.webhookSinkUrl}/received?path=${encodeURIComponent("/alertmanager")}`)
   ).json()) as SinkRecord[];
   return records
     .filter((r) => r.body.alerts?.some((a) => a.labels.alertname === alertname))

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { alertmanagerUrl, clickhouseUrl, kafkaBrokers, redisUrl, stackConfig } from "../env/config.js";
+import { e2eTarget } from "../e2e/target.js";
+import { stackConfig } from "../env/config.js";
 
 export interface Manifest {
   apiVersion: string;
@@ -19,7 +20,9 @@ export function exampleManifests(file: string, namespace: string, database?: str
     manifest.metadata.namespace = namespace;
     const sink = (manifest.spec?.sink as { clickhouse?: { database?: string } } | undefined)?.clickhouse;
     if (database !== undefined && sink !== undefined) sink.database = database;
-    // The examples name the stack's default addresses; point them at the stack actually running.
+    // The examples name the stack's default addresses; point them at the services as the pods reach them
+    // (the stack actually running, or the kind cluster's in-cluster Services).
+    const { kafkaBrokers, clickhouseUrl, redisUrl, alertmanagerUrl } = e2eTarget.cluster;
     const kafka = (manifest.spec?.source as { kafka?: { brokers?: string[] } } | undefined)?.kafka;
     if (kafka?.brokers !== undefined) kafka.brokers = [...kafkaBrokers];
     const stringData = manifest.stringData as { url?: string } | undefined;

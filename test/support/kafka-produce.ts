@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import kafkajs from "kafkajs";
-import { kafkaBrokers } from "../env/config.js";
+import { e2eTarget } from "../e2e/target.js";
 import type { ProducedMessage } from "./clickstream-generator.js";
 
 /** Produces each partition's messages in order, to that partition (offsets = their indexes in a fresh topic). */
@@ -9,7 +9,7 @@ export async function produce(
   partitions: readonly (readonly Pick<ProducedMessage, "partition" | "key" | "value">[])[],
 ): Promise<void> {
   const producer = new kafkajs.Kafka({
-    brokers: kafkaBrokers,
+    brokers: [...e2eTarget.host.kafkaBrokers],
     clientId: "tally-test-producer",
     logLevel: kafkajs.logLevel.ERROR,
   }).producer({
@@ -48,7 +48,7 @@ export async function produceOnSchedule(
   // The live stream rides out a broker restart (the e2e suite restarts Kafka while it flows): retries
   // for about a minute, and the idempotent producer keeps a retried send from landing twice.
   const producer = new kafkajs.Kafka({
-    brokers: kafkaBrokers,
+    brokers: [...e2eTarget.host.kafkaBrokers],
     clientId: "tally-test-producer",
     logLevel: kafkajs.logLevel.ERROR,
     retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 3_000 },

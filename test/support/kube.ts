@@ -7,13 +7,15 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Condition } from "../../api/v1alpha1/schema-kit.js";
+import { e2eTarget } from "../e2e/target.js";
 import { stackConfig, stackPaths } from "../env/config.js";
 import { eventually } from "./eventually.js";
 import { asList, exampleManifests } from "./examples.js";
 import { freePort } from "./free-port.js";
 
-const kubeconfig = join(stackConfig.stateDir, "kubeconfig");
-const kubectlPath = join(stackPaths.bin, "kubectl");
+// The local stack's admin kubeconfig, or the kind cluster's when the e2e suite runs there.
+const kubeconfig = e2eTarget.kubeconfig;
+export const kubectlPath = join(stackPaths.bin, "kubectl");
 export const helmPath = join(stackPaths.bin, "helm");
 
 interface CommandRun {

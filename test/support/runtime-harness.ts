@@ -40,6 +40,7 @@ import { WindowOperator } from "../../runtime/core/window-operator.js";
 import { compilePipelinePlan, type PipelinePlan } from "../../runtime/pipeline/pipeline-plan.js";
 import { deadLetterHeaders } from "../../runtime/sinks/dead-letter-sink.js";
 import { runtimeConfigFromManifest } from "../../runtime/worker/settings.js";
+import { e2eTarget } from "../e2e/target.js";
 import { clickhouseUrl, kafkaBrokers, redisUrl, stackConfig, stackPaths } from "../env/config.js";
 import {
   type ClickEvent,
@@ -77,12 +78,16 @@ export function runtimeTestNames(label: string, namespace = "rt"): RuntimeTestNa
 }
 
 export function kafkaClient(clientId = "tally-runtime-test"): kafkajs.Kafka {
-  return new kafkajs.Kafka({ brokers: kafkaBrokers, clientId, logLevel: kafkajs.logLevel.NOTHING });
+  return new kafkajs.Kafka({
+    brokers: [...e2eTarget.host.kafkaBrokers],
+    clientId,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
 }
 
 export function clickhouseClient(): ClickHouseClient {
   return createClient({
-    url: clickhouseUrl,
+    url: e2eTarget.host.clickhouseUrl,
     username: stackConfig.clickhouseUser,
     password: stackConfig.clickhousePassword,
     request_timeout: 60_000,
@@ -463,7 +468,7 @@ export async function readDeadLetters(topic: string): Promise<DeadLetterRecord[]
   const reader = resolve(import.meta.dirname, "java/DeadLetterReader.java");
   const { stdout } = await execFileAsync(
     "java",
-    ["-cp", `${stackPaths.kafkaLibs}/*`, reader, kafkaBrokers.join(","), topic],
+    ["-cp", `${stackPaths.kafkaLibs}/*`, reader, e2eTarget.host.kafkaBrokers.join(","), topic],
     { maxBuffer: 256 * 1024 * 1024 },
   );
   return stdout
@@ -692,7 +697,7 @@ async function checkRedis(
   reference: ReferenceWindows,
   expect: Expect,
 ): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = new Redis(e2eTarget.host.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
     const prefix = redisPrefix(ctx.names.namespace, ctx.names.pipeline);

@@ -3,7 +3,8 @@
  * its pods' processes (run by the pod-runner) waited on until ready, a gateway's API address, and the
  * chart's read token. Shared by the platform e2e and `make demo`.
  */
-import { clickhouseUrl, redisUrl, stackConfig } from "../env/config.js";
+import { e2eTarget } from "../e2e/target.js";
+import { stackConfig } from "../env/config.js";
 import { eventually } from "./eventually.js";
 import { helmPath, kubectl, kubectlOk, run } from "./kube.js";
 import { gatewayApiPort, type PodProcessEntry, podNameOf, podProcesses } from "./pod-runner-state.js";
@@ -47,8 +48,8 @@ export async function installTallyRelease(
   const sets = [
     `operator.watchNamespace=${target.watchNamespace}`,
     `gateway.watchNamespace=${target.watchNamespace}`,
-    `gateway.redisUrl=${redisUrl}`,
-    `gateway.clickhouse.url=${clickhouseUrl}`,
+    `gateway.redisUrl=${e2eTarget.cluster.redisUrl}`,
+    `gateway.clickhouse.url=${e2eTarget.cluster.clickhouseUrl}`,
     "gateway.clickhouse.credentialsSecret=clickhouse-credentials",
     ...extraSets,
   ];
