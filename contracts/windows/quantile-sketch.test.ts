@@ -1,3 +1,4 @@
+import { DDSketch } from "@datadog/sketches-js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type ExactQuantile, exactQuantile } from "../../test/support/exact-quantile.js";
@@ -164,5 +165,113 @@ describe("QuantileSketch", () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  describe("bins are the library mapping's keys whatever form the store takes (dense, grown, sparse)", () => {
+    const mapping = new DDSketch({ relativeAccuracy: 0.01 }).mapping;
+    /** The expected encoding, from the library's key mapping and a plain count per key. */
+    function expected(xs: readonly number[]): { pos: number[]; neg: number[]; zero: number } {
+      const pos = new Map<number, number>();
+      const neg = new Map<number, number>();
+      let zero = 0;
+      for (const x of xs) {
+        const bins = x > mapping.minPossible ? pos : x < -mapping.minPossible ? neg : undefined;
+        if (bins === undefined) zero++;
+        else {
+          const key = mapping.key(Math.abs(x));
+          bins.set(key, (bins.get(key) ?? 0) + 1);
+        }
+      }
+      const flat = (bins: Map<number, number>) => [...bins].sort((a, b) => a[0] - b[0]).flat();
+      return { pos: flat(pos), neg: flat(neg), zero };
+    }
+
+    it("hard-coded keys: 1, 0.995 (key 0), 2, 5, 2005, 0.5 and 1e±300 (beyond the dense span)", () => {
+      // ceil(log_γ(v)) with γ = 1.01 / 0.99: log_γ(2) = 34.66, log_γ(5) = 80.5, log_γ(2005) = 380.5, log_γ(1e300) = 34537.3.
+      expect(sketchOf([1, 0.995, 2, 5, 5, 2005]).toData().pos).toEqual([0, 2, 35, 1, 81, 2, 381, 1]);
+      expect(sketchOf([-0.5, -2, -2]).toData().neg).toEqual([-34, 1, 35, 2]);
+      const wide = sketchOf([5, 1e300, 1e-300, 5]).toData();
+      expect(wide.pos).toEqual([-34537, 1, 81, 2, 34538, 1]);
+      expect(Object.is(sketchOf([0.995]).toData().pos[0], 0)).toBe(true);
+    });
+
+    it("keys beyond 2^52 (α = 1e-15) are kept apart, as the library maps them", () => {
+      const fine = new DDSketch({ relativeAccuracy: 1e-15 }).mapping;
+      const xs = [3, 1e300, 1e300, 7e299];
+      const keys = xs.map((x) => fine.key(x));
+      expect(Math.abs(keys[1] ?? 0)).toBeGreaterThan(2 ** 52);
+      expect(sketchOf(xs, 1e-15).toData().pos).toEqual([keys[0], 1, keys[3], 1, keys[1], 2]);
+    });
+
+    // -0 becomes 0 as prepareValue makes it (a sketch's min of 0 and -0 depends on their order).
+    const spread = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.double({ min: -1e4, max: 1e4, noNaN: true }),
+      fc.integer({ min: -3000, max: 3000 }),
+      fc.constantFrom(
+        0,
+        1,
+        -1,
+        5e-324,
+        -5e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        -1.7976931348623157e308,
+      ),
+      // Exact bucket boundaries: γ^k and its neighbours.
+      fc.integer({ min: -2000, max: 2000 }).map((k) => mapping.value(k) * ((1 + mapping.gamma) / 2)),
+      fc.integer({ min: -2000, max: 2000 }).map((k) => mapping.gamma ** k),
+    );
+
+    it("property: encoding, merges and round trips equal the independent count, in any insertion order", () => {
+      fc.assert(
+        fc.property(
+          fc.array(spread, { maxLength: 300 }),
+          fc.array(fc.nat(2), { maxLength: 300 }),
+          (xs, parts) => {
+            const want = expected(xs);
+            const whole = sketchOf(xs);
+            const data = whole.toData();
+            expect({ pos: data.pos, neg: data.neg, zero: data.zero }).toEqual(want);
+            expect(data.pos.concat(data.neg).every((n) => !Object.is(n, -0))).toBe(true);
+            // Reversed, the store grows the other way.
+            expect(sketchOf([...xs].reverse()).toData()).toEqual(data);
+            const partials = [0, 1, 2].map(() => QuantileSketch.create());
+            xs.forEach((x, i) => {
+              partials[parts[i] ?? 0]?.add(x);
+            });
+            const merged = QuantileSketch.create();
+            for (const part of partials) merged.mergeFrom(QuantileSketch.fromData(part.toData()));
+            expect(merged.toData()).toEqual(data);
+            expect(QuantileSketch.fromData(data).toData()).toEqual(data);
+            expect(whole.clone().toData()).toEqual(data);
+          },
+        ),
+        { numRuns: 400 },
+      );
+    });
+
+    it("1,000,000 seeded values (wide and narrow, boundaries) give the library's keys and counts", () => {
+      let seed = 7;
+      const random = () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const xs: number[] = [];
+      for (let i = 0; i < 1_000_000; i++) {
+        const r = random();
+        if (i % 4 === 0) xs.push((random() < 0.5 ? -1 : 1) * 10 ** (random() * 616 - 308));
+        else if (i % 4 === 1) xs.push(mapping.gamma ** (Math.floor(r * 4000) - 2000));
+        else xs.push(Math.round(5 + r ** 3 * 2000));
+      }
+      const data = sketchOf(xs).toData();
+      expect({ pos: data.pos, neg: data.neg, zero: data.zero }).toEqual(expected(xs));
+      // In the pipeline's shape too: many small sketches, each in its own dense range.
+      for (let start = 0; start < 20_000; start += 100) {
+        const slice = xs.slice(start, start + 100).filter((_, i) => i % 4 > 1);
+        const small = sketchOf(slice).toData();
+        expect({ pos: small.pos, neg: small.neg, zero: small.zero }).toEqual(expected(slice));
+      }
+    });
   });
 });

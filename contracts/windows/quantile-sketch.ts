@@ -5,8 +5,9 @@
 // - in 2.1.1 `DDSketch.merge` never merges the negative-value store (negative values of the other sketch are lost);
 // - its dense store's bins array and offset depend on insertion history, so equal sketches do not serialize
 //   equally, and `fromProto` drops min, max and sum.
-// This module keeps the bins sparse (key → count) per sign. Counts are integers, so add and merge are exact,
-// commutative and associative, and the canonical encoding (sorted keys) is identical however the input was split.
+// This module keeps the bins (key → count) per sign in a `Bins` store. Counts are integers, so add and merge are
+// exact, commutative and associative, and the canonical encoding (ascending keys) is identical however the input
+// was split and whatever form the store took in memory.
 // The store is not collapsed (no bin limit): with α = 0.01 a sketch spanning 1e-9..1e9 has ~2,100 bins; every bin
 // limit known to us makes merge results depend on the merge order.
 
@@ -67,15 +68,12 @@ function mappingFor(relativeAccuracy: number): KeyMapping {
 export class QuantileSketch {
   readonly relativeAccuracy: number;
   private readonly mapping: KeyMapping;
-  private readonly positive = new Map<number, number>();
-  private readonly negative = new Map<number, number>();
+  private readonly positive = new Bins();
+  private readonly negative = new Bins();
   private zeroCount = 0;
   private total = 0;
   private minValue = Number.POSITIVE_INFINITY;
   private maxValue = Number.NEGATIVE_INFINITY;
-  /** Bin keys in ascending order, cached between changes: a window emission reads them once per quantile and once to serialize. */
-  private positiveKeys: Float64Array | undefined;
-  private negativeKeys: Float64Array | undefined;
 
   private constructor(relativeAccuracy: number) {
     this.mapping = mappingFor(relativeAccuracy);
@@ -103,13 +101,9 @@ export class QuantileSketch {
       throw new QuantileSketchError("INVALID_VALUE", `quantile sketch value ${value} is not a finite number`);
     }
     const { minPossible } = this.mapping;
-    if (value > minPossible) {
-      increment(this.positive, this.mapping.key(value), 1);
-      this.positiveKeys = undefined;
-    } else if (value < -minPossible) {
-      increment(this.negative, this.mapping.key(-value), 1);
-      this.negativeKeys = undefined;
-    } else this.zeroCount++;
+    if (value > minPossible) this.positive.add(this.mapping.key(value), 1);
+    else if (value < -minPossible) this.negative.add(this.mapping.key(-value), 1);
+    else this.zeroCount++;
     this.total++;
     if (value < this.minValue) this.minValue = value;
     if (value > this.maxValue) this.maxValue = value;
@@ -122,10 +116,8 @@ export class QuantileSketch {
         `cannot merge a sketch with relative accuracy ${other.relativeAccuracy} into one with ${this.relativeAccuracy}`,
       );
     }
-    for (const [key, count] of other.positive) increment(this.positive, key, count);
-    for (const [key, count] of other.negative) increment(this.negative, key, count);
-    this.positiveKeys = undefined;
-    this.negativeKeys = undefined;
+    this.positive.addAll(other.positive.sorted());
+    this.negative.addAll(other.negative.sorted());
     this.zeroCount += other.zeroCount;
     this.total += other.total;
     this.minValue = Math.min(this.minValue, other.minValue);
@@ -165,16 +157,16 @@ export class QuantileSketch {
   private valueAtRank(rank: number): number {
     if (rank <= 0) return this.minValue;
     if (rank >= this.total - 1) return this.maxValue;
-    const negativeCount = this.total - this.zeroCount - sumCounts(this.positive);
+    const negativeCount = this.negative.total;
     let value: number;
     if (rank < negativeCount) {
       // Negative values are stored by magnitude: walk from the largest magnitude (most negative value) down.
-      value = -this.mapping.value(keyAtRank(this.negative, this.sortedNegativeKeys(), rank, true));
+      value = -this.mapping.value(keyAtRank(this.negative.sorted(), rank, true));
     } else if (rank < negativeCount + this.zeroCount) {
       value = 0;
     } else {
       value = this.mapping.value(
-        keyAtRank(this.positive, this.sortedPositiveKeys(), rank - negativeCount - this.zeroCount, false),
+        keyAtRank(this.positive.sorted(), rank - negativeCount - this.zeroCount, false),
       );
     }
     return Math.min(this.maxValue, Math.max(this.minValue, value));
@@ -188,19 +180,9 @@ export class QuantileSketch {
       zero: this.zeroCount,
       min: this.min,
       max: this.max,
-      pos: flatten(this.positive, this.sortedPositiveKeys()),
-      neg: flatten(this.negative, this.sortedNegativeKeys()),
+      pos: flatten(this.positive.sorted()),
+      neg: flatten(this.negative.sorted()),
     };
-  }
-
-  private sortedPositiveKeys(): Float64Array {
-    this.positiveKeys ??= sortedKeys(this.positive);
-    return this.positiveKeys;
-  }
-
-  private sortedNegativeKeys(): Float64Array {
-    this.negativeKeys ??= sortedKeys(this.negative);
-    return this.negativeKeys;
   }
 
   static fromData(data: QuantileSketchData): QuantileSketch {
@@ -208,7 +190,7 @@ export class QuantileSketch {
     const invalid = (reason: string): QuantileSketchError =>
       new QuantileSketchError("INVALID_ENCODING", `quantile sketch (alpha=${data.alpha}): ${reason}`);
     const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-    const load = (flat: readonly number[], into: Map<number, number>, sign: string): number => {
+    const load = (flat: readonly number[], into: Bins, sign: string): number => {
       if (flat.length % 2 !== 0) throw invalid(`${sign} bins have an odd length ${flat.length}`);
       let total = 0;
       let previous = Number.NEGATIVE_INFINITY;
@@ -218,7 +200,7 @@ export class QuantileSketch {
         if (!Number.isSafeInteger(key) || key <= previous)
           throw invalid(`${sign} bin key ${key} is not ascending`);
         if (!isCount(count) || count === 0) throw invalid(`${sign} bin ${key} has count ${count}`);
-        into.set(key, count);
+        into.add(key, count);
         previous = key;
         total += count;
       }
@@ -251,34 +233,114 @@ export class QuantileSketch {
   }
 }
 
-function increment(bins: Map<number, number>, key: number, by: number): void {
-  bins.set(key, (bins.get(key) ?? 0) + by);
+/** Non-empty bins in ascending key order: `keys[i]` holds `counts[i]` (> 0) values. */
+interface SortedBins {
+  readonly keys: readonly number[];
+  readonly counts: readonly number[];
 }
 
-function sumCounts(bins: ReadonlyMap<number, number>): number {
-  let total = 0;
-  for (const count of bins.values()) total += count;
-  return total;
-}
+/** Widest key range kept dense (4 to 8 bytes a key): a few values 1e-300 and 1e300 apart must not cost 300 kB. */
+const MAX_DENSE_SPAN = 4096;
+/** Beyond it (α below ~1e-14) keys are not exact enough to be offsets from one another. */
+const MAX_DENSE_KEY = 2 ** 52;
+/** Keys allocated beyond a first key, and the least a dense store grows by (it grows by its length otherwise). */
+const GROW_SLACK = 8;
 
 /**
- * Keys in ascending numeric order (a typed array sorts numerically). Filled by a loop: `Float64Array.from` takes
- * the iterator protocol and allocates a result object per key.
+ * The bins of one sign: dense (a count per key from `offset`) while the keys span at most MAX_DENSE_SPAN, so an add
+ * is an array increment where a Map costs a hash lookup and an insertion; a Map beyond that. The form is invisible
+ * outside: reads go through `sorted()`, which depends only on the (key, count) multiset.
  */
-function sortedKeys(bins: ReadonlyMap<number, number>): Float64Array {
+class Bins {
+  /** Sum of the counts. */
+  total = 0;
+  private counts: number[] = [];
+  private offset = 0;
+  private sparse: Map<number, number> | undefined;
+  /** Cached between changes: a window emission reads the bins once per quantile and once to serialize. */
+  private ascending: SortedBins | undefined;
+
+  add(key: number, by: number): void {
+    this.total += by;
+    this.ascending = undefined;
+    const i = key - this.offset;
+    const counts = this.counts;
+    if (i >= 0 && i < counts.length) counts[i] = (counts[i] ?? 0) + by;
+    else this.addOutside(key, by);
+  }
+
+  addAll(bins: SortedBins): void {
+    for (let i = 0; i < bins.keys.length; i++) this.add(bins.keys[i] ?? 0, bins.counts[i] ?? 0);
+  }
+
+  private addOutside(key: number, by: number): void {
+    const sparse = this.sparse;
+    if (sparse !== undefined) {
+      sparse.set(key, (sparse.get(key) ?? 0) + by);
+      return;
+    }
+    const length = this.counts.length;
+    const low = length === 0 ? key : Math.min(this.offset, key);
+    const high = length === 0 ? key : Math.max(this.offset + length - 1, key);
+    if (high - low >= MAX_DENSE_SPAN || Math.abs(key) > MAX_DENSE_KEY) {
+      const map = new Map<number, number>();
+      for (let i = 0; i < length; i++) {
+        const count = this.counts[i] ?? 0;
+        if (count !== 0) map.set(this.offset + i, count);
+      }
+      map.set(key, (map.get(key) ?? 0) + by);
+      this.sparse = map;
+      this.counts = [];
+      return;
+    }
+    const grow = Math.max(GROW_SLACK, length);
+    // Room on the side that grew, within the span limit (low ≤ key ≤ high already fit).
+    const from = key === low ? Math.max(low - grow, high - MAX_DENSE_SPAN + 1) : low;
+    const to = key === high ? Math.min(high + grow, from + MAX_DENSE_SPAN - 1) : high;
+    const counts = new Array<number>(to - from + 1).fill(0);
+    const shift = length === 0 ? 0 : this.offset - from;
+    for (let i = 0; i < length; i++) counts[shift + i] = this.counts[i] ?? 0;
+    counts[key - from] = by;
+    this.counts = counts;
+    this.offset = from;
+  }
+
+  sorted(): SortedBins {
+    this.ascending ??= this.sparse === undefined ? this.sortedDense() : sortedSparse(this.sparse);
+    return this.ascending;
+  }
+
+  private sortedDense(): SortedBins {
+    const counts = this.counts;
+    const keys: number[] = [];
+    const nonEmpty: number[] = [];
+    for (let i = 0; i < counts.length; i++) {
+      const count = counts[i] ?? 0;
+      if (count === 0) continue;
+      keys.push(this.offset + i);
+      nonEmpty.push(count);
+    }
+    return { keys, counts: nonEmpty };
+  }
+}
+
+/** A Map's bins in ascending key order (a typed array sorts numerically; filled by a loop, which allocates nothing per key). */
+function sortedSparse(bins: ReadonlyMap<number, number>): SortedBins {
   const keys = new Float64Array(bins.size);
   let i = 0;
   for (const key of bins.keys()) keys[i++] = key;
-  return keys.sort();
+  keys.sort();
+  const counts = new Array<number>(keys.length);
+  for (let j = 0; j < keys.length; j++) counts[j] = bins.get(keys[j] ?? 0) ?? 0;
+  return { keys: Array.from(keys), counts };
 }
 
 /** [key, count, key, count, ...] in ascending key order. */
-function flatten(bins: ReadonlyMap<number, number>, keys: Float64Array): number[] {
-  const flat = new Array<number>(keys.length * 2);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] ?? 0;
-    flat[2 * i] = key;
-    flat[2 * i + 1] = bins.get(key) ?? 0;
+function flatten(bins: SortedBins): number[] {
+  const flat = new Array<number>(bins.keys.length * 2);
+  for (let i = 0; i < bins.keys.length; i++) {
+    flat[2 * i] = bins.keys[i] ?? 0;
+    flat[2 * i + 1] = bins.counts[i] ?? 0;
   }
   return flat;
 }
@@ -287,18 +349,14 @@ function flatten(bins: ReadonlyMap<number, number>, keys: Float64Array): number[
  * The key of the bucket holding the value of the given (0-based) rank, walking the keys in
  * ascending order, or descending when `descending`.
  */
-function keyAtRank(
-  bins: ReadonlyMap<number, number>,
-  keys: Float64Array,
-  rank: number,
-  descending: boolean,
-): number {
+function keyAtRank(bins: SortedBins, rank: number, descending: boolean): number {
+  const { keys, counts } = bins;
   if (keys.length === 0) throw new RangeError("keyAtRank on an empty store");
   let running = 0;
   for (let i = 0; i < keys.length; i++) {
-    const key = keys[descending ? keys.length - 1 - i : i] ?? 0;
-    running += bins.get(key) ?? 0;
-    if (running > rank) return key;
+    const j = descending ? keys.length - 1 - i : i;
+    running += counts[j] ?? 0;
+    if (running > rank) return keys[j] ?? 0;
   }
   return keys[descending ? 0 : keys.length - 1] ?? 0;
 }
