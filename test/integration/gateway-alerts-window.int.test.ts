@@ -17,33 +17,45 @@ import { eventually } from "../support/eventually.js";
 
 const stack = useAlertStack("alert-window");
 
+/** A rule on the live window, firing on any event of `type`, with the given timing; answers its uid. */
+async function createWindowRule(name: string, type: string, timing: Record<string, string>): Promise<string> {
+  const { namespace, client } = stack;
+  await client.create(resourceTypes.alertRule, {
+    apiVersion: "tally.dev/v1alpha1",
+    kind: "AlertRule",
+    metadata: { name, namespace },
+    spec: {
+      query: {
+        source: { kind: "Window", name: "clicks", window: liveWindow },
+        metric: "events",
+        filters: [{ field: "type", operator: "eq", values: [type] }],
+        range: "2m",
+      },
+      condition: { type: "threshold", operator: "gt", value: 0 },
+      ...timing,
+      notify: [{ type: "alertmanager", name: "am", url: alertmanagerUrl }],
+    },
+  } as KubeObject);
+  return (await client.get<AlertRuleObject>(resourceTypes.alertRule, namespace, name)).metadata?.uid ?? "";
+}
+
+/** The rule and its record in Redis. */
+async function removeRule(name: string, uid: string): Promise<void> {
+  await stack.client.delete(resourceTypes.alertRule, stack.namespace, name);
+  await stack.redis.del(recordKey(stack.namespace, name, uid));
+}
+
 describe("live-window alert rules", () => {
   it("fire on the window's change, not an interval later", async () => {
-    const { id, namespace, redis, client, evaluator, writeWindowEvent, ruleStatus, deliveredStatuses } =
-      stack;
+    const { id, namespace, evaluator, writeWindowEvent, ruleStatus, deliveredStatuses } = stack;
     const name = `window-${id}`;
     const type = `checkout-${id}`;
-    await client.create(resourceTypes.alertRule, {
-      apiVersion: "tally.dev/v1alpha1",
-      kind: "AlertRule",
-      metadata: { name, namespace },
-      spec: {
-        query: {
-          source: { kind: "Window", name: "clicks", window: liveWindow },
-          metric: "events",
-          filters: [{ field: "type", operator: "eq", values: [type] }],
-          range: "2m",
-        },
-        condition: { type: "threshold", operator: "gt", value: 0 },
-        // An interval far longer than the test waits: only the window's change can fire it in time.
-        interval: "1m",
-        for: "0s",
-        noDataState: "Ok",
-        notify: [{ type: "alertmanager", name: "am", url: alertmanagerUrl }],
-      },
-    } as KubeObject);
-    const uid =
-      (await client.get<AlertRuleObject>(resourceTypes.alertRule, namespace, name)).metadata?.uid ?? "";
+    const uid = await createWindowRule(name, type, {
+      // An interval far longer than the test waits: only the window's change can fire it in time.
+      interval: "1m",
+      for: "0s",
+      noDataState: "Ok",
+    });
     const triggers: EvaluationTrigger[] = [];
     const observer: AlertObserver = {
       ...ignoreAlertObservations,
@@ -81,36 +93,16 @@ describe("live-window alert rules", () => {
       await consistently(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 4_000);
     } finally {
       await replica.stop();
-      await client.delete(resourceTypes.alertRule, namespace, name);
-      await redis.del(recordKey(namespace, name, uid));
+      await removeRule(name, uid);
     }
   }, 120_000);
   it("a new rule with no data yet is Pending, not notified; its first breach waits `for` (observed: NoData → Firing at once)", async () => {
-    const { id, namespace, redis, client, evaluator, writeWindowEvent, ruleStatus, deliveredStatuses } =
-      stack;
+    const { id, evaluator, writeWindowEvent, ruleStatus, deliveredStatuses } = stack;
     const name = `window-new-${id}`;
     const type = `signup-${id}`;
     const forMs = 4_000;
-    await client.create(resourceTypes.alertRule, {
-      apiVersion: "tally.dev/v1alpha1",
-      kind: "AlertRule",
-      metadata: { name, namespace },
-      spec: {
-        query: {
-          source: { kind: "Window", name: "clicks", window: liveWindow },
-          metric: "events",
-          filters: [{ field: "type", operator: "eq", values: [type] }],
-          range: "2m",
-        },
-        condition: { type: "threshold", operator: "gt", value: 0 },
-        interval: "1s",
-        for: "4s",
-        // noDataState and errorState left to their defaults (NoData, Error).
-        notify: [{ type: "alertmanager", name: "am", url: alertmanagerUrl }],
-      },
-    } as KubeObject);
-    const uid =
-      (await client.get<AlertRuleObject>(resourceTypes.alertRule, namespace, name)).metadata?.uid ?? "";
+    // noDataState and errorState left to their defaults (NoData, Error).
+    const uid = await createWindowRule(name, type, { interval: "1s", for: "4s" });
     const replica = evaluator(`window-new-${id}`);
     replica.start();
     try {
@@ -150,8 +142,7 @@ describe("live-window alert rules", () => {
       await consistently(async () => expect(await deliveredStatuses(name)).toEqual(["firing"]), 4_000);
     } finally {
       await replica.stop();
-      await client.delete(resourceTypes.alertRule, namespace, name);
-      await redis.del(recordKey(namespace, name, uid));
+      await removeRule(name, uid);
     }
   }, 120_000);
 });
